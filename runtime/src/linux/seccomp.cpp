@@ -1,0 +1,123 @@
+#include "linux/seccomp.h"
+
+#include <array>
+
+#include "linux/seccomp_context.h"
+#include "linux/seccomp_profile.h"
+#include "util/error.h"
+
+namespace glassrun::seccomp {
+namespace {
+
+// runc turns on libseccomp's binary-tree layout above this many entries
+// (libseccomp <= 2.5.4 misbehaves with it on an empty rule set).
+constexpr size_t kBinaryTreeThreshold = 32;
+constexpr size_t kMaxSyscallArgs = 6;
+
+class LibseccompFilter final : public Filter {
+ public:
+  LibseccompFilter(Context ctx, Profile profile, std::vector<std::string> skipped, bool notify_rules)
+      : ctx_(std::move(ctx)), profile_(std::move(profile)), skipped_(std::move(skipped)), notify_(notify_rules) {}
+
+  int load() override {
+    if (int rc = seccomp_load(ctx_.get()); rc < 0) throw_sys("seccomp: load filter", -rc);
+    if (!notify_) return -1;
+    int fd = seccomp_notify_fd(ctx_.get());
+    if (fd < 0) throw_sys("seccomp: get notify fd", -fd);
+    return fd;
+  }
+  bool uses_notify() const override { return notify_; }
+  std::string listener_path() const override { return profile_.listener_path; }
+  std::string listener_metadata() const override { return profile_.listener_metadata; }
+  std::vector<std::string> skipped_syscalls() const override { return skipped_; }
+  std::size_t bpf_size() const override { return export_bpf(ctx_).size(); }
+
+ private:
+  Context ctx_;
+  Profile profile_;
+  std::vector<std::string> skipped_;
+  bool notify_;
+};
+
+void set_attribute(const Context& ctx, scmp_filter_attr attr, uint32_t value, const std::string& what) {
+  if (int rc = seccomp_attr_set(ctx.get(), attr, value); rc < 0) throw_sys(what, -rc);
+}
+
+Context new_context(const Profile& p) {
+  Context ctx(seccomp_init(p.default_action));
+  if (!ctx) fail("linux.seccomp.defaultAction: libseccomp rejected action {:#x}", p.default_action);
+  // The init sets no_new_privs itself (or not, per process.noNewPrivileges).
+  set_attribute(ctx, SCMP_FLTATR_CTL_NNP, 0, "seccomp: clear no_new_privs attribute");
+  // Report the kernel's errno from seccomp_load instead of a blanket ECANCELED.
+  seccomp_attr_set(ctx.get(), SCMP_FLTATR_API_SYSRAWRC, 1);
+  if (p.syscalls.size() > kBinaryTreeThreshold) seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2);
+  return ctx;
+}
+
+void add_architectures(const Context& ctx, const Profile& p) {
+  for (size_t i = 0; i < p.architectures.size(); ++i) {
+    int rc = seccomp_arch_add(ctx.get(), p.architectures[i]);
+    if (rc == -EEXIST) continue;  // the native arch is always there
+    if (rc < 0) throw_sys(fmt::format("linux.seccomp.architectures[{}]: add architecture", i), -rc);
+  }
+}
+
+void add_flags(const Context& ctx, const Profile& p) {
+  for (const auto& flag : p.flags) set_attribute(ctx, flag.attribute, 1, fmt::format("{}: set {}", flag.field, flag.name));
+}
+
+std::vector<scmp_arg_cmp> to_conditions(const std::vector<ArgCondition>& args) {
+  std::vector<scmp_arg_cmp> out;
+  for (const auto& a : args) out.push_back({a.index, a.op, a.value, a.value_two});
+  return out;
+}
+
+bool repeats_an_index(const std::vector<ArgCondition>& args) {
+  std::array<int, kMaxSyscallArgs> count{};
+  for (const auto& a : args)
+    if (++count[a.index] > 1) return true;
+  return false;
+}
+
+void add_conditional(const Context& ctx, const SyscallRule& rule, const std::string& name, int nr,
+                     const std::vector<scmp_arg_cmp>& conds) {
+  int rc = seccomp_rule_add_array(ctx.get(), rule.action, nr, static_cast<unsigned>(conds.size()), conds.data());
+  if (rc < 0) throw_sys(fmt::format("{}: add rule for syscall \"{}\"", rule.field, name), -rc);
+}
+
+// As runc: all conditions in one rule (ANDed) when each argument index is
+// used once; one rule per condition (ORed) as soon as an index repeats,
+// since libseccomp cannot AND two comparisons of the same argument.
+void add_syscall(const Context& ctx, const SyscallRule& rule, const std::string& name, int nr) {
+  auto conds = to_conditions(rule.args);
+  if (!repeats_an_index(rule.args)) return add_conditional(ctx, rule, name, nr, conds);
+  for (const auto& c : conds) add_conditional(ctx, rule, name, nr, {c});
+}
+
+}  // namespace
+
+std::unique_ptr<Filter> compile(const nlohmann::json& seccomp) {
+  Profile profile = parse_profile(seccomp);
+  Context ctx = new_context(profile);
+  add_architectures(ctx, profile);
+  add_flags(ctx, profile);
+
+  std::vector<std::string> skipped;
+  bool notify_rules = false;
+  for (const auto& rule : profile.syscalls) {
+    // libseccomp refuses rules whose action is the default; runc drops them.
+    if (rule.action == profile.default_action) continue;
+    for (const auto& name : rule.names) {
+      int nr = seccomp_syscall_resolve_name(name.c_str());
+      if (nr == __NR_SCMP_ERROR) {
+        skipped.push_back(name);  // unknown to this libseccomp: runc ignores it
+        continue;
+      }
+      add_syscall(ctx, rule, name, nr);
+      notify_rules |= rule.action == SCMP_ACT_NOTIFY;
+    }
+  }
+  return std::make_unique<LibseccompFilter>(std::move(ctx), std::move(profile), std::move(skipped), notify_rules);
+}
+
+}  // namespace glassrun::seccomp

@@ -1,0 +1,50 @@
+// linux.seccomp → a libseccomp filter. Compiled in the parent before clone
+// (errors surface before any process exists), loaded by the init at the last
+// moment before execve.
+#pragma once
+
+// With -I runtime/src this file shadows the kernel's <linux/seccomp.h>, which
+// libseccomp's <seccomp.h> includes for struct seccomp_data; pull the real one
+// in from here so both are seen whichever is included first.
+#include_next <linux/seccomp.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace glassrun::seccomp {
+
+class Filter {
+ public:
+  virtual ~Filter() = default;
+  // Loads the filter into the calling process (after no_new_privs or with
+  // CAP_SYS_ADMIN). Returns the notify listener fd when the profile has
+  // SCMP_ACT_NOTIFY rules, else -1. Throws glassrun::Error.
+  virtual int load() = 0;
+  virtual bool uses_notify() const = 0;
+  virtual std::string listener_path() const = 0;
+  virtual std::string listener_metadata() const = 0;
+  // Syscall names this libseccomp does not know; runc skips them (and logs
+  // them at debug level), so do we.
+  virtual std::vector<std::string> skipped_syscalls() const = 0;
+  // Size in bytes of the BPF program load() would install (8 bytes per
+  // instruction); for tests and benchmarks. Throws glassrun::Error.
+  virtual std::size_t bpf_size() const = 0;
+};
+
+// seccomp is the raw "linux.seccomp" object; errors name the field
+// ("linux.seccomp.syscalls[3].action: unknown action SCMP_ACT_FOO").
+std::unique_ptr<Filter> compile(const nlohmann::json& seccomp);
+
+// Sends the notify fd and the container state to listenerPath, as runc does
+// (one SCM_RIGHTS message with the fd and the state JSON as payload).
+// state_json is the OCI state; the payload is the runtime-spec
+// ContainerProcessState wrapping it: {"ociVersion","fds":["seccompFd"],"pid",
+// "metadata","state"}; metadata is linux.seccomp.listenerMetadata.
+void send_to_listener(const std::string& listener_path, int notify_fd, const std::string& state_json,
+                      const std::string& metadata = {});
+
+}  // namespace glassrun::seccomp
