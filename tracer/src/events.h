@@ -1,0 +1,117 @@
+// Records the BPF side hands to user space through the ring buffer. Shared by
+// glasstrace.bpf.c (clang -target bpf) and the C++ loader, so only fixed-size
+// C types live here.
+#pragma once
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define GT_COMM_LEN 16
+#define GT_STR_LEN 256        // each captured path / string, NUL included
+#define GT_NSTR 4             // string args captured per syscall
+#define GT_ARGV_N 8           // execve argv entries captured
+#define GT_ARGV_LEN 64        // bytes per argv entry
+#define GT_DATA_LEN 64        // write() payload / capset data / clone3 args
+#define GT_PATH_DEPTH 6       // dentry names walked for an fd's path
+#define GT_NAME_LEN 48        // bytes per dentry name
+#define GT_EXEC_ARGS_LEN 512  // argv block read from the new mm at exec
+
+enum gt_kind {
+  GT_SYS_ENTER = 1,
+  GT_SYS_EXIT = 2,
+  GT_FORK = 3,
+  GT_EXEC = 4,
+  GT_EXIT = 5,
+  GT_STEP = 6,
+};
+
+// What the BPF side captures beyond the raw args, per syscall number. User
+// space fills the capture_plan map from decode.cpp's tables at load time.
+enum gt_extra {
+  GT_X_NONE = 0,
+  GT_X_EXECVE = 1,     // argv at args[1]
+  GT_X_EXECVEAT = 2,   // argv at args[2]
+  GT_X_WRITE = 3,      // data at args[1], len args[2], fd args[0] path
+  GT_X_CAPSET = 4,     // struct __user_cap_data_struct[2] at args[1]
+  GT_X_CLONE3 = 5,     // struct clone_args at args[0]
+  GT_X_MSG = 6,        // msghdr at args[1]: count SCM_RIGHTS fds at exit
+};
+
+struct gt_plan {
+  __u8 str_mask;  // bit i: args[i] is a user string to copy
+  __u8 extra;     // enum gt_extra
+};
+
+// Who did it; common to every record.
+struct gt_task {
+  __u64 ts;  // bpf_ktime_get_ns (CLOCK_MONOTONIC)
+  __u32 pid, tid;        // host view
+  __u32 ns_pid, ns_tid;  // in the task's own pid namespace
+  __u32 mntns, pidns;    // namespace inode numbers
+  __u64 cgroup;
+  char comm[GT_COMM_LEN];
+};
+
+struct gt_header {
+  __u32 kind;   // enum gt_kind
+  __u32 size;   // bytes of the whole record
+  struct gt_task task;
+};
+
+struct gt_sys_enter {
+  struct gt_header h;
+  __s64 nr;
+  __u64 args[6];
+  __u8 has_payload;
+};
+
+// Larger record for syscalls that have a capture plan.
+struct gt_sys_enter_full {
+  struct gt_sys_enter e;
+  __u8 str_arg[GT_NSTR];  // which arg each strs[] slot belongs to, 0xff none
+  char strs[GT_NSTR][GT_STR_LEN];
+  __u32 argc;             // argv entries captured
+  char argv[GT_ARGV_N][GT_ARGV_LEN];
+  __u32 data_len;         // bytes valid in data
+  __u8 data[GT_DATA_LEN];
+  __u32 path_depth;       // names valid in path_names, leaf first
+  char path_names[GT_PATH_DEPTH][GT_NAME_LEN];
+};
+
+struct gt_sys_exit {
+  struct gt_header h;
+  __s64 nr;
+  __s64 ret;
+  __s32 scm_rights;  // fds passed by SCM_RIGHTS (send/recvmsg), -1 n/a
+};
+
+struct gt_fork {
+  struct gt_header h;  // the parent
+  __u32 child_pid, child_tid, child_ns_pid, child_ns_tid;
+  __u32 child_pidns;
+};
+
+struct gt_exec {
+  struct gt_header h;
+  __u32 old_tid;
+  __u32 args_len;
+  char filename[GT_STR_LEN];
+  char args[GT_EXEC_ARGS_LEN];  // NUL-separated argv from the new mm
+};
+
+struct gt_exit {
+  struct gt_header h;
+  __u32 exit_code;   // wait status: (code << 8) | signal
+  __u8 group_dead;   // last thread of the process
+};
+
+struct gt_step {
+  struct gt_header h;
+  __u8 is_end;
+  __s32 err;
+  char step[GT_NAME_LEN * 2];
+};
+
+// Index into the stats array map.
+enum gt_stat { GT_STAT_DROPPED = 0, GT_STAT_MAX = 4 };

@@ -1,0 +1,329 @@
+// glasstrace kernel side: decide whether a task is followed, capture what the
+// user-space decoder needs, and submit. All naming/decoding is in user space.
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/usdt.bpf.h>
+
+#include "events.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define MAX_SYSCALL_NR 512
+
+// Followed thread-group ids. Seeded by user space, grown on fork.
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __type(key, __u32);
+  __type(value, __u8);
+} followed SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, MAX_SYSCALL_NR);
+  __type(key, __u32);
+  __type(value, struct gt_plan);
+} capture_plan SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 64 << 20);
+} events SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, GT_STAT_MAX);
+  __type(key, __u32);
+  __type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void count_drop(void) {
+  __u32 k = GT_STAT_DROPPED;
+  __u64 *v = bpf_map_lookup_elem(&stats, &k);
+  if (v) __sync_fetch_and_add(v, 1);
+}
+
+static __always_inline bool is_followed(__u32 tgid) {
+  return bpf_map_lookup_elem(&followed, &tgid) != NULL;
+}
+
+// pid of `task` as its own pid namespace sees it (numbers[level]).
+static __always_inline __u32 ns_nr(struct pid *p) {
+  unsigned int level = BPF_CORE_READ(p, level);
+  struct upid up = {};
+  bpf_core_read(&up, sizeof(up), &p->numbers[level]);
+  return up.nr;
+}
+
+static __always_inline void fill_task(struct gt_task *t, struct task_struct *task) {
+  t->ts = bpf_ktime_get_ns();
+  t->pid = BPF_CORE_READ(task, tgid);
+  t->tid = BPF_CORE_READ(task, pid);
+  struct pid *tp = BPF_CORE_READ(task, thread_pid);
+  struct pid *lp = BPF_CORE_READ(task, group_leader, thread_pid);
+  t->ns_tid = ns_nr(tp);
+  t->ns_pid = ns_nr(lp);
+  unsigned int level = BPF_CORE_READ(tp, level);
+  struct upid up = {};
+  bpf_core_read(&up, sizeof(up), &tp->numbers[level]);
+  t->pidns = BPF_CORE_READ(up.ns, ns.inum);
+  t->mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+  t->cgroup = bpf_get_current_cgroup_id();
+  BPF_CORE_READ_STR_INTO(&t->comm, task, comm);
+}
+
+static __always_inline void fill_header(struct gt_header *h, __u32 kind, __u32 size,
+                                        struct task_struct *task) {
+  h->kind = kind;
+  h->size = size;
+  fill_task(&h->task, task);
+}
+
+static __always_inline __u64 arg_of(struct pt_regs *regs, int i) {
+  switch (i) {
+    case 0: return BPF_CORE_READ(regs, di);
+    case 1: return BPF_CORE_READ(regs, si);
+    case 2: return BPF_CORE_READ(regs, dx);
+    case 3: return BPF_CORE_READ(regs, r10);
+    case 4: return BPF_CORE_READ(regs, r8);
+    default: return BPF_CORE_READ(regs, r9);
+  }
+}
+
+static __always_inline void capture_argv(struct gt_sys_enter_full *f, __u64 uargv) {
+  f->argc = 0;
+  if (!uargv) return;
+#pragma unroll
+  for (int i = 0; i < GT_ARGV_N; i++) {
+    __u64 p = 0;
+    if (bpf_probe_read_user(&p, sizeof(p), (void *)(uargv + i * 8)) || !p) break;
+    bpf_probe_read_user_str(f->argv[i], GT_ARGV_LEN, (void *)p);
+    f->argc = i + 1;
+  }
+}
+
+// Names of the dentries from the fd's file up to (not including) the mount
+// root, leaf first. bpf_d_path is not allowed from tp_btf/sys_enter.
+static __always_inline void capture_fd_path(struct gt_sys_enter_full *f,
+                                            struct task_struct *task, int fd) {
+  f->path_depth = 0;
+  if (fd < 0) return;
+  struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+  unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
+  if ((unsigned int)fd >= max) return;
+  struct file *file = NULL;
+  bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+  if (!file) return;
+  struct dentry *d = BPF_CORE_READ(file, f_path.dentry);
+#pragma unroll
+  for (int i = 0; i < GT_PATH_DEPTH; i++) {
+    if (!d) break;
+    struct dentry *parent = BPF_CORE_READ(d, d_parent);
+    const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+    bpf_probe_read_kernel_str(f->path_names[i], GT_NAME_LEN, name);
+    f->path_depth = i + 1;
+    if (parent == d) break;  // reached the root of this mount
+    d = parent;
+  }
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (!is_followed(tgid)) return 0;
+  struct task_struct *task = bpf_get_current_task_btf();
+
+  __u32 nr = (__u32)id;
+  struct gt_plan *plan = nr < MAX_SYSCALL_NR ? bpf_map_lookup_elem(&capture_plan, &nr) : NULL;
+  bool full = plan && (plan->str_mask || plan->extra);
+  __u32 size = full ? sizeof(struct gt_sys_enter_full) : sizeof(struct gt_sys_enter);
+
+  struct gt_sys_enter *e;
+  if (full)
+    e = bpf_ringbuf_reserve(&events, sizeof(struct gt_sys_enter_full), 0);
+  else
+    e = bpf_ringbuf_reserve(&events, sizeof(struct gt_sys_enter), 0);
+  if (!e) {
+    count_drop();
+    return 0;
+  }
+  fill_header(&e->h, GT_SYS_ENTER, size, task);
+  e->nr = id;
+#pragma unroll
+  for (int i = 0; i < 6; i++) e->args[i] = arg_of(regs, i);
+  e->has_payload = full;
+  if (!full) {
+    bpf_ringbuf_submit(e, 0);
+    return 0;
+  }
+
+  struct gt_sys_enter_full *f = (void *)e;
+  __u8 mask = plan->str_mask;
+#pragma unroll
+  for (int s = 0; s < GT_NSTR; s++) f->str_arg[s] = 0xff;
+  int slot = 0;
+#pragma unroll
+  for (int i = 0; i < 6; i++) {
+    if (!(mask & (1 << i)) || slot >= GT_NSTR) continue;
+    f->str_arg[slot] = i;
+    f->strs[slot][0] = 0;
+    if (e->args[i]) bpf_probe_read_user_str(f->strs[slot], GT_STR_LEN, (void *)e->args[i]);
+    slot++;
+  }
+
+  f->argc = 0;
+  f->data_len = 0;
+  f->path_depth = 0;
+  switch (plan->extra) {
+    case GT_X_EXECVE: capture_argv(f, e->args[1]); break;
+    case GT_X_EXECVEAT: capture_argv(f, e->args[2]); break;
+    case GT_X_WRITE: {
+      __u64 len = e->args[2];
+      if (len > GT_DATA_LEN) len = GT_DATA_LEN;
+      if (len && !bpf_probe_read_user(f->data, len & (GT_DATA_LEN * 2 - 1) , (void *)e->args[1]))
+        f->data_len = len;
+      capture_fd_path(f, task, (int)e->args[0]);
+      break;
+    }
+    case GT_X_CAPSET:
+      if (!bpf_probe_read_user(f->data, 24, (void *)e->args[1])) f->data_len = 24;
+      break;
+    case GT_X_CLONE3:
+      if (!bpf_probe_read_user(f->data, 64, (void *)e->args[0])) f->data_len = 64;
+      break;
+  }
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+// cmsghdr walk: fds passed with SCM_RIGHTS in the first few control messages.
+static __always_inline int count_scm_rights(__u64 umsg) {
+  struct user_msghdr m = {};
+  if (bpf_probe_read_user(&m, sizeof(m), (void *)umsg)) return -1;
+  __u64 ctl = (__u64)m.msg_control, left = m.msg_controllen;
+  int n = 0;
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    struct { __u64 len; int level; int type; } c = {};
+    if (left < sizeof(c) || bpf_probe_read_user(&c, sizeof(c), (void *)ctl)) break;
+    if (c.len < sizeof(c) || c.len > left) break;
+    if (c.level == 1 /*SOL_SOCKET*/ && c.type == 1 /*SCM_RIGHTS*/)
+      n += (c.len - sizeof(c)) / 4;
+    __u64 step = (c.len + 7) & ~7ULL;
+    ctl += step;
+    left = step < left ? left - step : 0;
+  }
+  return n;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret) {
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (!is_followed(tgid)) return 0;
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct gt_sys_exit *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    count_drop();
+    return 0;
+  }
+  fill_header(&e->h, GT_SYS_EXIT, sizeof(*e), task);
+  e->nr = BPF_CORE_READ(regs, orig_ax);
+  e->ret = ret;
+  e->scm_rights = -1;
+  __u32 nr = (__u32)e->nr;
+  struct gt_plan *plan = nr < MAX_SYSCALL_NR ? bpf_map_lookup_elem(&capture_plan, &nr) : NULL;
+  if (plan && plan->extra == GT_X_MSG && ret >= 0)
+    e->scm_rights = count_scm_rights(BPF_CORE_READ(regs, si));
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child) {
+  __u32 ptgid = BPF_CORE_READ(parent, tgid);
+  if (!is_followed(ptgid)) return 0;
+  __u32 ctgid = BPF_CORE_READ(child, tgid);
+  __u8 one = 1;
+  bpf_map_update_elem(&followed, &ctgid, &one, BPF_ANY);
+
+  struct gt_fork *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    count_drop();
+    return 0;
+  }
+  fill_header(&e->h, GT_FORK, sizeof(*e), parent);
+  e->child_pid = ctgid;
+  e->child_tid = BPF_CORE_READ(child, pid);
+  struct pid *tp = BPF_CORE_READ(child, thread_pid);
+  e->child_ns_tid = ns_nr(tp);
+  e->child_ns_pid = ns_nr(BPF_CORE_READ(child, group_leader, thread_pid));
+  unsigned int level = BPF_CORE_READ(tp, level);
+  struct upid up = {};
+  bpf_core_read(&up, sizeof(up), &tp->numbers[level]);
+  e->child_pidns = BPF_CORE_READ(up.ns, ns.inum);
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) {
+  __u32 tgid = BPF_CORE_READ(p, tgid);
+  if (!is_followed(tgid)) return 0;
+  struct gt_exec *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    count_drop();
+    return 0;
+  }
+  fill_header(&e->h, GT_EXEC, sizeof(*e), p);
+  e->old_tid = old_pid;
+  bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
+  __u64 start = BPF_CORE_READ(p, mm, arg_start), end = BPF_CORE_READ(p, mm, arg_end);
+  __u64 len = end > start ? end - start : 0;
+  if (len > GT_EXEC_ARGS_LEN) len = GT_EXEC_ARGS_LEN;
+  e->args_len = 0;
+  if (len && !bpf_probe_read_user(e->args, len & (GT_EXEC_ARGS_LEN * 2 - 1), (void *)start))
+    e->args_len = len;
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p, bool group_dead) {
+  __u32 tgid = BPF_CORE_READ(p, tgid);
+  if (!is_followed(tgid)) return 0;
+  struct gt_exit *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    count_drop();
+  } else {
+    fill_header(&e->h, GT_EXIT, sizeof(*e), p);
+    e->exit_code = BPF_CORE_READ(p, exit_code);
+    e->group_dead = group_dead;
+    bpf_ringbuf_submit(e, 0);
+  }
+  if (group_dead) bpf_map_delete_elem(&followed, &tgid);
+  return 0;
+}
+
+static __always_inline int emit_step(struct pt_regs *ctx, const char *step, int err, bool end) {
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (!is_followed(tgid)) return 0;
+  struct gt_step *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    count_drop();
+    return 0;
+  }
+  fill_header(&e->h, GT_STEP, sizeof(*e), bpf_get_current_task_btf());
+  e->is_end = end;
+  e->err = err;
+  bpf_probe_read_user_str(e->step, sizeof(e->step), step);
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(on_step_begin, const char *step) { return emit_step(ctx, step, 0, false); }
+
+SEC("usdt")
+int BPF_USDT(on_step_end, const char *step, int err) { return emit_step(ctx, step, err, true); }

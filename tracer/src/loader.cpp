@@ -1,0 +1,148 @@
+#include "loader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "decode.h"
+#include "events.h"
+#include "glasstrace.skel.h"
+#include "syscalls.h"
+
+namespace glasstrace {
+namespace {
+
+bool g_verbose = false;
+
+int libbpf_print(enum libbpf_print_level level, const char* format, va_list args) {
+  if (!g_verbose && level != LIBBPF_WARN) return 0;
+  if (!g_verbose) return 0;  // our own one-line errors say what failed
+  return vfprintf(stderr, format, args);
+}
+
+// Capture plan of one syscall, derived from its argument kinds.
+gt_plan plan_for(const SyscallSignature& sig) {
+  gt_plan p{};
+  for (std::size_t i = 0; i < sig.args.size() && i < 6; i++) {
+    switch (sig.args[i].kind) {
+      case ArgKind::Str: case ArgKind::HostName: p.str_mask |= 1u << i; break;
+      case ArgKind::Argv: p.extra = i == 1 ? GT_X_EXECVE : GT_X_EXECVEAT; break;
+      case ArgKind::WriteBuf: p.extra = GT_X_WRITE; break;
+      case ArgKind::CapData: p.extra = GT_X_CAPSET; break;
+      case ArgKind::Clone3Args: p.extra = GT_X_CLONE3; break;
+      case ArgKind::MsgHdr: p.extra = GT_X_MSG; break;
+      default: break;
+    }
+  }
+  return p;
+}
+
+int on_ring_record(void* ctx, void* data, size_t size) {
+  static_cast<Recorder*>(ctx)->on_record(data, size);
+  return 0;
+}
+
+}  // namespace
+
+Tracer::Tracer(bool verbose) {
+  g_verbose = verbose;
+  libbpf_set_print(libbpf_print);
+  if (!std::filesystem::exists("/sys/kernel/btf/vmlinux"))
+    throw TracerError("kernel BTF not found at /sys/kernel/btf/vmlinux (needs CONFIG_DEBUG_INFO_BTF=y)");
+  skel_ = glasstrace_bpf__open();
+  if (!skel_) throw TracerError(fmt::format("opening the BPF object failed: {}", strerror(errno)));
+  int err = glasstrace_bpf__load(skel_);
+  if (err) {
+    int e = -err;
+    glasstrace_bpf__destroy(skel_);
+    skel_ = nullptr;
+    if (e == EPERM || e == EACCES)
+      throw TracerError("loading BPF programs needs root or CAP_BPF+CAP_PERFMON: operation not permitted");
+    throw TracerError(fmt::format("loading BPF programs failed: {} (run with -v for the verifier log)", strerror(e)));
+  }
+  fill_capture_plan();
+}
+
+Tracer::~Tracer() {
+  if (rb_) ring_buffer__free(rb_);
+  if (skel_) glasstrace_bpf__destroy(skel_);
+}
+
+void Tracer::fill_capture_plan() {
+  int fd = bpf_map__fd(skel_->maps.capture_plan);
+  for (long nr = 0; nr <= syscall_max_nr() && nr < 512; nr++) {
+    const SyscallSignature* sig = signature_of(syscall_name(nr));
+    if (!sig) continue;
+    gt_plan p = plan_for(*sig);
+    if (!p.str_mask && !p.extra) continue;
+    uint32_t key = static_cast<uint32_t>(nr);
+    if (bpf_map_update_elem(fd, &key, &p, BPF_ANY))
+      throw TracerError(fmt::format("filling the capture plan failed: {}", strerror(errno)));
+  }
+}
+
+void Tracer::follow(uint32_t tgid) {
+  uint8_t one = 1;
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.followed), &tgid, &one, BPF_ANY))
+    throw TracerError(fmt::format("following pid {} failed: {}", tgid, strerror(errno)));
+}
+
+void Tracer::attach() {
+  struct bpf_program* progs[] = {skel_->progs.on_sys_enter, skel_->progs.on_sys_exit,
+                                 skel_->progs.on_fork, skel_->progs.on_exec, skel_->progs.on_exit};
+  struct bpf_link** links[] = {&skel_->links.on_sys_enter, &skel_->links.on_sys_exit,
+                               &skel_->links.on_fork, &skel_->links.on_exec, &skel_->links.on_exit};
+  for (std::size_t i = 0; i < std::size(progs); i++) {
+    *links[i] = bpf_program__attach(progs[i]);
+    if (!*links[i])
+      throw TracerError(fmt::format("attaching {} failed: {}", bpf_program__name(progs[i]), strerror(errno)));
+  }
+}
+
+bool Tracer::attach_usdt(const std::string& binary, std::string* why) {
+  struct bpf_link* b = bpf_program__attach_usdt(skel_->progs.on_step_begin, -1, binary.c_str(),
+                                                "glassrun", "step_begin", nullptr);
+  if (!b) {
+    if (why) *why = fmt::format("step_begin: {}", strerror(errno));
+    return false;
+  }
+  struct bpf_link* e = bpf_program__attach_usdt(skel_->progs.on_step_end, -1, binary.c_str(),
+                                                "glassrun", "step_end", nullptr);
+  if (!e) {
+    if (why) *why = fmt::format("step_end: {}", strerror(errno));
+    bpf_link__destroy(b);
+    return false;
+  }
+  // Several binaries may be attached; the skeleton destroys only one link
+  // per program, so the rest live until the process exits (by design).
+  if (!skel_->links.on_step_begin) skel_->links.on_step_begin = b;
+  if (!skel_->links.on_step_end) skel_->links.on_step_end = e;
+  return true;
+}
+
+int Tracer::poll(Recorder& rec, int timeout_ms) {
+  if (!rb_) {
+    rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), on_ring_record, &rec, nullptr);
+    if (!rb_) throw TracerError(fmt::format("ring buffer setup failed: {}", strerror(errno)));
+    current_ = &rec;
+  }
+  int n = timeout_ms == 0 ? ring_buffer__consume(rb_) : ring_buffer__poll(rb_, timeout_ms);
+  if (n < 0 && n != -EINTR) throw TracerError(fmt::format("polling the ring buffer failed: {}", strerror(-n)));
+  return n < 0 ? 0 : n;
+}
+
+uint64_t Tracer::dropped() const {
+  uint32_t key = GT_STAT_DROPPED;
+  uint64_t v = 0;
+  bpf_map_lookup_elem(bpf_map__fd(skel_->maps.stats), &key, &v);
+  return v;
+}
+
+}  // namespace glasstrace

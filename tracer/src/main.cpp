@@ -1,0 +1,362 @@
+// glasstrace: record one process tree's syscalls and process events as JSON
+// Lines (`-o FILE -- CMD` or `-o FILE -p PID`), and read traces back
+// (`show`, `milestones`, `diff`).
+#include <CLI/CLI.hpp>
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <set>
+
+#include "diff.h"
+#include "jsonl_writer.h"
+#include "loader.h"
+#include "milestones.h"
+#include "renderers.h"
+#include "usdt_target.h"
+
+#ifndef GLASSTRACE_VERSION
+#define GLASSTRACE_VERSION "0"
+#endif
+
+namespace gt = glasstrace;
+
+namespace {
+
+volatile sig_atomic_t g_stop_requests = 0;
+volatile sig_atomic_t g_last_signal = 0;
+
+void on_stop_signal(int sig) {
+  g_stop_requests = g_stop_requests + 1;
+  g_last_signal = sig;
+}
+
+struct UniqueFd {
+  int fd = -1;
+  UniqueFd() = default;
+  explicit UniqueFd(int f) : fd(f) {}
+  ~UniqueFd() { reset(); }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  void reset() {
+    if (fd >= 0) close(fd);
+    fd = -1;
+  }
+};
+
+[[noreturn]] void die(const std::string& msg, int code = 1) {
+  std::cerr << "glasstrace: " << msg << '\n';
+  std::exit(code);
+}
+
+uint64_t clock_ns(clockid_t c) {
+  timespec ts;
+  clock_gettime(c, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
+}
+
+std::string iso_time(uint64_t realtime_ns) {
+  time_t s = realtime_ns / 1000000000ULL;
+  struct tm tm;
+  gmtime_r(&s, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, (realtime_ns / 1000) % 1000000);
+}
+
+// Every descendant of `root` now alive (by /proc/*/stat ppid).
+std::set<uint32_t> process_tree(uint32_t root) {
+  std::map<uint32_t, std::vector<uint32_t>> children;
+  if (DIR* d = opendir("/proc")) {
+    while (dirent* de = readdir(d)) {
+      uint32_t pid = strtoul(de->d_name, nullptr, 10);
+      if (!pid) continue;
+      std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+      std::string line;
+      if (!std::getline(stat, line)) continue;
+      auto close_paren = line.rfind(')');
+      if (close_paren == std::string::npos) continue;
+      unsigned ppid = 0;
+      char state;
+      if (sscanf(line.c_str() + close_paren + 1, " %c %u", &state, &ppid) == 2) children[ppid].push_back(pid);
+    }
+    closedir(d);
+  }
+  std::set<uint32_t> tree{root};
+  std::vector<uint32_t> todo{root};
+  while (!todo.empty()) {
+    uint32_t p = todo.back();
+    todo.pop_back();
+    for (uint32_t c : children[p])
+      if (tree.insert(c).second) todo.push_back(c);
+  }
+  return tree;
+}
+
+struct RecordOptions {
+  std::string output;
+  std::optional<uint32_t> attach_pid;
+  std::vector<std::string> command;
+  std::vector<std::string> usdt;
+  bool verbose = false;
+};
+
+int record(const RecordOptions& o) {
+  if (o.output.empty()) die("-o FILE is required when recording");
+  if (o.attach_pid.has_value() == !o.command.empty()) die("give either -p PID or -- CMD ARGS");
+
+  std::optional<std::string> cmd_path;
+  if (!o.command.empty()) {
+    cmd_path = gt::resolve_command(o.command[0]);
+    if (!cmd_path) die(fmt::format("command not found: {}", o.command[0]), 127);
+  } else if (kill(*o.attach_pid, 0) != 0 && errno == ESRCH) {
+    die(fmt::format("no such process: {}", *o.attach_pid));
+  }
+
+  std::unique_ptr<gt::Tracer> tracer;
+  try {
+    tracer = std::make_unique<gt::Tracer>(o.verbose);
+  } catch (const gt::TracerError& e) {
+    die(e.what());
+  }
+  std::unique_ptr<gt::JsonlWriter> out;
+  try {
+    out = std::make_unique<gt::JsonlWriter>(o.output);
+  } catch (const std::exception& e) {
+    die(e.what());
+  }
+
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  // -- CMD: the child waits on `go` until it is followed and everything is
+  // attached, so its very first syscalls are seen. `exec_error` (CLOEXEC)
+  // carries errno back if execv fails.
+  pid_t child = -1;
+  UniqueFd go_read, go_write, err_read, err_write;
+  std::set<uint32_t> live;
+  if (cmd_path) {
+    int p1[2], p2[2];
+    if (pipe2(p1, O_CLOEXEC) || pipe2(p2, O_CLOEXEC)) die(fmt::format("pipe: {}", strerror(errno)));
+    go_read.fd = p1[0], go_write.fd = p1[1], err_read.fd = p2[0], err_write.fd = p2[1];
+    child = fork();
+    if (child < 0) die(fmt::format("fork: {}", strerror(errno)));
+    if (child == 0) {
+      signal(SIGINT, SIG_DFL);
+      signal(SIGTERM, SIG_DFL);
+      close(go_write.fd);
+      char c;
+      if (read(go_read.fd, &c, 1) != 1) _exit(127);  // the tracer gave up
+      std::vector<char*> argv;
+      for (const auto& a : o.command) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      execv(cmd_path->c_str(), argv.data());
+      int e = errno;
+      (void)!write(err_write.fd, &e, sizeof(e));
+      _exit(127);
+    }
+    go_read.reset();
+    err_write.reset();
+    live.insert(child);
+  } else {
+    live = process_tree(*o.attach_pid);
+  }
+
+  std::vector<std::string> usdt_attached;
+  try {
+    for (uint32_t pid : live) tracer->follow(pid);
+    tracer->attach();
+    std::vector<std::pair<std::string, bool>> usdt_targets;  // path, explicit
+    if (cmd_path && gt::has_usdt_provider(*cmd_path, "glassrun")) usdt_targets.emplace_back(*cmd_path, false);
+    for (const auto& p : o.usdt) usdt_targets.emplace_back(p, true);
+    for (const auto& [path, explicit_target] : usdt_targets) {
+      std::string why;
+      if (explicit_target && !gt::has_usdt_provider(path, "glassrun"))
+        std::cerr << "glasstrace: warning: " << path << " has no glassrun USDT probes\n";
+      else if (tracer->attach_usdt(path, &why)) usdt_attached.push_back(path);
+      else std::cerr << "glasstrace: warning: USDT attach to " << path << " failed: " << why << '\n';
+    }
+  } catch (const gt::TracerError& e) {
+    if (child > 0) kill(child, SIGKILL), waitpid(child, nullptr, 0);
+    die(e.what());
+  }
+
+  utsname u{};
+  uname(&u);
+  uint64_t mono = clock_ns(CLOCK_MONOTONIC), real = clock_ns(CLOCK_REALTIME);
+  gt::Json meta = {{"v", 1},
+                   {"type", "meta"},
+                   {"tracer", "glasstrace"},
+                   {"version", GLASSTRACE_VERSION},
+                   {"command", o.command.empty() ? gt::Json(nullptr) : gt::Json(o.command)},
+                   {"attach_pid", o.attach_pid ? gt::Json(*o.attach_pid) : gt::Json(nullptr)},
+                   {"root_pid", cmd_path ? uint32_t(child) : *o.attach_pid},
+                   {"start_time", iso_time(real)},
+                   {"realtime_ns", real},
+                   {"monotonic_ns", mono},
+                   {"kernel", std::string(u.release)},
+                   {"usdt", usdt_attached}};
+  out->write(meta);
+
+  gt::Recorder rec([&](const gt::Json& e) { out->write(e); });
+  rec.on_process_start = [&](uint32_t pid) { live.insert(pid); };
+  rec.on_process_gone = [&](uint32_t pid) { live.erase(pid); };
+
+  std::optional<int> exit_status;
+  if (child > 0) {
+    if (write(go_write.fd, "g", 1) != 1) die(fmt::format("releasing the command: {}", strerror(errno)));
+    go_write.reset();
+    int e = 0;
+    if (read(err_read.fd, &e, sizeof(e)) == sizeof(e)) {
+      waitpid(child, nullptr, 0);
+      die(fmt::format("cannot start {}: {}", o.command[0], strerror(e)), 127);
+    }
+  }
+
+  int forwarded = 0;
+  try {
+    for (;;) {
+      tracer->poll(rec, 100);
+      if (child > 0 && !exit_status) {
+        int st;
+        if (waitpid(child, &st, WNOHANG) == child) {
+          exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+          live.erase(child);
+        }
+      }
+      // Exit events can be lost (dropped); /proc has the last word.
+      for (auto it = live.begin(); it != live.end();)
+        it = (kill(*it, 0) != 0 && errno == ESRCH) ? live.erase(it) : std::next(it);
+      if (g_stop_requests > 0) {
+        // With a command, the first signal is passed on and we wait for it;
+        // a second one stops recording at once.
+        if (child > 0 && !exit_status && g_stop_requests == 1) {
+          if (forwarded == 0) kill(child, g_last_signal), forwarded = 1;
+        } else {
+          break;
+        }
+      }
+      if (live.empty() && (child < 0 || exit_status)) break;
+    }
+    while (tracer->poll(rec, 0) > 0) {
+    }
+  } catch (const gt::TracerError& e) {
+    die(e.what());
+  }
+  rec.finish();
+  uint64_t dropped = tracer->dropped();
+  out->write({{"v", 1},
+              {"type", "summary"},
+              {"events", rec.events()},
+              {"dropped", dropped},
+              {"syscalls", rec.syscalls()},
+              {"unpaired_exits", rec.unpaired_exits()},
+              {"duration_ns", clock_ns(CLOCK_MONOTONIC) - mono},
+              {"exit_status", exit_status ? gt::Json(*exit_status) : gt::Json(nullptr)}});
+  out->flush();
+  if (dropped > 0)
+    std::cerr << fmt::format("glasstrace: warning: {} events were dropped (ring buffer full); the trace is incomplete\n",
+                             dropped);
+  if (exit_status) return *exit_status;
+  return g_stop_requests ? 128 + int(g_last_signal) : 0;
+}
+
+gt::Trace load_or_die(const std::string& path) {
+  try {
+    return gt::read_trace(path);
+  } catch (const std::exception& e) {
+    die(e.what(), 2);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Everything after "--" is the command, untouched by option parsing.
+  RecordOptions ro;
+  int cli_argc = argc;
+  for (int i = 1; i < argc; i++)
+    if (std::string(argv[i]) == "--") {
+      cli_argc = i;
+      for (int j = i + 1; j < argc; j++) ro.command.emplace_back(argv[j]);
+      break;
+    }
+
+  CLI::App app{"glasstrace: follow one process tree and record its syscalls as JSON Lines"};
+  app.set_version_flag("--version", GLASSTRACE_VERSION);
+  app.require_subcommand(0, 1);
+  uint32_t pid = 0;
+  app.add_option("-o,--output", ro.output, "trace file to write (JSON Lines)");
+  auto* pid_opt = app.add_option("-p,--pid", pid, "attach to this process and its descendants");
+  app.add_option("--usdt", ro.usdt, "also attach glassrun USDT step probes in this binary")->take_all();
+  app.add_flag("-v,--verbose", ro.verbose, "libbpf and verifier messages on stderr");
+  app.footer("Record: glasstrace -o FILE [--usdt BIN] -- CMD ARGS...  |  glasstrace -o FILE -p PID");
+
+  auto* show = app.add_subcommand("show", "render a trace");
+  std::string show_file, format = "strace";
+  show->add_option("file", show_file, "trace file")->required();
+  show->add_option("--format", format, "strace | chrome | summary")
+      ->check(CLI::IsMember({"strace", "chrome", "summary"}));
+
+  auto* ms = app.add_subcommand("milestones", "print the kernel-facing milestone sequence");
+  std::string ms_file;
+  bool ms_json = false;
+  ms->add_option("file", ms_file, "trace file")->required();
+  ms->add_flag("--json", ms_json, "one JSON document instead of text");
+
+  auto* df = app.add_subcommand("diff", "align two traces on milestones; exit 1 if they differ");
+  std::string diff_a, diff_b;
+  bool diff_json = false;
+  df->add_option("a", diff_a, "first trace")->required();
+  df->add_option("b", diff_b, "second trace")->required();
+  df->add_flag("--json", diff_json, "JSON output");
+
+  try {
+    app.parse(cli_argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  if (*show) {
+    gt::Trace t = load_or_die(show_file);
+    if (format == "strace") gt::render_strace(t, std::cout);
+    else if (format == "chrome") gt::render_chrome(t, std::cout);
+    else gt::render_summary(t, std::cout);
+    return 0;
+  }
+  if (*ms) {
+    auto m = gt::extract_milestones(load_or_die(ms_file));
+    if (ms_json) std::cout << gt::milestones_json(m).dump(2) << '\n';
+    else std::cout << gt::milestones_text(m);
+    return 0;
+  }
+  if (*df) {
+    auto a = gt::extract_milestones(load_or_die(diff_a));
+    auto b = gt::extract_milestones(load_or_die(diff_b));
+    auto d = gt::diff_milestones(a, b);
+    if (diff_json) {
+      gt::Json lines = gt::Json::array();
+      for (const auto& l : d)
+        lines.push_back({{"op", l.op == gt::DiffLine::Same ? "same" : l.op == gt::DiffLine::OnlyA ? "only_a" : "only_b"},
+                         {"a", l.a ? gt::Json(l.a->key()) : gt::Json(nullptr)},
+                         {"b", l.b ? gt::Json(l.b->key()) : gt::Json(nullptr)}});
+      std::cout << gt::Json{{"v", 1}, {"equal", !gt::has_differences(d)}, {"lines", lines}}.dump(2) << '\n';
+    } else {
+      std::cout << gt::diff_text(d, diff_a, diff_b);
+    }
+    return gt::has_differences(d) ? 1 : 0;
+  }
+  if (*pid_opt) ro.attach_pid = pid;
+  return record(ro);
+}

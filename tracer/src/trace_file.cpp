@@ -1,0 +1,43 @@
+#include "trace_file.h"
+
+#include <fstream>
+#include <stdexcept>
+
+namespace glasstrace {
+
+Trace trace_from_events(std::vector<Json> events) {
+  Trace t;
+  for (auto& e : events) {
+    std::string type = e.value("type", "");
+    if (type == "meta") t.meta = std::move(e);
+    else if (type == "summary") t.summary = std::move(e);
+    else t.events.push_back(std::move(e));
+  }
+  return t;
+}
+
+Trace read_trace(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::vector<Json> events;
+  std::string line;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    lineno++;
+    if (line.empty()) continue;
+    try {
+      events.push_back(Json::parse(line));
+    } catch (const Json::parse_error& e) {
+      throw std::runtime_error(path + ":" + std::to_string(lineno) + ": not JSON");
+    }
+  }
+  return trace_from_events(std::move(events));
+}
+
+uint64_t wall_ns(const Trace& t, uint64_t ts) {
+  if (t.meta.is_object() && t.meta.contains("monotonic_ns") && t.meta.contains("realtime_ns"))
+    return t.meta["realtime_ns"].get<uint64_t>() + ts - t.meta["monotonic_ns"].get<uint64_t>();
+  return ts;
+}
+
+}  // namespace glasstrace

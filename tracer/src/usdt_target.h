@@ -1,0 +1,14 @@
+// Finding binaries that carry glassrun's USDT probes.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace glasstrace {
+
+// `name` as execvp would find it ("/" in it: as is). nullopt if not executable.
+std::optional<std::string> resolve_command(const std::string& name);
+// True if the ELF file has a .note.stapsdt note of `provider`.
+bool has_usdt_provider(const std::string& path, const std::string& provider);
+
+}  // namespace glasstrace
