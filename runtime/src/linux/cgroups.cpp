@@ -1,0 +1,63 @@
+#include "linux/cgroups.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <unistd.h>
+
+#include "linux/cgroups_fs.h"
+#include "linux/cgroups_impl.h"
+#include "linux/cgroups_paths.h"
+#include "util/error.h"
+
+namespace glassrun::cgroups {
+
+Layout detect_layout() { return layout_from_mountinfo(fs::read("/proc/self/mountinfo")); }
+
+std::unique_ptr<Manager> for_new_container(const std::string& cgroups_path, const std::string& id) {
+  std::string mountinfo = fs::read("/proc/self/mountinfo");
+  auto paths = with_context("cgroups", [&] {
+    return compute_paths(cgroups_path, id, fs::read("/proc/self/cgroup"), mountinfo);
+  });
+  if (layout_from_mountinfo(mountinfo) == Layout::V2) return make_v2_manager(paths.at(""), {});
+  return make_v1_manager(std::move(paths), {});
+}
+
+std::unique_ptr<Manager> from_state(const std::map<std::string, std::string>& paths,
+                                    const std::vector<std::string>& created_dirs) {
+  // Only "" means pure v2; hybrid has "" next to the v1 controllers.
+  if (paths.size() == 1 && paths.count("")) return make_v2_manager(paths.at(""), created_dirs);
+  if (paths.empty()) fail("cgroups: state has no cgroup paths");
+  return make_v1_manager(paths, created_dirs);
+}
+
+namespace {
+
+size_t depth(const std::string& p) { return static_cast<size_t>(std::count(p.begin(), p.end(), '/')); }
+
+}  // namespace
+
+void remove_created(std::vector<std::string>& created, const std::vector<std::string>& leaves) {
+  std::vector<std::string> order = created;
+  std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return depth(a) > depth(b); });
+  std::vector<std::string> left;
+  std::string first_error;
+  for (const auto& dir : order) {
+    bool leaf = std::find(leaves.begin(), leaves.end(), dir) != leaves.end();
+    try {
+      if (leaf) {
+        fs::remove_tree(dir);
+      } else if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
+        // Another container's cgroup lives below it: not ours to remove now.
+        if (errno != EBUSY && errno != ENOTEMPTY) throw_sys("rmdir " + dir);
+        left.push_back(dir);
+      }
+    } catch (const Error& e) {
+      if (first_error.empty()) first_error = e.what();
+      left.push_back(dir);
+    }
+  }
+  created = left;
+  if (!first_error.empty()) fail("cgroups: destroy: {}", first_error);
+}
+
+}  // namespace glassrun::cgroups

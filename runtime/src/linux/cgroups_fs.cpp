@@ -1,0 +1,149 @@
+#include "linux/cgroups_fs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <sstream>
+#include <thread>
+
+#include "util/error.h"
+#include "util/fd.h"
+
+namespace glassrun::cgroups::fs {
+
+std::string join(const std::string& dir, const std::string& file) {
+  if (dir.empty()) return file;
+  return dir.back() == '/' ? dir + file : dir + "/" + file;
+}
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+std::optional<std::string> read_if_exists(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return std::nullopt;
+    throw_sys("read " + path);
+  }
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_sys("read " + path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+std::string read(const std::string& path) {
+  auto content = read_if_exists(path);
+  if (!content) throw_sys("read " + path, ENOENT);
+  return *content;
+}
+
+std::string read_trimmed(const std::string& path) {
+  std::string s = read(path);
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+void write(const std::string& path, const std::string& value) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) throw_sys(fmt::format("write {} to {}", value, path));
+  ssize_t n;
+  do n = ::write(fd.get(), value.data(), value.size());
+  while (n < 0 && errno == EINTR);
+  if (n < 0) throw_sys(fmt::format("write {} to {}", value, path));
+}
+
+uint64_t parse_uint(const std::string& text, const std::string& what) {
+  std::string t = text;
+  while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+  if (t == "max") return UINT64_MAX;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(t.c_str(), &end, 10);
+  if (t.empty() || errno != 0 || *end != '\0') {
+    // Kernels print negative values for some v1 "unlimited" files (-1).
+    if (!t.empty() && t[0] == '-') return 0;
+    fail("{}: not a number: \"{}\"", what, t);
+  }
+  return v;
+}
+
+uint64_t read_uint(const std::string& path) { return parse_uint(read(path), path); }
+
+std::vector<std::string> mkdir_p(const std::string& path) {
+  std::vector<std::string> made;
+  std::string current;
+  std::istringstream in(path);
+  std::string part;
+  while (std::getline(in, part, '/')) {
+    if (part.empty()) continue;
+    current += "/" + part;
+    if (::mkdir(current.c_str(), 0755) == 0) {
+      made.push_back(current);
+    } else if (errno != EEXIST) {
+      throw_sys("mkdir " + current);
+    }
+  }
+  return made;
+}
+
+namespace {
+
+std::vector<std::string> subdirs(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return out;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (e->d_type == DT_DIR && name != "." && name != "..") out.push_back(join(dir, name));
+  }
+  ::closedir(d);
+  return out;
+}
+
+void rmdir_retrying(const std::string& path) {
+  // ~1s in all: enough for the kernel to finish tearing down exited tasks.
+  for (int attempt = 0;; ++attempt) {
+    if (::rmdir(path.c_str()) == 0 || errno == ENOENT) return;
+    if (errno != EBUSY || attempt == 50) throw_sys("rmdir " + path);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+}  // namespace
+
+void remove_tree(const std::string& path) {
+  for (const auto& sub : subdirs(path)) remove_tree(sub);
+  rmdir_retrying(path);
+}
+
+std::vector<pid_t> read_procs(const std::string& dir, bool recursive) {
+  std::vector<pid_t> pids;
+  auto content = read_if_exists(join(dir, "cgroup.procs"));
+  if (!content) return pids;
+  std::istringstream in(*content);
+  long pid;
+  while (in >> pid) pids.push_back(static_cast<pid_t>(pid));
+  if (recursive) {
+    for (const auto& sub : subdirs(dir)) {
+      auto more = read_procs(sub, true);
+      pids.insert(pids.end(), more.begin(), more.end());
+    }
+  }
+  return pids;
+}
+
+}  // namespace glassrun::cgroups::fs

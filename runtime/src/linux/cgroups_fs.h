@@ -1,0 +1,38 @@
+// File primitives for cgroupfs: whole-value reads and single-write(2) writes
+// (the kernel parses one write per value), with errors naming path and value.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace glassrun::cgroups::fs {
+
+std::string join(const std::string& dir, const std::string& file);
+bool exists(const std::string& path);
+
+// Throws Error("read <path>: <errno text>").
+std::string read(const std::string& path);
+std::optional<std::string> read_if_exists(const std::string& path);
+// Content without the trailing newline.
+std::string read_trimmed(const std::string& path);
+// Throws Error("write <value> to <path>: <errno text>").
+void write(const std::string& path, const std::string& value);
+
+// "max" (v2 unlimited) reads as UINT64_MAX.
+uint64_t parse_uint(const std::string& text, const std::string& what);
+uint64_t read_uint(const std::string& path);
+
+// mkdir -p; returns the directories it made, outermost first.
+std::vector<std::string> mkdir_p(const std::string& path);
+// rmdir path and any cgroups below it, deepest first; ENOENT is success.
+// Retries EBUSY briefly: a cgroup stays busy until its exited tasks are reaped.
+void remove_tree(const std::string& path);
+
+// Pids in <dir>/cgroup.procs, and with recursive in every cgroup below it.
+std::vector<pid_t> read_procs(const std::string& dir, bool recursive);
+
+}  // namespace glassrun::cgroups::fs
