@@ -95,7 +95,11 @@ constexpr ValueName kPrctlOps[] = {
     {38, "PR_SET_NO_NEW_PRIVS"}, {39, "PR_GET_NO_NEW_PRIVS"}, {41, "PR_SET_THP_DISABLE"},
     {47, "PR_CAP_AMBIENT"}, {0x59616d61, "PR_SET_PTRACER"}, {0x53564d41, "PR_SET_VMA"},
 };
-constexpr uint64_t kPrCapbsetRead = 23, kPrCapbsetDrop = 24;
+constexpr uint64_t kPrCapbsetRead = 23, kPrCapbsetDrop = 24, kPrCapAmbient = 47;
+constexpr ValueName kPrCapAmbientOps[] = {
+    {1, "PR_CAP_AMBIENT_IS_SET"}, {2, "PR_CAP_AMBIENT_RAISE"}, {3, "PR_CAP_AMBIENT_LOWER"},
+    {4, "PR_CAP_AMBIENT_CLEAR_ALL"},
+};
 
 constexpr ValueName kSeccompOps[] = {
     {0, "SECCOMP_SET_MODE_STRICT"}, {1, "SECCOMP_SET_MODE_FILTER"},
@@ -369,6 +373,12 @@ std::optional<uint64_t> clone_flag_value(std::string_view name) {
 
 bool is_prctl_cap_option(uint64_t option) {
   return option == kPrCapbsetRead || option == kPrCapbsetDrop;
+}
+
+std::optional<std::string> prctl_arg2_text(uint64_t option, uint64_t v) {
+  if (is_prctl_cap_option(option)) return capability_name(static_cast<unsigned>(v));
+  if (option == kPrCapAmbient) return value_text(v, kPrCapAmbientOps);
+  return std::nullopt;
 }
 
 std::string errno_name(int err) {

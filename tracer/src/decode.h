@@ -75,7 +75,9 @@ std::string fsconfig_cmd_text(uint64_t v);
 std::string capability_name(unsigned cap);
 std::vector<std::string> capability_names(uint64_t set);
 std::optional<uint64_t> clone_flag_value(std::string_view name);
-bool is_prctl_cap_option(uint64_t option);  // PR_CAPBSET_READ/DROP: arg2 is a capability
+bool is_prctl_cap_option(uint64_t option);
+// prctl's arg2 by name where the option gives it one (a capability, an ambient op).
+std::optional<std::string> prctl_arg2_text(uint64_t option, uint64_t v);  // PR_CAPBSET_READ/DROP: arg2 is a capability
 
 std::string errno_name(int err);              // "EPERM", or "E<n>"
 std::optional<int> errno_value(std::string_view name);

@@ -317,6 +317,12 @@ static __always_inline int emit_step(struct pt_regs *ctx, const char *step, int 
   fill_header(&e->h, GT_STEP, sizeof(*e), bpf_get_current_task_btf());
   e->is_end = end;
   e->err = err;
+  // The step name is a literal in the binary's .rodata, whose page may not
+  // be faulted in yet; the program is sleepable (set by the loader), so
+  // touch the string's first and last possible page before reading it.
+  char c;
+  bpf_copy_from_user(&c, 1, step);
+  bpf_copy_from_user(&c, 1, step + sizeof(e->step) - 1);
   bpf_probe_read_user_str(e->step, sizeof(e->step), step);
   bpf_ringbuf_submit(e, 0);
   return 0;

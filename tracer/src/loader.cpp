@@ -58,6 +58,10 @@ Tracer::Tracer(bool verbose) {
     throw TracerError("kernel BTF not found at /sys/kernel/btf/vmlinux (needs CONFIG_DEBUG_INFO_BTF=y)");
   skel_ = glasstrace_bpf__open();
   if (!skel_) throw TracerError(fmt::format("opening the BPF object failed: {}", strerror(errno)));
+  // USDT programs sleep to fault in step-name strings (libbpf 1.1 has no
+  // "usdt.s" section, so the flag is set here).
+  bpf_program__set_flags(skel_->progs.on_step_begin, BPF_F_SLEEPABLE);
+  bpf_program__set_flags(skel_->progs.on_step_end, BPF_F_SLEEPABLE);
   int err = glasstrace_bpf__load(skel_);
   if (err) {
     int e = -err;

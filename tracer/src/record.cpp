@@ -123,7 +123,7 @@ Json decode_args(const gt_sys_enter& e, std::size_t size) {
       case ArgKind::FsconfigCmd: d[a.name] = fsconfig_cmd_text(v); break;
       case ArgKind::PrctlOp: d[a.name] = prctl_option_text(v); break;
       case ArgKind::PrctlArg:
-        if (is_prctl_cap_option(e.args[0])) d[a.name] = capability_name(static_cast<unsigned>(v));
+        if (auto text = prctl_arg2_text(e.args[0], v)) d[a.name] = *text;
         else d[a.name] = as_int(v);
         break;
       case ArgKind::SeccompOp: d[a.name] = seccomp_op_text(v); break;
