@@ -1,0 +1,42 @@
+// The command line, runc's spelling. One file per subcommand: parse flags,
+// call the library, print. Each registers itself on the app and sets the
+// action to run after parsing.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace glassrun::cli {
+
+struct Globals {
+  std::string root = "/run/glassrun";
+  std::string log;
+  std::string log_format = "text";
+  bool debug = false;
+  bool systemd_cgroup = false;
+  std::string criu;
+  std::string rootless = "auto";
+};
+
+using Action = std::function<int()>;
+
+void add_create(CLI::App& app, Globals& g, Action& action);
+void add_start(CLI::App& app, Globals& g, Action& action);
+void add_run(CLI::App& app, Globals& g, Action& action);
+void add_state(CLI::App& app, Globals& g, Action& action);
+void add_kill(CLI::App& app, Globals& g, Action& action);
+void add_delete(CLI::App& app, Globals& g, Action& action);
+void add_list(CLI::App& app, Globals& g, Action& action);
+void add_spec(CLI::App& app, Globals& g, Action& action);
+void add_features(CLI::App& app, Globals& g, Action& action);
+void add_exec(CLI::App& app, Globals& g, Action& action);
+void add_cgroup_commands(CLI::App& app, Globals& g, Action& action);  // pause resume ps events update
+
+// Prints JSON to stdout, indented as runc does.
+void print_json(const std::string& text);
+
+}  // namespace glassrun::cli

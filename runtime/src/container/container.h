@@ -1,0 +1,43 @@
+// The container lifecycle operations, one file each: create (with the init it
+// clones), start, run, kill, delete, state, list.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "util/fd.h"
+
+namespace glassrun::container {
+
+struct CreateOptions {
+  std::string root;
+  std::string id;
+  std::string bundle;
+  std::string pid_file;
+  std::string console_socket;
+  bool no_pivot = false;
+  bool no_new_keyring = false;
+  int preserve_fds = 0;
+};
+
+struct Created {
+  pid_t init_pid = 0;
+  UniqueFd console_master;  // set when the terminal stays with us (foreground run)
+};
+
+// `create`: returns once the init waits on exec.fifo. foreground: the caller
+// will `start` and wait itself (run), and keeps the console master if any.
+Created create(const CreateOptions& o, bool foreground);
+void start(const std::string& root, const std::string& id);
+// `run`: create + start; detached returns 0, else the container's exit code.
+int run(const CreateOptions& o, bool detach);
+void kill(const std::string& root, const std::string& id, int signal, bool all);
+void remove(const std::string& root, const std::string& id, bool force);
+nlohmann::json state(const std::string& root, const std::string& id);
+nlohmann::json list(const std::string& root);
+
+}  // namespace glassrun::container

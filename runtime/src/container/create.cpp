@@ -1,0 +1,196 @@
+// `create`: the parent's side of the flow, top-down as the seeds list it.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "container/container.h"
+#include "container/init.h"
+#include "linux/cgroups.h"
+#include "linux/console.h"
+#include "linux/hooks.h"
+#include "linux/idmap.h"
+#include "linux/namespaces.h"
+#include "linux/seccomp.h"
+#include "linux/sync.h"
+#include "state/runc_view.h"
+#include "state/state.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/fileio.h"
+#include "util/probes.h"
+
+namespace glassrun::container {
+
+namespace {
+
+spec::Config load_config(const CreateOptions& o, bool foreground) {
+  Step s("create.config");
+  spec::Config c = spec::load_bundle(o.bundle);
+  if (!c.process) throw Error("config.json: process: must be set");
+  if (c.process->terminal && o.console_socket.empty() && !foreground)
+    throw Error("cannot allocate tty if glassrun will detach without setting console socket");
+  if (!c.process->terminal && !o.console_socket.empty())
+    throw Error("cannot use console socket if glassrun will not detach or allocate tty");
+  return c;
+}
+
+std::unique_ptr<cgroups::Manager> make_cgroups(const spec::Config& c, const std::string& id, Cleanup& cleanup) {
+  Step s("create.cgroups");
+  auto cg = cgroups::for_new_container(c.cgroups_path, id);
+  cg->create();
+  cleanup.add([m = cg.get()] { m->destroy(); });
+  const auto& resources = c.linux_section("resources");
+  if (!resources.is_null()) cg->apply_resources(resources);
+  return cg;
+}
+
+std::unique_ptr<seccomp::Filter> compile_seccomp(const spec::Config& c) {
+  const auto& sc = c.linux_section("seccomp");
+  if (sc.is_null()) return nullptr;
+  Step s("create.seccomp_compile");
+  return seccomp::compile(sc);
+}
+
+// fork semantics (no new stack) with the namespace flags: the child returns
+// here as in fork and carries on in the new namespaces.
+pid_t clone_init(int flags) {
+  Step s("create.clone");
+  pid_t pid = static_cast<pid_t>(syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
+  if (pid < 0) throw_sys(fmt::format("clone into new namespaces (flags {:#x})", flags));
+  return pid;
+}
+
+void kill_and_reap(pid_t pid) {
+  ::kill(pid, SIGKILL);
+  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+std::string hook_state(const std::string& id, pid_t pid, const spec::Config& c, const char* status) {
+  nlohmann::json j{{"ociVersion", "1.0.2"}, {"id", id}, {"status", status}, {"pid", pid}, {"bundle", c.bundle}};
+  if (!c.annotations.empty()) j["annotations"] = c.annotations;
+  return j.dump();
+}
+
+void write_pid_file(const std::string& path, pid_t pid) {
+  // Digits alone, no newline: containerd parses the file as an integer.
+  std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
+  std::string name = path.substr(path.rfind('/') + 1);
+  UniqueFd d(open(dir.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  if (!d) throw_sys(fmt::format("--pid-file {}: open {}", path, dir));
+  fileio::write_atomic(d.get(), name, std::to_string(pid), 0644);
+}
+
+// The parent's half of the conversation with the init, until it is Ready.
+void serve_init(const sync::Channel& chan, const CreateOptions& o, const spec::Config& c, pid_t pid,
+                Created& out, bool foreground) {
+  for (;;) {
+    UniqueFd fd;
+    sync::Message m = chan.recv(&fd);
+    switch (m.type) {
+      case sync::Msg::HooksRequest: {
+        std::string st = hook_state(o.id, pid, c, "created");
+        hooks::run_all("prestart", c.hooks.prestart, st);
+        hooks::run_all("createRuntime", c.hooks.create_runtime, st);
+        chan.send(sync::Msg::HooksDone, st);
+        break;
+      }
+      case sync::Msg::ConsoleFd:
+        if (!o.console_socket.empty())
+          console::send_to_socket(o.console_socket, fd.get(), m.text);
+        else if (foreground)
+          out.console_master = std::move(fd);
+        break;
+      case sync::Msg::SeccompFd: {
+        auto sc = seccomp::compile(c.linux_section("seccomp"));
+        seccomp::send_to_listener(sc->listener_path(), fd.get(), hook_state(o.id, pid, c, "creating"));
+        break;
+      }
+      case sync::Msg::Ready:
+        return;
+      case sync::Msg::Error:
+        throw Error("init: " + m.text, m.err);
+      default:
+        throw Error(fmt::format("init: unexpected message {}", static_cast<int>(m.type)));
+    }
+  }
+}
+
+state::State make_state(const CreateOptions& o, const spec::Config& c, pid_t pid, const cgroups::Manager& cg) {
+  state::State s;
+  s.id = o.id;
+  s.init_pid = pid;
+  s.init_start = state::process_start_time(pid);
+  s.created = state::now_rfc3339();
+  s.config = state::runc_config_view(c, o.id, o.no_pivot, o.no_new_keyring);
+  s.cgroup_paths = cg.paths();
+  s.namespace_paths = namespaces::state_paths(c, pid);
+  for (int i = 0; i < 3; ++i) {
+    char buf[4096];
+    ssize_t n = readlink(fmt::format("/proc/{}/fd/{}", pid, i).c_str(), buf, sizeof buf - 1);
+    s.external_descriptors.push_back(n > 0 ? std::string(buf, static_cast<size_t>(n)) : "/dev/null");
+  }
+  return s;
+}
+
+}  // namespace
+
+Created create(const CreateOptions& o, bool foreground) {
+  Created out;
+  Cleanup cleanup;
+  spec::Config config = load_config(o, foreground);
+
+  auto dir = std::make_unique<state::ContainerDir>(state::ContainerDir::create(o.root, o.id));
+  cleanup.add([d = dir.get()] { d->remove(); });
+  UniqueFd fifo = dir->make_exec_fifo();
+  auto cg = make_cgroups(config, o.id, cleanup);
+  auto filter = compile_seccomp(config);
+
+  auto [parent_chan, init_chan] = sync::Channel::pair();
+  if (auto* pidns = config.find_namespace("pid"); pidns && !pidns->path.empty())
+    namespaces::join(pidns->path, CLONE_NEWPID);  // applies to the child we clone next
+
+  InitContext ctx;
+  ctx.config = &config;
+  ctx.channel = &init_chan;
+  ctx.parent_channel = &parent_chan;
+  ctx.exec_fifo_fd = fifo.get();
+  ctx.cgroup_paths = cg->paths();
+  ctx.seccomp = filter.get();
+  ctx.no_pivot = o.no_pivot;
+  ctx.no_new_keyring = o.no_new_keyring;
+  ctx.wants_hooks = !config.hooks.prestart.empty() || !config.hooks.create_runtime.empty() ||
+                    !config.hooks.create_container.empty() || !config.hooks.start_container.empty();
+  ctx.preserve_fds = o.preserve_fds;
+  ctx.id = o.id;
+
+  pid_t pid = clone_init(namespaces::clone_flags(config));
+  if (pid == 0) run_init(ctx);
+  cleanup.add([pid] { kill_and_reap(pid); });
+  init_chan.close();
+  fifo.reset();
+
+  {
+    if (auto* u = config.find_namespace("user"); u && u->path.empty()) idmap::write(pid, config, false);
+    {
+      Step s("create.cgroup_attach");
+      cg->add_process(pid);
+    }
+    parent_chan.send(sync::Msg::Continue);
+    serve_init(parent_chan, o, config, pid, out, foreground);
+  }
+
+  Step s("create.state");
+  state::State st = make_state(o, config, pid, *cg);
+  dir->write_extras({config.raw, cg->created_dirs()});
+  dir->write_state(st);
+  if (!o.pid_file.empty()) write_pid_file(o.pid_file, pid);
+  cleanup.disarm();
+  out.init_pid = pid;
+  return out;
+}
+
+}  // namespace glassrun::container

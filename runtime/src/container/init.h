@@ -1,0 +1,31 @@
+// The init: the process glassrun clones into the container's namespaces. It
+// sets the container up, waits on exec.fifo for `start`, then execs the user
+// process. It never returns, and no exception leaves it.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "linux/seccomp.h"
+#include "linux/sync.h"
+#include "spec/config.h"
+
+namespace glassrun::container {
+
+struct InitContext {
+  const spec::Config* config = nullptr;
+  sync::Channel* channel = nullptr;       // the init's end
+  sync::Channel* parent_channel = nullptr;  // closed in the init
+  int exec_fifo_fd = -1;                  // O_PATH fd of exec.fifo
+  std::map<std::string, std::string> cgroup_paths;
+  seccomp::Filter* seccomp = nullptr;
+  bool no_pivot = false;
+  bool no_new_keyring = false;
+  bool wants_hooks = false;               // ask the parent to run create-time hooks
+  int preserve_fds = 0;
+  std::string id;
+};
+
+[[noreturn]] void run_init(const InitContext& ctx);
+
+}  // namespace glassrun::container

@@ -1,0 +1,35 @@
+#include "container/loaded.h"
+
+#include "util/error.h"
+
+namespace glassrun::container {
+
+Loaded Loaded::open(const std::string& root, const std::string& id) {
+  auto dir = state::ContainerDir::open(root, id);
+  state::State st = dir.read_state();
+  state::Extras ex = dir.read_extras();
+  auto cg = cgroups::from_state(st.cgroup_paths, ex.created_cgroups);
+  return Loaded{std::move(dir), std::move(st), std::move(ex), std::move(cg)};
+}
+
+state::Status Loaded::status() const {
+  bool frozen = false;
+  try {
+    frozen = cg && cg->frozen();
+  } catch (const Error&) {
+  }
+  return state::current_status(dir, st, frozen);
+}
+
+std::string Loaded::state_json(state::Status s) const { return state::oci_state(st, s).dump(); }
+
+spec::Hooks Loaded::hooks() const {
+  if (extras.oci_config.is_null() || extras.oci_config.empty()) return {};
+  try {
+    return spec::parse_config(extras.oci_config.dump(), st.bundle()).hooks;
+  } catch (const Error&) {
+    return {};
+  }
+}
+
+}  // namespace glassrun::container

@@ -1,0 +1,27 @@
+// A container as the commands after `create` see it: its directory, state
+// and cgroups, loaded from <root>/<id>.
+#pragma once
+
+#include <memory>
+
+#include "linux/cgroups.h"
+#include "spec/config.h"
+#include "state/state.h"
+
+namespace glassrun::container {
+
+struct Loaded {
+  state::ContainerDir dir;
+  state::State st;
+  state::Extras extras;
+  std::unique_ptr<cgroups::Manager> cg;
+
+  static Loaded open(const std::string& root, const std::string& id);
+  state::Status status() const;
+  // The OCI state JSON (`state`, and hooks' stdin) with the given status.
+  std::string state_json(state::Status s) const;
+  // Hooks of the saved OCI config (e.g. poststart, poststop).
+  spec::Hooks hooks() const;
+};
+
+}  // namespace glassrun::container

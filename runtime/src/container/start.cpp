@@ -1,0 +1,57 @@
+// `start`: open exec.fifo for reading, which lets the waiting init exec.
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include "container/container.h"
+#include "container/loaded.h"
+#include "linux/hooks.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/probes.h"
+
+namespace glassrun::container {
+
+namespace {
+
+void release_init(const Loaded& c) {
+  Step s("start.exec_fifo");
+  UniqueFd fd(open(c.dir.fifo_path().c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) throw_sys(fmt::format("open {}", c.dir.fifo_path()));
+  for (;;) {
+    char b;
+    ssize_t n = read(fd.get(), &b, 1);
+    if (n == 1) break;
+    if (n < 0 && errno != EAGAIN && errno != EINTR) throw_sys("read exec.fifo");
+    // EOF before the init opened its end, or nothing written yet: wait a bit,
+    // unless the init is gone.
+    if (!state::init_alive(c.st)) throw Error("container init exited before start");
+    pollfd p{fd.get(), POLLIN, 0};
+    poll(&p, 1, 5);
+  }
+  if (unlink(c.dir.fifo_path().c_str()) != 0) throw_sys(fmt::format("remove {}", c.dir.fifo_path()));
+}
+
+}  // namespace
+
+void start(const std::string& root, const std::string& id) {
+  Loaded c = Loaded::open(root, id);
+  switch (c.status()) {
+    case state::Status::Created: break;
+    case state::Status::Stopped: throw Error("cannot start a container that has stopped");
+    case state::Status::Paused: throw Error("cannot start a paused container");
+    default: throw Error("cannot start an already running container");
+  }
+  release_init(c);
+  auto h = c.hooks();
+  if (!h.poststart.empty()) {
+    // The runtime-spec: a failing poststart hook is logged and ignored.
+    try {
+      hooks::run_all("poststart", h.poststart, c.state_json(state::Status::Running));
+    } catch (const Error& e) {
+      log::warn(e.what());
+    }
+  }
+}
+
+}  // namespace glassrun::container

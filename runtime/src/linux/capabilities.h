@@ -1,0 +1,25 @@
+// Process capabilities: names ↔ numbers, and applying the five sets.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "spec/config.h"
+
+namespace glassrun::caps {
+
+// "CAP_SYS_ADMIN" → 21; nullopt when this kernel/libcap does not know it.
+std::optional<int> from_name(const std::string& name);
+std::string to_name(int cap);
+// Highest capability the running kernel knows (/proc/sys/kernel/cap_last_cap).
+int last_cap();
+
+// Drops every capability not in the bounding set (PR_CAPBSET_DROP).
+void drop_bounding(const spec::Capabilities& c);
+// Keeps capabilities across the setuid of the user switch (PR_SET_KEEPCAPS).
+void keep_across_setuid();
+// Sets effective/permitted/inheritable with capset, then the ambient set.
+void apply_sets(const spec::Capabilities& c);
+
+}  // namespace glassrun::caps

@@ -1,0 +1,89 @@
+#include "linux/devices.h"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "linux/inroot.h"
+#include "util/error.h"
+
+namespace glassrun::devices {
+
+std::vector<spec::Device> with_defaults(const std::vector<spec::Device>& configured) {
+  static const spec::Device kDefaults[] = {
+      {"/dev/null", 'c', 1, 3, 0666, 0, 0},    {"/dev/zero", 'c', 1, 5, 0666, 0, 0},
+      {"/dev/full", 'c', 1, 7, 0666, 0, 0},    {"/dev/tty", 'c', 5, 0, 0666, 0, 0},
+      {"/dev/urandom", 'c', 1, 9, 0666, 0, 0}, {"/dev/random", 'c', 1, 8, 0666, 0, 0},
+  };
+  std::vector<spec::Device> out = configured;
+  for (const auto& d : kDefaults)
+    if (std::none_of(out.begin(), out.end(), [&](const spec::Device& c) { return c.path == d.path; }))
+      out.push_back(d);
+  return out;
+}
+
+namespace {
+mode_t type_bits(char t) {
+  switch (t) {
+    case 'b': return S_IFBLK;
+    case 'p': return S_IFIFO;
+    default: return S_IFCHR;
+  }
+}
+
+void mknod_device(int root_fd, const spec::Device& d) {
+  std::string dir = d.path.substr(0, d.path.rfind('/'));
+  std::string name = d.path.substr(d.path.rfind('/') + 1);
+  UniqueFd parent = inroot::open_or_create(root_fd, dir.empty() ? "/" : dir, inroot::Kind::Directory);
+  // O_PATH dirs cannot be used with mknodat; reopen as a real directory fd.
+  UniqueFd pdir(openat(parent.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!pdir) throw_sys(fmt::format("open {}", dir));
+  unlinkat(pdir.get(), name.c_str(), 0);
+  mode_t mode = d.file_mode.value_or(0666) | type_bits(d.type);
+  if (mknodat(pdir.get(), name.c_str(), mode, makedev(d.major, d.minor)) != 0)
+    throw_sys(fmt::format("mknod {} {}:{}", d.path, d.major, d.minor));
+  if (fchmodat(pdir.get(), name.c_str(), d.file_mode.value_or(0666) & 07777, 0) != 0)
+    throw_sys(fmt::format("chmod {}", d.path));
+  if (fchownat(pdir.get(), name.c_str(), d.uid.value_or(0), d.gid.value_or(0), AT_SYMLINK_NOFOLLOW) != 0)
+    throw_sys(fmt::format("chown {}", d.path));
+}
+
+// A user namespace may not mknod: bind the host's node instead, as runc does.
+void bind_device(int root_fd, const spec::Device& d) {
+  UniqueFd target = inroot::open_or_create(root_fd, d.path, inroot::Kind::File);
+  if (::mount(d.path.c_str(), inroot::fd_path(target.get()).c_str(), nullptr, MS_BIND, nullptr) != 0)
+    throw_sys(fmt::format("bind device {}", d.path));
+}
+}  // namespace
+
+void create_nodes(int root_fd, const std::vector<spec::Device>& devs, bool user_ns) {
+  for (const auto& d : devs) {
+    if (user_ns)
+      bind_device(root_fd, d);
+    else
+      mknod_device(root_fd, d);
+  }
+}
+
+void create_symlinks(int root_fd) {
+  static const std::pair<const char*, const char*> kLinks[] = {
+      {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+      {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},
+  };
+  UniqueFd dev = inroot::open_or_create(root_fd, "/dev", inroot::Kind::Directory);
+  UniqueFd ddir(openat(dev.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!ddir) throw_sys("open /dev");
+  for (const auto& [target, name] : kLinks) {
+    if (std::string(name) == "ptmx") unlinkat(ddir.get(), name, 0);  // replace any node with the devpts link
+    if (symlinkat(target, ddir.get(), name) != 0 && errno != EEXIST)
+      throw_sys(fmt::format("symlink /dev/{} -> {}", name, target));
+  }
+  if (access("/proc/kcore", F_OK) == 0 && symlinkat("/proc/kcore", ddir.get(), "core") != 0 && errno != EEXIST)
+    throw_sys("symlink /dev/core -> /proc/kcore");
+}
+
+}  // namespace glassrun::devices

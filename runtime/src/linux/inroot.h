@@ -1,0 +1,23 @@
+// Resolving paths inside the container's rootfs so that no symlink, "..", or
+// swap during set-up can make glassrun act on a host path (CVE-2021-30465,
+// CVE-2019-19921, CVE-2023-27561): openat2(RESOLVE_IN_ROOT) for every lookup,
+// then mount through /proc/self/fd/<fd> of what was opened.
+#pragma once
+
+#include <string>
+
+#include "util/fd.h"
+
+namespace glassrun::inroot {
+
+enum class Kind { Directory, File };
+
+// O_PATH fd of path (relative to root_fd, "/" meaning the rootfs), creating
+// missing directories and, for Kind::File, an empty final file.
+UniqueFd open_or_create(int root_fd, const std::string& path, Kind kind, mode_t mode = 0755);
+// O_PATH fd of an existing path; -1 with errno set if it does not exist.
+UniqueFd open_existing(int root_fd, const std::string& path);
+// "/proc/self/fd/N": a path that names exactly the opened object.
+std::string fd_path(int fd);
+
+}  // namespace glassrun::inroot

@@ -1,0 +1,121 @@
+#include "linux/mounts.h"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/mount.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "linux/inroot.h"
+#include "linux/mount_options.h"
+#include "util/error.h"
+
+namespace glassrun::mounts {
+
+namespace {
+
+void do_mount(const std::string& source, int target_fd, const std::string& shown_target, const char* type,
+              unsigned long flags, const std::string& data) {
+  std::string target = inroot::fd_path(target_fd);
+  if (::mount(source.c_str(), target.c_str(), type, flags, data.empty() ? nullptr : data.c_str()) != 0)
+    throw_sys(fmt::format("mount {} on {} (type {}, flags {}{}{})", source.empty() ? "none" : source, shown_target,
+                          type ? type : "none", flags_text(flags), data.empty() ? "" : ", data ", data));
+}
+
+// Flags that a bind mount can only get with a second, remounting call.
+constexpr unsigned long kRemountable = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME |
+                                       MS_RELATIME | MS_STRICTATIME;
+
+void apply_propagation_and_attrs(int fd, const std::string& dest, const ParsedOptions& o) {
+  for (unsigned long p : o.propagation)
+    if (::mount(nullptr, inroot::fd_path(fd).c_str(), nullptr, p, nullptr) != 0)
+      throw_sys(fmt::format("set propagation {} on {}", flags_text(p), dest));
+  if (o.attr_set || o.attr_clr) {
+    mount_attr attr{};
+    attr.attr_set = o.attr_set;
+    attr.attr_clr = o.attr_clr;
+    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0)
+      throw_sys(fmt::format("mount_setattr {} (recursive options)", dest));
+  }
+}
+
+void bind_mount(int root_fd, const spec::Mount& m, const ParsedOptions& o, const MountContext& ctx) {
+  std::string source = m.source[0] == '/' ? m.source : ctx.bundle + "/" + m.source;
+  struct stat st;
+  if (stat(source.c_str(), &st) != 0) throw_sys(fmt::format("bind source {} for {}", source, m.destination));
+  auto kind = S_ISDIR(st.st_mode) ? inroot::Kind::Directory : inroot::Kind::File;
+  UniqueFd target = inroot::open_or_create(root_fd, m.destination, kind);
+  do_mount(source, target.get(), m.destination, nullptr, MS_BIND | (o.flags & MS_REC), "");
+  if (o.flags & kRemountable) {
+    // Reopen: the fd above names the directory under the new mount.
+    UniqueFd mounted = inroot::open_existing(root_fd, m.destination);
+    if (!mounted) throw_sys(fmt::format("open {} after bind", m.destination));
+    do_mount("", mounted.get(), m.destination, nullptr, MS_BIND | MS_REMOUNT | (o.flags & ~MS_REC), "");
+    apply_propagation_and_attrs(mounted.get(), m.destination, o);
+    return;
+  }
+  UniqueFd mounted = inroot::open_existing(root_fd, m.destination);
+  apply_propagation_and_attrs(mounted.get(), m.destination, o);
+}
+
+// A real procfs or sysfs must land on a real directory: a symlink there would
+// move the mount and the later masking somewhere else (CVE-2019-16884).
+void check_plain_directory(int root_fd, const spec::Mount& m) {
+  UniqueFd parent = inroot::open_existing(root_fd, m.destination.substr(0, m.destination.rfind('/') + 1));
+  if (!parent) return;
+  std::string name = m.destination.substr(m.destination.rfind('/') + 1);
+  struct stat st;
+  if (fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
+    throw Error(fmt::format("mount {} on {}: destination is not a directory (a symlink?)", m.type, m.destination));
+}
+
+// A "cgroup" mount: cgroup2 in a cgroup namespace; otherwise what runc does on
+// v1/hybrid: a tmpfs with each hierarchy's container cgroup bound into it.
+void cgroup_mount(int root_fd, const spec::Mount& m, const ParsedOptions& o, const MountContext& ctx) {
+  bool unified_only = ctx.cgroup_paths.size() == 1 && ctx.cgroup_paths.count("");
+  UniqueFd target = inroot::open_or_create(root_fd, m.destination, inroot::Kind::Directory);
+  if (unified_only) {
+    if (ctx.cgroup_ns) {
+      do_mount("cgroup2", target.get(), m.destination, "cgroup2", o.flags, "");
+    } else {
+      do_mount(ctx.cgroup_paths.at(""), target.get(), m.destination, nullptr, MS_BIND | MS_REC, "");
+      UniqueFd again = inroot::open_existing(root_fd, m.destination);
+      do_mount("", again.get(), m.destination, nullptr, MS_BIND | MS_REMOUNT | (o.flags & kRemountable), "");
+    }
+    return;
+  }
+  do_mount("tmpfs", target.get(), m.destination, "tmpfs", o.flags & ~MS_RDONLY, "mode=755");
+  for (const auto& [controller, host_path] : ctx.cgroup_paths) {
+    const std::string prefix = "/sys/fs/cgroup/";
+    if (host_path.rfind(prefix, 0) != 0) continue;
+    std::string hierarchy = host_path.substr(prefix.size(), host_path.find('/', prefix.size()) - prefix.size());
+    std::string dest = m.destination + "/" + hierarchy;
+    UniqueFd sub = inroot::open_or_create(root_fd, dest, inroot::Kind::Directory);
+    do_mount(host_path, sub.get(), dest, nullptr, MS_BIND | MS_REC, "");
+    UniqueFd again = inroot::open_existing(root_fd, dest);
+    do_mount("", again.get(), dest, nullptr, MS_BIND | MS_REMOUNT | (o.flags & kRemountable), "");
+  }
+  if (o.flags & MS_RDONLY) {
+    UniqueFd again = inroot::open_existing(root_fd, m.destination);
+    do_mount("", again.get(), m.destination, nullptr, MS_REMOUNT | (o.flags & kRemountable), "mode=755");
+  }
+}
+
+}  // namespace
+
+void mount_entry(int root_fd, const spec::Mount& m, const MountContext& ctx) {
+  ParsedOptions o = parse_options(m.options);
+  if (o.flags & MS_BIND) return bind_mount(root_fd, m, o, ctx);
+  if (m.type == "cgroup") return cgroup_mount(root_fd, m, o, ctx);
+  if (m.type == "proc" || m.type == "sysfs") check_plain_directory(root_fd, m);
+  UniqueFd target = inroot::open_or_create(root_fd, m.destination, inroot::Kind::Directory);
+  do_mount(m.source.empty() ? m.type : m.source, target.get(), m.destination, m.type.c_str(), o.flags, o.data);
+  if (!o.propagation.empty() || o.attr_set || o.attr_clr) {
+    UniqueFd mounted = inroot::open_existing(root_fd, m.destination);
+    apply_propagation_and_attrs(mounted.get(), m.destination, o);
+  }
+}
+
+}  // namespace glassrun::mounts

@@ -1,0 +1,21 @@
+// The mounts of config.json, each made inside the rootfs through an fd.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "spec/config.h"
+
+namespace glassrun::mounts {
+
+struct MountContext {
+  std::string bundle;
+  std::map<std::string, std::string> cgroup_paths;  // the container's, for v1 cgroup mounts
+  bool cgroup_ns = false;
+  bool user_ns = false;
+};
+
+// Makes one config.json mount under root_fd (the bundle's rootfs, opened).
+void mount_entry(int root_fd, const spec::Mount& m, const MountContext& ctx);
+
+}  // namespace glassrun::mounts

@@ -1,0 +1,84 @@
+#include "linux/sync.h"
+
+#include <sys/socket.h>
+
+#include <cstring>
+#include <vector>
+
+#include "util/error.h"
+
+namespace glassrun::sync {
+
+namespace {
+struct Header {
+  Msg type;
+  int32_t err;
+};
+constexpr size_t kMaxMessage = 16384;
+}  // namespace
+
+std::pair<Channel, Channel> Channel::pair() {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_sys("socketpair");
+  return {Channel(UniqueFd(sv[0])), Channel(UniqueFd(sv[1]))};
+}
+
+void Channel::send(Msg type, const std::string& text, int err, int fd_to_pass) const {
+  Header h{type, err};
+  iovec iov[2] = {{&h, sizeof h}, {const_cast<char*>(text.data()), std::min(text.size(), kMaxMessage - sizeof h)}};
+  msghdr m{};
+  m.msg_iov = iov;
+  m.msg_iovlen = 2;
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))];
+  if (fd_to_pass >= 0) {
+    m.msg_control = ctl;
+    m.msg_controllen = sizeof ctl;
+    cmsghdr* c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd_to_pass, sizeof(int));
+  }
+  while (sendmsg(fd_.get(), &m, MSG_NOSIGNAL) < 0) {
+    if (errno != EINTR) throw_sys("send on sync socket");
+  }
+}
+
+Message Channel::recv(UniqueFd* received_fd) const {
+  std::vector<char> buf(kMaxMessage);
+  iovec iov{buf.data(), buf.size()};
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))];
+  m.msg_control = ctl;
+  m.msg_controllen = sizeof ctl;
+  ssize_t n;
+  while ((n = recvmsg(fd_.get(), &m, MSG_CMSG_CLOEXEC)) < 0) {
+    if (errno != EINTR) throw_sys("receive on sync socket");
+  }
+  if (n == 0) throw Error("the other side exited without a word");
+  if (static_cast<size_t>(n) < sizeof(Header)) throw Error("short message on sync socket");
+  Header h;
+  memcpy(&h, buf.data(), sizeof h);
+  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(c), sizeof fd);
+      if (received_fd)
+        received_fd->reset(fd);
+      else
+        ::close(fd);
+    }
+  }
+  return Message{h.type, h.err, std::string(buf.data() + sizeof h, static_cast<size_t>(n) - sizeof h)};
+}
+
+Message Channel::expect(Msg type, UniqueFd* received_fd) const {
+  Message m = recv(received_fd);
+  if (m.type == Msg::Error) throw Error(m.text, m.err);
+  if (m.type != type) throw Error(fmt::format("unexpected message {} on sync socket", static_cast<int>(m.type)));
+  return m;
+}
+
+}  // namespace glassrun::sync

@@ -1,0 +1,47 @@
+// The channel between glassrun and the init it cloned: a SOCK_SEQPACKET
+// socketpair carrying typed messages (and, for the console, one fd).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "util/fd.h"
+
+namespace glassrun::sync {
+
+enum class Msg : uint32_t {
+  Continue = 1,       // parent → init: id maps and cgroups are in place
+  HooksRequest,       // init → parent: namespaces and mounts exist, run prestart/createRuntime
+  HooksDone,          // parent → init
+  ConsoleFd,          // init → parent: the pty master (fd attached)
+  SeccompFd,          // init → parent: the seccomp notify fd (fd attached)
+  Ready,              // init → parent: waiting on exec.fifo
+  Error,              // either way: text says what failed
+};
+
+struct Message {
+  Msg type{};
+  int32_t err = 0;
+  std::string text;
+};
+
+class Channel {
+ public:
+  Channel() = default;
+  explicit Channel(UniqueFd fd) : fd_(std::move(fd)) {}
+  static std::pair<Channel, Channel> pair();
+
+  void send(Msg type, const std::string& text = "", int err = 0, int fd_to_pass = -1) const;
+  // Throws Error on EOF ("peer closed the channel") or a bad message.
+  Message recv(UniqueFd* received_fd = nullptr) const;
+  // recv, and if it is an Error message, throw it as an Error.
+  Message expect(Msg type, UniqueFd* received_fd = nullptr) const;
+
+  int fd() const { return fd_.get(); }
+  void close() { fd_.reset(); }
+
+ private:
+  UniqueFd fd_;
+};
+
+}  // namespace glassrun::sync

@@ -1,0 +1,105 @@
+// glassrun: parse the command line, run one command, and report a failure on
+// one line (the one place errors are printed).
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+#include "cli/cli.h"
+#include "util/error.h"
+#include "util/log.h"
+
+namespace {
+
+// `glassrun --trace FILE ...` re-runs the same command under glasstrace, which
+// holds it until the probes are attached.
+[[noreturn]] void exec_under_tracer(const std::string& trace_file, int argc, char** argv, int trace_index) {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) glassrun::throw_sys("readlink /proc/self/exe");
+  self[n] = 0;
+  std::string dir = std::string(self).substr(0, std::string(self).rfind('/'));
+  std::vector<std::string> candidates{dir + "/glasstrace", dir + "/../tracer/glasstrace", "glasstrace"};
+  std::vector<std::string> args{"glasstrace", "-o", trace_file, "--usdt", self, "--", self};
+  for (int i = 1; i < argc; ++i) {
+    if (i == trace_index || i == trace_index + 1) continue;
+    args.emplace_back(argv[i]);
+  }
+  std::vector<char*> cargs;
+  for (auto& a : args) cargs.push_back(a.data());
+  cargs.push_back(nullptr);
+  for (const auto& c : candidates) {
+    if (c.find('/') != std::string::npos && access(c.c_str(), X_OK) != 0) continue;
+    execvp(c.c_str(), cargs.data());
+  }
+  glassrun::throw_sys("--trace: run glasstrace (not found next to glassrun or on PATH)");
+}
+
+int find_trace_flag(int argc, char** argv, std::string& file) {
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i][0] != '-') return -1;  // global flags come before the command
+    if (!strcmp(argv[i], "--trace") && i + 1 < argc) {
+      file = argv[i + 1];
+      return i;
+    }
+  }
+  return -1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace glassrun;
+  std::string command = "glassrun";
+  try {
+    std::string trace_file;
+    if (int i = find_trace_flag(argc, argv, trace_file); i > 0) exec_under_tracer(trace_file, argc, argv, i);
+
+    CLI::App app{"glassrun: an OCI container runtime whose every kernel-facing step can be seen", "glassrun"};
+    app.set_version_flag("-v,--version", fmt::format("glassrun version {}\nspec: 1.0.2", GLASSRUN_VERSION));
+    app.require_subcommand(1);
+    cli::Globals g;
+    app.add_option("--root", g.root, "root directory for container state");
+    app.add_option("--log", g.log, "log file (default stderr)");
+    app.add_option("--log-format", g.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+    app.add_flag("--debug", g.debug, "debug logging");
+    app.add_flag("--systemd-cgroup", g.systemd_cgroup, "accepted for runc compatibility; not supported");
+    app.add_option("--criu", g.criu, "accepted for runc compatibility");
+    app.add_option("--rootless", g.rootless, "accepted for runc compatibility");
+    app.add_option("--trace", "record this run with glasstrace into FILE");
+
+    cli::Action action;
+    cli::add_create(app, g, action);
+    cli::add_start(app, g, action);
+    cli::add_run(app, g, action);
+    cli::add_state(app, g, action);
+    cli::add_kill(app, g, action);
+    cli::add_delete(app, g, action);
+    cli::add_list(app, g, action);
+    cli::add_spec(app, g, action);
+    cli::add_features(app, g, action);
+    cli::add_exec(app, g, action);
+    cli::add_cgroup_commands(app, g, action);
+
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+      return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+      return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+      log::error(e.what());
+      return 1;
+    }
+    for (auto* sub : app.get_subcommands()) command = sub->get_name();
+    log::configure(g.log, g.log_format == "json" ? log::Format::Json : log::Format::Text, g.debug);
+    if (g.systemd_cgroup) throw Error("--systemd-cgroup: the systemd cgroup driver is not supported");
+    return action();
+  } catch (const Error& e) {
+    log::error(command + ": " + e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    log::error(command + ": " + e.what());
+    return 1;
+  }
+}

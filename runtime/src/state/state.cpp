@@ -1,0 +1,269 @@
+#include "state/state.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "util/error.h"
+#include "util/fileio.h"
+
+namespace glassrun::state {
+
+using nlohmann::json;
+
+std::string to_string(Status s) {
+  switch (s) {
+    case Status::Creating: return "creating";
+    case Status::Created: return "created";
+    case Status::Running: return "running";
+    case Status::Paused: return "paused";
+    case Status::Stopped: return "stopped";
+  }
+  return "unknown";
+}
+
+namespace {
+std::string label_value(const json& config, const std::string& key) {
+  auto it = config.find("labels");
+  if (it == config.end() || !it->is_array()) return "";
+  for (const auto& l : *it) {
+    if (!l.is_string()) continue;
+    auto s = l.get<std::string>();
+    if (s.rfind(key + "=", 0) == 0) return s.substr(key.size() + 1);
+  }
+  return "";
+}
+}  // namespace
+
+std::string State::bundle() const { return label_value(config, "bundle"); }
+std::string State::rootfs() const { return config.value("rootfs", ""); }
+
+std::map<std::string, std::string> State::annotations() const {
+  std::map<std::string, std::string> out;
+  auto it = config.find("labels");
+  if (it == config.end() || !it->is_array()) return out;
+  for (const auto& l : *it) {
+    if (!l.is_string()) continue;
+    auto s = l.get<std::string>();
+    auto eq = s.find('=');
+    if (eq == std::string::npos || s.compare(0, eq, "bundle") == 0) continue;
+    out[s.substr(0, eq)] = s.substr(eq + 1);
+  }
+  return out;
+}
+
+json to_json(const State& s) {
+  return json{{"id", s.id},
+              {"init_process_pid", s.init_pid},
+              {"init_process_start", s.init_start},
+              {"created", s.created},
+              {"config", s.config},
+              {"rootless", s.rootless},
+              {"cgroup_paths", s.cgroup_paths},
+              {"namespace_paths", s.namespace_paths},
+              {"external_descriptors", s.external_descriptors},
+              {"intel_rdt_path", s.intel_rdt_path}};
+}
+
+State parse_state_json(std::string_view text) {
+  json j;
+  try {
+    j = json::parse(text.begin(), text.end());
+  } catch (const json::exception& e) {
+    throw Error(fmt::format("state.json: invalid JSON: {}", e.what()));
+  }
+  if (!j.is_object()) throw Error("state.json: must be a JSON object");
+  State s;
+  try {
+    s.id = j.at("id").get<std::string>();
+    s.init_pid = j.at("init_process_pid").get<pid_t>();
+    s.init_start = j.at("init_process_start").get<uint64_t>();
+    s.created = j.at("created").get<std::string>();
+    s.config = j.at("config");
+    if (!s.config.is_object()) throw Error("state.json: config: must be an object");
+    s.rootless = j.value("rootless", false);
+    if (j.contains("cgroup_paths") && !j["cgroup_paths"].is_null())
+      s.cgroup_paths = j["cgroup_paths"].get<std::map<std::string, std::string>>();
+    if (j.contains("namespace_paths") && !j["namespace_paths"].is_null())
+      s.namespace_paths = j["namespace_paths"].get<std::map<std::string, std::string>>();
+    if (j.contains("external_descriptors") && !j["external_descriptors"].is_null())
+      s.external_descriptors = j["external_descriptors"].get<std::vector<std::string>>();
+    s.intel_rdt_path = j.value("intel_rdt_path", "");
+  } catch (const json::exception& e) {
+    throw Error(fmt::format("state.json: {}", e.what()));
+  }
+  return s;
+}
+
+void validate_id(const std::string& id) {
+  if (id.empty()) throw Error("container id: must not be empty");
+  if (id.size() > 1024) throw Error("container id: longer than 1024 bytes");
+  if (id == "." || id == "..") throw Error(fmt::format("container id: invalid id \"{}\"", id));
+  for (unsigned char c : id)
+    if (!(std::isalnum(c) || c == '_' || c == '+' || c == '-' || c == '.'))
+      throw Error(fmt::format("container id: invalid id \"{}\": only letters, digits, _ + - . are allowed",
+                              id.size() > 64 ? id.substr(0, 64) + "..." : id));
+}
+
+ContainerDir::ContainerDir(std::string root, std::string id, UniqueFd dirfd)
+    : root_(std::move(root)), id_(std::move(id)), path_(root_ + "/" + id_), dirfd_(std::move(dirfd)) {}
+
+ContainerDir ContainerDir::create(const std::string& root, const std::string& id) {
+  validate_id(id);
+  if (mkdir(root.c_str(), 0700) != 0 && errno != EEXIST) throw_sys(fmt::format("mkdir {}", root));
+  std::string path = root + "/" + id;
+  if (mkdir(path.c_str(), 0711) != 0) {
+    if (errno == EEXIST) throw Error(fmt::format("container with id exists: {}", id));
+    throw_sys(fmt::format("mkdir {}", path));
+  }
+  UniqueFd fd(::open(path.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  if (!fd) throw_sys(fmt::format("open {}", path));
+  return ContainerDir(root, id, std::move(fd));
+}
+
+ContainerDir ContainerDir::open(const std::string& root, const std::string& id) {
+  validate_id(id);
+  std::string path = root + "/" + id;
+  UniqueFd fd(::open(path.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) throw Error("container does not exist");
+    throw_sys(fmt::format("open {}", path));
+  }
+  return ContainerDir(root, id, std::move(fd));
+}
+
+UniqueFd ContainerDir::make_exec_fifo() const {
+  // 0622 as runc: only the owner may read (start), anyone may open for write.
+  mode_t old = umask(0);
+  int rc = mkfifoat(dirfd_.get(), "exec.fifo", 0622);
+  umask(old);
+  if (rc != 0) throw_sys(fmt::format("mkfifo {}", fifo_path()));
+  UniqueFd fd(openat(dirfd_.get(), "exec.fifo", O_PATH | O_CLOEXEC));
+  if (!fd) throw_sys(fmt::format("open {}", fifo_path()));
+  return fd;
+}
+
+bool ContainerDir::has_exec_fifo() const {
+  struct stat st;
+  return fstatat(dirfd_.get(), "exec.fifo", &st, 0) == 0;
+}
+
+void ContainerDir::write_state(const State& s) const {
+  fileio::write_atomic(dirfd_.get(), "state.json", to_json(s).dump(), 0600);
+}
+
+State ContainerDir::read_state() const {
+  std::string text;
+  if (!fileio::read_at(dirfd_.get(), "state.json", text)) {
+    if (errno == ENOENT) throw Error("container does not exist");
+    throw_sys(fmt::format("read {}/state.json", path_));
+  }
+  return parse_state_json(text);
+}
+
+void ContainerDir::write_extras(const Extras& e) const {
+  json j{{"oci_config", e.oci_config}, {"created_cgroups", e.created_cgroups}};
+  fileio::write_atomic(dirfd_.get(), "glassrun.json", j.dump(), 0600);
+}
+
+Extras ContainerDir::read_extras() const {
+  Extras e;
+  std::string text;
+  if (!fileio::read_at(dirfd_.get(), "glassrun.json", text)) return e;
+  try {
+    json j = json::parse(text);
+    e.oci_config = j.value("oci_config", json::object());
+    e.created_cgroups = j.value("created_cgroups", std::vector<std::string>{});
+  } catch (const json::exception& ex) {
+    throw Error(fmt::format("{}/glassrun.json: {}", path_, ex.what()));
+  }
+  return e;
+}
+
+void ContainerDir::remove() const {
+  DIR* d = fdopendir(dup(dirfd_.get()));
+  if (d) {
+    while (dirent* e = readdir(d)) {
+      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+      unlinkat(dirfd_.get(), e->d_name, 0);
+    }
+    closedir(d);
+  }
+  if (rmdir(path_.c_str()) != 0 && errno != ENOENT) throw_sys(fmt::format("rmdir {}", path_));
+}
+
+uint64_t process_start_time(pid_t pid) {
+  std::string text;
+  if (!fileio::read_file(fmt::format("/proc/{}/stat", pid), text)) return 0;
+  // comm may hold spaces and parentheses: fields resume after the last ')'.
+  auto close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream in(text.substr(close + 2));
+  std::string field;
+  char st = 0;
+  in >> st;
+  if (st == 'Z' || st == 'X') return 0;
+  for (int i = 4; i <= 22 && in >> field; ++i)
+    if (i == 22) return std::stoull(field);
+  return 0;
+}
+
+bool init_alive(const State& s) {
+  if (s.init_pid <= 0) return false;
+  return process_start_time(s.init_pid) == s.init_start;
+}
+
+Status current_status(const ContainerDir& dir, const State& s, bool frozen) {
+  if (!init_alive(s)) return Status::Stopped;
+  if (frozen) return Status::Paused;
+  if (dir.has_exec_fifo()) return Status::Created;
+  return Status::Running;
+}
+
+json oci_state(const State& s, Status status) {
+  json j{{"ociVersion", "1.0.2"},
+         {"id", s.id},
+         {"pid", status == Status::Stopped ? 0 : s.init_pid},
+         {"status", to_string(status)},
+         {"bundle", s.bundle()},
+         {"rootfs", s.rootfs()},
+         {"created", s.created},
+         {"owner", ""}};
+  auto ann = s.annotations();
+  if (!ann.empty()) j["annotations"] = ann;
+  return j;
+}
+
+std::string now_rfc3339() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm t;
+  gmtime_r(&ts.tv_sec, &t);
+  char buf[64];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+  return fmt::format("{}.{:09d}Z", buf, ts.tv_nsec);
+}
+
+std::vector<std::string> list_ids(const std::string& root) {
+  std::vector<std::string> ids;
+  DIR* d = opendir(root.c_str());
+  if (!d) return ids;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) ids.emplace_back(e->d_name);
+  }
+  closedir(d);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+}  // namespace glassrun::state

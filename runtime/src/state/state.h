@@ -1,0 +1,95 @@
+// The container directory <root>/<id>: state.json (runc's libcontainer state
+// fields), exec.fifo, the saved OCI config, and the status derived from them.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "util/fd.h"
+
+namespace glassrun::state {
+
+enum class Status { Creating, Created, Running, Paused, Stopped };
+std::string to_string(Status s);
+
+struct State {
+  std::string id;
+  pid_t init_pid = 0;
+  uint64_t init_start = 0;  // field 22 of /proc/<pid>/stat, to detect pid reuse
+  std::string created;      // RFC 3339 with nanoseconds, UTC
+  nlohmann::json config;    // runc's libcontainer view of the config
+  bool rootless = false;
+  std::map<std::string, std::string> cgroup_paths;
+  std::map<std::string, std::string> namespace_paths;
+  std::vector<std::string> external_descriptors;
+  std::string intel_rdt_path;
+
+  std::string bundle() const;
+  std::string rootfs() const;
+  std::map<std::string, std::string> annotations() const;
+};
+
+nlohmann::json to_json(const State& s);
+// Throws Error("state.json: ...") on anything malformed.
+State parse_state_json(std::string_view text);
+
+// What glassrun keeps beside state.json for its own later commands: the OCI
+// config as given, and the cgroups that create made (so delete removes only those).
+struct Extras {
+  nlohmann::json oci_config;
+  std::vector<std::string> created_cgroups;
+};
+
+// Valid ids: runc's rule ([A-Za-z0-9_+.-]+, not "." or ".."), at most 1024 bytes.
+void validate_id(const std::string& id);
+
+class ContainerDir {
+ public:
+  // Makes <root>/<id> (mode 0711); fails with "container with id exists" if present.
+  static ContainerDir create(const std::string& root, const std::string& id);
+  // Opens an existing one; fails with "container does not exist".
+  static ContainerDir open(const std::string& root, const std::string& id);
+
+  const std::string& path() const { return path_; }
+  const std::string& id() const { return id_; }
+  std::string fifo_path() const { return path_ + "/exec.fifo"; }
+
+  // mkfifo exec.fifo (0622) and return an O_PATH fd to it.
+  UniqueFd make_exec_fifo() const;
+  bool has_exec_fifo() const;
+
+  void write_state(const State& s) const;   // atomic (temp file + rename)
+  State read_state() const;
+  void write_extras(const Extras& e) const;
+  Extras read_extras() const;
+
+  // Removes the directory and everything in it.
+  void remove() const;
+
+ private:
+  ContainerDir(std::string root, std::string id, UniqueFd dirfd);
+  std::string root_, id_, path_;
+  UniqueFd dirfd_;
+};
+
+// The status as runc computes it from the init's liveness, exec.fifo and the freezer.
+Status current_status(const ContainerDir& dir, const State& s, bool frozen);
+bool init_alive(const State& s);
+
+// The OCI state (`glassrun state`): ociVersion, id, pid, status, bundle,
+// rootfs, created, owner, annotations.
+nlohmann::json oci_state(const State& s, Status status);
+
+// Helpers for create.
+uint64_t process_start_time(pid_t pid);  // 0 if gone
+std::string now_rfc3339();
+std::vector<std::string> list_ids(const std::string& root);
+
+}  // namespace glassrun::state

@@ -1,0 +1,16 @@
+// Small whole-file reads and writes with errno kept for the caller.
+#pragma once
+
+#include <string>
+
+namespace glassrun::fileio {
+
+// false with errno set on failure.
+bool read_file(const std::string& path, std::string& out);
+bool read_at(int dirfd, const std::string& name, std::string& out);
+// Writes data to a file (O_WRONLY|O_TRUNC, no create); throws Error naming path.
+void write_file(const std::string& path, const std::string& data);
+// temp file + fsync-free rename: readers see the old or the new file, whole.
+void write_atomic(int dirfd, const std::string& name, const std::string& data, int mode);
+
+}  // namespace glassrun::fileio

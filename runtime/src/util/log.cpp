@@ -1,0 +1,68 @@
+#include "util/log.h"
+
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
+
+namespace glassrun::log {
+
+namespace {
+struct Sink {
+  int fd = 2;
+  Format format = Format::Text;
+  bool debug = false;
+  bool to_file = false;
+} g;
+
+std::string now() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm t;
+  gmtime_r(&ts.tv_sec, &t);
+  char buf[64];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+  return fmt::format("{}.{:09d}Z", buf, ts.tv_nsec);
+}
+
+void emit(int fd, Format f, const char* level, const std::string& msg) {
+  std::string line = f == Format::Json
+                         ? nlohmann::json{{"level", level}, {"msg", msg}, {"time", now()}}.dump() + "\n"
+                         : fmt::format("time=\"{}\" level={} msg=\"{}\"\n", now(), level, msg);
+  (void)!write(fd, line.data(), line.size());
+}
+
+void write_line(const char* level, const std::string& msg) {
+  emit(g.fd, g.format, level, msg);
+}
+}  // namespace
+
+void configure(const std::string& path, Format format, bool debug) {
+  g.format = format;
+  g.debug = debug;
+  if (!path.empty()) {
+    int fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      g.fd = fd;
+      g.to_file = true;
+    }
+  }
+}
+
+void debug(const std::string& msg) {
+  if (g.debug) write_line("debug", msg);
+}
+
+void warn(const std::string& msg) { write_line("warning", msg); }
+
+void error(const std::string& msg) {
+  if (g.to_file) write_line("error", msg);
+  // Always one plain line on stderr too: a person running glassrun sees it.
+  std::string line = "glassrun: " + msg + "\n";
+  (void)!write(2, line.data(), line.size());
+}
+
+}  // namespace glassrun::log
