@@ -100,6 +100,8 @@ constexpr ValueName kPrCapAmbientOps[] = {
     {1, "PR_CAP_AMBIENT_IS_SET"}, {2, "PR_CAP_AMBIENT_RAISE"}, {3, "PR_CAP_AMBIENT_LOWER"},
     {4, "PR_CAP_AMBIENT_CLEAR_ALL"},
 };
+constexpr uint64_t kPrSetDumpable = 4;
+constexpr ValueName kDumpable[] = {{0, "SUID_DUMP_DISABLE"}, {1, "SUID_DUMP_USER"}, {2, "SUID_DUMP_ROOT"}};
 
 constexpr ValueName kSeccompOps[] = {
     {0, "SECCOMP_SET_MODE_STRICT"}, {1, "SECCOMP_SET_MODE_FILTER"},
@@ -378,6 +380,7 @@ bool is_prctl_cap_option(uint64_t option) {
 std::optional<std::string> prctl_arg2_text(uint64_t option, uint64_t v) {
   if (is_prctl_cap_option(option)) return capability_name(static_cast<unsigned>(v));
   if (option == kPrCapAmbient) return value_text(v, kPrCapAmbientOps);
+  if (option == kPrSetDumpable) return value_text(v, kDumpable);
   return std::nullopt;
 }
 

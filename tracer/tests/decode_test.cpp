@@ -69,5 +69,6 @@ TEST(Decode, CEscape) { EXPECT_EQ(c_escape("a\"b\n\x01"), "a\\\"b\\n\\x01"); }
 TEST(Decode, PrctlArg2ByOption) {
   EXPECT_EQ(prctl_arg2_text(24, 21), "CAP_SYS_ADMIN");
   EXPECT_EQ(prctl_arg2_text(47, 3), "PR_CAP_AMBIENT_LOWER");
+  EXPECT_EQ(prctl_arg2_text(4, 0), "SUID_DUMP_DISABLE");
   EXPECT_FALSE(prctl_arg2_text(38, 1).has_value());
 }

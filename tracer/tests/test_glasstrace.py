@@ -487,8 +487,12 @@ def prctl_normalise(key):
     name, k, r = key
     if name == "prctl":
         opt, arg2 = k
-        if arg2.startswith("0x"):
-            arg2 = str(int(arg2, 16))
+        hex_arg = re.match(r"0x([0-9a-f]+)", arg2)  # strace: "0x30 /* CAP_??? */"
+        if hex_arg:
+            arg2 = str(int(hex_arg.group(1), 16))
+        unknown_cap = re.fullmatch(r"CAP_(\d+)", arg2)  # glasstrace: "CAP_48"
+        if unknown_cap:
+            arg2 = unknown_cap.group(1)
         if opt.startswith("PR_GET_") or opt == "PR_SET_NAME":
             arg2 = ""  # a pointer: strace shows what it points to, glasstrace the address
         k = (opt, arg2)
