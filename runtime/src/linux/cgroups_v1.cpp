@@ -92,9 +92,13 @@ class V1Manager : public Manager {
   void thaw() override { fs::write(fs::join(freezer(), "freezer.state"), "THAWED"); }
 
   bool frozen() const override {
-    // FROZEN because an ancestor is frozen does not make the container paused.
-    return fs::read_trimmed(fs::join(freezer(), "freezer.state")) == "FROZEN" &&
-           fs::read_trimmed(fs::join(freezer(), "freezer.self_freezing")) == "1";
+    // A cgroup already gone (container stopped) is not frozen; FROZEN because
+    // an ancestor is frozen does not make the container paused either.
+    auto it = paths_.find("freezer");
+    if (it == paths_.end()) return false;
+    auto state = fs::read_if_exists(fs::join(it->second, "freezer.state"));
+    auto self = fs::read_if_exists(fs::join(it->second, "freezer.self_freezing"));
+    return state && self && state->rfind("FROZEN", 0) == 0 && self->rfind("1", 0) == 0;
   }
 
   std::vector<pid_t> pids() const override {
@@ -108,7 +112,9 @@ class V1Manager : public Manager {
   unsigned long oom_kill_count() const override {
     auto it = paths_.find("memory");
     if (it == paths_.end()) return 0;
-    std::istringstream in(fs::read(fs::join(it->second, "memory.oom_control")));
+    auto control = fs::read_if_exists(fs::join(it->second, "memory.oom_control"));
+    if (!control) return 0;
+    std::istringstream in(*control);
     std::string key;
     unsigned long value;
     while (in >> key >> value)
