@@ -24,7 +24,8 @@ install_binary() {  # SRC NAME
 }
 
 # /bundle/rootfs is a busybox tree; /bundle/config.template.json is runc's
-# default spec with "@ARGS@" and "@RESOURCES@" for checks.sh to fill in.
+# default spec with "@ARGS@" and "@RESOURCES@" for checks.sh to fill in, and
+# CAP_MKNOD so a check can make a node the device cgroup must refuse to open.
 make_bundle() {
   install_busybox "$root/bundle/rootfs/bin"
   mkdir -p "$root/bundle/rootfs"/{proc,sys,dev,tmp,etc}
@@ -38,6 +39,8 @@ cfg["process"]["args"] = "@ARGS@"
 cfg["linux"]["resources"] = "@RESOURCES@"
 cfg["root"] = {"path": "/bundle/rootfs", "readonly": True}
 cfg["hostname"] = "v2guest"
+for kind in ("bounding", "effective", "permitted"):
+    cfg["process"]["capabilities"][kind].append("CAP_MKNOD")
 json.dump(cfg, open(sys.argv[1], "w"), indent=1)
 PY
 }
