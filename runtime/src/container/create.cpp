@@ -42,8 +42,8 @@ std::unique_ptr<cgroups::Manager> make_cgroups(const spec::Config& c, const std:
   auto cg = cgroups::for_new_container(c.cgroups_path, id);
   cg->create();
   cleanup.add([m = cg.get()] { m->destroy(); });
-  const auto& resources = c.linux_section("resources");
-  if (!resources.is_null()) cg->apply_resources(resources);
+  // Also without linux.resources: the default device rules apply (as runc).
+  cg->apply_resources(c.linux_section("resources"));
   return cg;
 }
 
@@ -140,13 +140,16 @@ state::State make_state(const CreateOptions& o, const spec::Config& c, pid_t pid
 
 Created create(const CreateOptions& o, bool foreground) {
   Created out;
-  Cleanup cleanup;
   spec::Config config = load_config(o, foreground);
+  // Declared before the Cleanup, so they outlive the undo actions that use them.
+  std::unique_ptr<state::ContainerDir> dir;
+  std::unique_ptr<cgroups::Manager> cg;
+  Cleanup cleanup;
 
-  auto dir = std::make_unique<state::ContainerDir>(state::ContainerDir::create(o.root, o.id));
+  dir = std::make_unique<state::ContainerDir>(state::ContainerDir::create(o.root, o.id));
   cleanup.add([d = dir.get()] { d->remove(); });
   UniqueFd fifo = dir->make_exec_fifo();
-  auto cg = make_cgroups(config, o.id, cleanup);
+  cg = make_cgroups(config, o.id, cleanup);
   auto filter = compile_seccomp(config);
 
   auto [parent_chan, init_chan] = sync::Channel::pair();

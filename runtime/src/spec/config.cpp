@@ -377,7 +377,8 @@ Config parse_config(std::string_view text, const std::string& bundle) {
   json root;
   try {
     root = json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for numbers no double can hold.
     throw Error(fmt::format("config.json: invalid JSON: {}", e.what()));
   }
   if (!root.is_object()) throw Error("config.json: must be a JSON object");

@@ -1,0 +1,142 @@
+"""Fixtures for glassrun's end-to-end tests: the binary, busybox bundles, and
+containers that are always deleted, also when a test fails."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("GLASSRUN_BUILD", REPO / "build"))
+GLASSRUN = Path(os.environ.get("GLASSRUN", BUILD / "runtime" / "glassrun"))
+MKBUNDLE = REPO / "tools" / "mkbundle"
+
+
+def run(args, check=False, **kw):
+    """Runs a command and returns its output. Output goes through files, not
+    pipes: a container started by `create` keeps fds 1 and 2 open, so a pipe
+    would not reach EOF until the container exits (runc behaves the same)."""
+    kw.setdefault("timeout", 60)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        p = subprocess.run([str(a) for a in args], stdout=out, stderr=err, **kw)
+        out.seek(0)
+        err.seek(0)
+        result = subprocess.CompletedProcess(p.args, p.returncode, out.read().decode(errors="replace"),
+                                             err.read().decode(errors="replace"))
+    if check and result.returncode:
+        raise subprocess.CalledProcessError(result.returncode, result.args, result.stdout, result.stderr)
+    return result
+
+
+class Runtime:
+    """One runtime binary with its own --root, remembering what to delete."""
+
+    def __init__(self, binary, root):
+        self.binary = str(binary)
+        self.root = str(root)
+        self.ids = []
+
+    def __call__(self, *args, **kw):
+        return run([self.binary, "--root", self.root, *args], **kw)
+
+    def new_id(self, prefix="t"):
+        cid = f"{prefix}-{uuid.uuid4().hex[:10]}"
+        self.ids.append(cid)
+        return cid
+
+    def state(self, cid):
+        r = self("state", cid)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    def state_json(self, cid):
+        return json.loads(Path(self.root, cid, "state.json").read_text())
+
+    def cleanup(self):
+        for cid in self.ids:
+            self("delete", "--force", cid)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture
+def glassrun(tmp_path):
+    if not GLASSRUN.exists():
+        pytest.fail(f"{GLASSRUN} is not built (make build)")
+    rt = Runtime(GLASSRUN, tmp_path / "state-glassrun")
+    yield rt
+    rt.cleanup()
+
+
+@pytest.fixture
+def runc(tmp_path):
+    binary = shutil.which("runc")
+    if not binary:
+        pytest.skip("runc is not installed")
+    rt = Runtime(binary, tmp_path / "state-runc")
+    yield rt
+    rt.cleanup()
+
+
+class Bundle:
+    def __init__(self, path):
+        self.path = Path(path)
+        self.config_path = self.path / "config.json"
+
+    @property
+    def config(self):
+        return json.loads(self.config_path.read_text())
+
+    def edit(self, fn):
+        c = self.config
+        fn(c)
+        self.config_path.write_text(json.dumps(c, indent=1))
+        return self
+
+    def set_args(self, *args):
+        return self.edit(lambda c: c["process"].__setitem__("args", list(args)))
+
+
+@pytest.fixture
+def make_bundle(tmp_path):
+    made = []
+
+    def make(*args, terminal=False, name=None):
+        out = tmp_path / (name or f"bundle-{len(made)}")
+        cmd = [MKBUNDLE, "-o", out]
+        if terminal:
+            cmd.append("-t")
+        r = run([*cmd, "--", *(args or ["sh"])], env={**os.environ, "GLASSRUN": str(GLASSRUN)})
+        assert r.returncode == 0, r.stderr
+        made.append(out)
+        return Bundle(out)
+
+    return make
+
+
+def cgroup_dirs_named(cid):
+    """Every cgroup directory on the machine whose name is the container id."""
+    found = []
+    for top in Path("/sys/fs/cgroup").iterdir():
+        if top.is_dir():
+            found += [str(p) for p in top.rglob(cid)]
+    return found
+
+
+def processes_mentioning(text):
+    out = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                if text in (p / "cmdline").read_bytes().decode(errors="replace"):
+                    out.append(p.name)
+            except OSError:
+                pass
+    return out
+
+
+def mounts_mentioning(text):
+    return [l for l in Path("/proc/self/mountinfo").read_text().splitlines() if text in l]

@@ -1,0 +1,76 @@
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "spec/config.h"
+#include "state/runc_view.h"
+#include "state/state.h"
+#include "util/error.h"
+
+using namespace glassrun;
+
+TEST(State, JsonRoundTrip) {
+  state::State s;
+  s.id = "c1";
+  s.init_pid = 42;
+  s.init_start = 12345;
+  s.created = "2026-01-01T00:00:00.000000001Z";
+  s.config = {{"rootfs", "/b/rootfs"}, {"labels", {"bundle=/b", "k=v"}}};
+  s.cgroup_paths = {{"", "/sys/fs/cgroup/unified/c1"}, {"pids", "/sys/fs/cgroup/pids/c1"}};
+  s.namespace_paths = {{"NEWPID", "/proc/42/ns/pid"}};
+  s.external_descriptors = {"/dev/null", "/dev/null", "/dev/null"};
+  auto back = state::parse_state_json(state::to_json(s).dump());
+  EXPECT_EQ(back.id, "c1");
+  EXPECT_EQ(back.init_pid, 42);
+  EXPECT_EQ(back.init_start, 12345u);
+  EXPECT_EQ(back.cgroup_paths, s.cgroup_paths);
+  EXPECT_EQ(back.namespace_paths, s.namespace_paths);
+  EXPECT_EQ(back.bundle(), "/b");
+  EXPECT_EQ(back.rootfs(), "/b/rootfs");
+  EXPECT_EQ(back.annotations(), (std::map<std::string, std::string>{{"k", "v"}}));
+}
+
+TEST(State, RuncTopLevelKeys) {
+  auto j = state::to_json(state::State{});
+  for (const char* k : {"id", "init_process_pid", "init_process_start", "created", "config", "rootless",
+                        "cgroup_paths", "namespace_paths", "external_descriptors", "intel_rdt_path"})
+    EXPECT_TRUE(j.contains(k)) << k;
+}
+
+TEST(State, MalformedIsAnError) {
+  EXPECT_THROW(state::parse_state_json("{"), Error);
+  EXPECT_THROW(state::parse_state_json("[]"), Error);
+  EXPECT_THROW(state::parse_state_json(R"({"id": 3})"), Error);
+}
+
+TEST(State, IdRules) {
+  EXPECT_NO_THROW(state::validate_id("abc-1_2.3+x"));
+  EXPECT_THROW(state::validate_id(""), Error);
+  EXPECT_THROW(state::validate_id("../x"), Error);
+  EXPECT_THROW(state::validate_id("a/b"), Error);
+  EXPECT_THROW(state::validate_id(".."), Error);
+  EXPECT_THROW(state::validate_id(std::string(1025, 'a')), Error);
+}
+
+TEST(State, StatusFromLivenessAndFifo) {
+  state::State s;
+  s.init_pid = getpid();
+  s.init_start = state::process_start_time(getpid());
+  EXPECT_TRUE(state::init_alive(s));
+  s.init_start += 1;  // a reused pid: not our init
+  EXPECT_FALSE(state::init_alive(s));
+}
+
+TEST(State, RuncConfigViewCarriesDerivedFields) {
+  auto c = spec::parse_config(spec::default_spec(false).dump(), "/b");
+  auto v = state::runc_config_view(c, "c1", false, false);
+  EXPECT_EQ(v["rootfs"], "/b/rootfs");
+  EXPECT_EQ(v["hostname"], "glassrun");
+  EXPECT_EQ(v["readonlyfs"], true);
+  EXPECT_EQ(v["mounts"][0]["device"], "proc");
+  EXPECT_EQ(v["mounts"][1]["flags"], 16777218);  // nosuid|strictatime, as runc records /dev
+  EXPECT_EQ(v["namespaces"][0]["type"], "NEWPID");
+  EXPECT_EQ(v["capabilities"]["Bounding"][0], "CAP_AUDIT_WRITE");
+  EXPECT_TRUE(v["capabilities"]["Inheritable"].is_null());
+  EXPECT_EQ(v["labels"][0], "bundle=/b");
+}
