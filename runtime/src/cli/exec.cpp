@@ -11,7 +11,8 @@ void add_exec(CLI::App& app, Globals& g, Action& action) {
   auto* tty = new bool(false);
   auto* sub = app.add_subcommand("exec", "run a process in a running container");
   sub->prefix_command();
-  auto one = [](CLI::Option* opt) { return opt->expected(1)->allow_extra_args(false); };
+  // Repeatable, one value per occurrence (the id and command follow).
+  auto one = [](CLI::Option* opt) { return opt->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll); };
   sub->add_option("-p,--process", o->process_file, "path to a process.json");
   sub->add_option("--console-socket", o->console_socket, "unix socket that receives the pty master");
   sub->add_option("--cwd", o->cwd, "working directory in the container");
