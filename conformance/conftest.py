@@ -1,0 +1,267 @@
+"""Fixtures and the report plugin of the conformance suite.
+
+Options: --runtime NAME=PATH (repeatable) points a runtime at another build;
+--results DIR (default <repo>/results) receives conformance-report.{md,html}.
+"""
+from __future__ import annotations
+
+import datetime
+import html
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import catalogue  # noqa: E402
+import rtlib  # noqa: E402
+
+
+def pytest_addoption(parser):
+    g = parser.getgroup("conformance")
+    g.addoption("--runtime", action="append", default=[], metavar="NAME=PATH",
+                help="runtime to test (NAME=PATH); repeatable; default: glassrun, runc, crun, youki if on PATH")
+    g.addoption("--results", default=None, metavar="DIR",
+                help="directory for the conformance report (default <repo>/results)")
+
+
+def _runtime_paths(config):
+    paths = rtlib.default_runtime_paths()
+    for spec in config.getoption("--runtime") or []:
+        name, _, path = spec.partition("=")
+        if not path:
+            raise pytest.UsageError(f"--runtime wants NAME=PATH, got {spec!r}")
+        paths[name] = os.path.abspath(path) if os.sep in path else (shutil.which(path) or path)
+    return paths
+
+
+def pytest_configure(config):
+    config._conformance_paths = _runtime_paths(config)
+
+
+def _is_conformance(item_or_path):
+    return "conformance" in str(item_or_path)
+
+
+def runtime_names(config):
+    names = list(config._conformance_paths)
+    return names
+
+
+def pytest_generate_tests(metafunc):
+    if "runtime_name" in metafunc.fixturenames:
+        metafunc.parametrize("runtime_name", runtime_names(metafunc.config))
+    if "bundle_name" in metafunc.fixturenames and not metafunc.definition.get_closest_marker("parametrize"):
+        names = getattr(metafunc.function, "bundles", None) or list(catalogue.CATALOGUE)
+        metafunc.parametrize("bundle_name", names)
+
+
+# --------------------------------------------------------------------------
+# session state
+
+@pytest.fixture(scope="session")
+def session_tmp():
+    d = pathlib.Path(tempfile.mkdtemp(prefix="glassrun-conformance-"))
+    yield d
+    # unmount anything left below (should be nothing) and remove
+    subprocess.run(["umount", "-R", "-l", str(d)], capture_output=True)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def runtimes(request, session_tmp):
+    out = {}
+    for name, path in request.config._conformance_paths.items():
+        out[name] = rtlib.probe_runtime(name, path, session_tmp / "probe")
+    rtlib.COLLECTOR.runtimes = out
+    return out
+
+
+@pytest.fixture(scope="session")
+def holder():
+    """A process owning fresh net/ipc/uts namespaces, for the joined-ns bundles."""
+    p = subprocess.Popen(["unshare", "--net", "--ipc", "--uts", "sleep", "100000"])
+    yield p.pid
+    p.kill()
+    p.wait()
+
+
+@pytest.fixture(scope="session")
+def accepted():
+    return rtlib.load_accepted()
+
+
+class Runner:
+    """Runs each (runtime, bundle) once per session; results are shared by
+    every check."""
+
+    def __init__(self, runtimes, tmp, holder):
+        self.runtimes, self.tmp, self.holder = runtimes, tmp, holder
+        self.cache = {}
+        self.roots = {}
+
+    def root(self, rt_name):
+        r = self.tmp / f"root-{rt_name}"
+        r.mkdir(exist_ok=True)
+        self.roots[rt_name] = r
+        return r
+
+    def rt(self, name):
+        rt = self.runtimes.get(name)
+        if rt is None:
+            pytest.skip(f"runtime {name} not configured")
+        if rt.skip_reason:
+            pytest.skip(rt.skip_reason)
+        return rt
+
+    def build_bundle(self, rt_name, bundle):
+        base = self.tmp / rt_name / bundle
+        ctx = {"marker_dir": base / "markers", "data_dir": base / "data", "holder": self.holder}
+        for d in (ctx["marker_dir"], ctx["data_dir"]):
+            d.mkdir(parents=True, exist_ok=True)
+        bdir = rtlib.bundle_from_template(self.tmp, base / "bundle", rtlib.probe_args(catalogue.EXTRA[bundle]))
+        ctx["rootfs"] = bdir / "rootfs"
+        cfg = rtlib.load_config(bdir)
+        cfg["hostname"] = "glassrun"
+        catalogue.CATALOGUE[bundle](cfg, ctx)
+        rtlib.save_config(bdir, cfg)
+        return bdir, ctx
+
+    def get(self, rt_name, bundle, rt=None):
+        key = (rt_name, bundle, rt.path if rt else None)
+        if key not in self.cache:
+            label = f"{rt_name}-alt{len(self.cache)}" if rt else rt_name
+            rt = rt or self.rt(rt_name)
+            bdir, ctx = self.build_bundle(label, bundle)
+            self.cache[key] = rtlib.execute(rt, self.root(rt_name), bdir, bundle, ctx["marker_dir"])
+        return self.cache[key]
+
+
+@pytest.fixture(scope="session")
+def runner(runtimes, session_tmp, holder):
+    r = Runner(runtimes, session_tmp, holder)
+    yield r
+    # Nothing may be left: every container deleted, no state dir left behind.
+    for name, root in r.roots.items():
+        rt = runtimes[name]
+        try:
+            p = subprocess.run(rt.cmd(root, "list", "-q"), capture_output=True, text=True)
+        except OSError as e:
+            print(f"conformance: cannot list {name} containers: {e}", file=sys.stderr)
+            continue
+        for cid in p.stdout.split():
+            rtlib.force_delete(rt, root, cid)
+
+
+def apply_xfail(request, runtime_name, bundle_name):
+    reason = catalogue.XFAIL.get((runtime_name, bundle_name))
+    if reason:
+        request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+
+
+def result_or_fail(runner, runtime_name, bundle_name):
+    res = runner.get(runtime_name, bundle_name)
+    if res.error and "not implemented" in res.error.lower():
+        pytest.xfail(f"{runtime_name}: {res.error}")
+    assert not res.error, f"{runtime_name} failed on bundle {bundle_name}: {res.error}\nstderr:\n{res.stderr}"
+    return res
+
+
+# --------------------------------------------------------------------------
+# report
+
+_OUTCOMES = []
+
+
+def pytest_runtest_logreport(report):
+    if not _is_conformance(report.nodeid):
+        return
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        outcome = report.outcome
+        if hasattr(report, "wasxfail"):
+            outcome = "xfailed" if report.skipped else "xpassed"
+        reason = ""
+        if report.skipped and isinstance(report.longrepr, tuple):
+            reason = report.longrepr[2]
+        elif hasattr(report, "wasxfail"):
+            reason = report.wasxfail
+        _OUTCOMES.append((report.nodeid, outcome, reason))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not _OUTCOMES:
+        return
+    opt = session.config.getoption("--results")
+    out = pathlib.Path(opt) if opt else rtlib.REPO / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    md, page = render_report(_OUTCOMES, rtlib.COLLECTOR)
+    (out / "conformance-report.md").write_text(md)
+    (out / "conformance-report.html").write_text(page)
+    # leftover state dirs are a bug of some runtime or of this suite
+    leftovers = [f"{d}/{x}" for d in rtlib.STATE_DIRS if os.path.isdir(d) for x in os.listdir(d) if x.startswith("cf-")]
+    if leftovers:
+        print(f"\nconformance: WARNING: state left behind: {leftovers}", file=sys.stderr)
+
+
+def render_report(outcomes, collector):
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+    counts = {}
+    for _, o, _ in outcomes:
+        counts[o] = counts.get(o, 0) + 1
+    md = [f"# glassrun conformance report", "", f"Generated {now}. Reference runtime: runc.", "",
+          "## Runtimes", "", "| runtime | path | version | status |", "| --- | --- | --- | --- |"]
+    for rt in collector.runtimes.values():
+        md.append(f"| {rt.name} | `{rt.path}` | {rt.version or '?'} | {('skipped: ' + rt.skip_reason) if rt.skip_reason else 'ok'} |")
+    md += ["", "## Summary", "", ", ".join(f"{v} {k}" for k, v in sorted(counts.items())), "",
+           "## Checks", "", "| test | outcome | note |", "| --- | --- | --- |"]
+    for nodeid, o, reason in outcomes:
+        md.append(f"| `{nodeid.split('::', 1)[-1]}` | {o} | {str(reason).replace('|', '/')[:200]} |")
+    bad = [d for d in collector.diffs if not d.accepted]
+    ok = [d for d in collector.diffs if d.accepted]
+    md += ["", f"## Differences from runc not accepted ({len(bad)})", ""]
+    seen = set()
+    for d in bad:
+        k = (d.check, d.runtime, d.bundle, d.key)
+        if k in seen:
+            continue
+        seen.add(k)
+        md += [f"### [{d.check}] {d.runtime} / {d.bundle}: `{d.key}`", "", "```", d.side_by_side(), "```", ""]
+    md += ["", f"## Accepted differences ({len(ok)})", "", "| check | runtime | bundle | key | reason |",
+           "| --- | --- | --- | --- | --- |"]
+    for d in ok:
+        md.append(f"| {d.check} | {d.runtime} | {d.bundle} | `{d.key[:80]}` | {d.accepted} |")
+    text = "\n".join(md) + "\n"
+    page = ["<!doctype html><html><head><meta charset='utf-8'><title>glassrun conformance</title>",
+            "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}"
+            "table{border-collapse:collapse}pre{background:#f6f6f6;padding:6px}"
+            ".failed{background:#fdd}.passed{background:#dfd}.xfailed{background:#ffd}</style></head><body>",
+            f"<h1>glassrun conformance report</h1><p>Generated {now}. Reference runtime: runc.</p>",
+            "<h2>Runtimes</h2><table><tr><th>runtime</th><th>path</th><th>version</th><th>status</th></tr>"]
+    for rt in collector.runtimes.values():
+        page.append(f"<tr><td>{html.escape(rt.name)}</td><td>{html.escape(rt.path)}</td><td>{html.escape(rt.version)}</td>"
+                    f"<td>{html.escape('skipped: ' + rt.skip_reason if rt.skip_reason else 'ok')}</td></tr>")
+    page.append("</table><h2>Checks</h2><p>" + html.escape(", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+                + "</p><table><tr><th>test</th><th>outcome</th><th>note</th></tr>")
+    for nodeid, o, reason in outcomes:
+        page.append(f"<tr class='{o}'><td>{html.escape(nodeid.split('::', 1)[-1])}</td><td>{o}</td>"
+                    f"<td>{html.escape(str(reason))}</td></tr>")
+    page.append(f"</table><h2>Differences from runc not accepted ({len(bad)})</h2>")
+    seen = set()
+    for d in bad:
+        k = (d.check, d.runtime, d.bundle, d.key)
+        if k in seen:
+            continue
+        seen.add(k)
+        page.append(f"<h3>[{html.escape(d.check)}] {html.escape(d.runtime)} / {html.escape(d.bundle)}: "
+                    f"<code>{html.escape(d.key)}</code></h3><pre>{html.escape(d.side_by_side())}</pre>")
+    page.append(f"<h2>Accepted differences ({len(ok)})</h2><table><tr><th>check</th><th>runtime</th>"
+                "<th>bundle</th><th>key</th><th>reason</th></tr>")
+    for d in ok:
+        page.append("<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in
+                                     (d.check, d.runtime, d.bundle, d.key[:120], d.accepted)) + "</tr>")
+    page.append("</table></body></html>")
+    return text, "\n".join(page)
