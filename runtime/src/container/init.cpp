@@ -11,6 +11,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "linux/capabilities.h"
 #include "linux/console.h"
 #include "linux/hooks.h"
@@ -108,12 +110,14 @@ void load_seccomp(const InitContext& ctx) {
   }
 }
 
-// Blocks until `start` opens exec.fifo for reading.
+// Blocks until `start` opens exec.fifo for reading. The write end stays open
+// (close-on-exec) so `start` sees EOF exactly when the user process has been
+// executed, and runs poststart hooks after it, as the runtime-spec orders.
 void wait_for_start(int fifo_fd) {
   Step s("init.wait_start");
-  UniqueFd fd(open(fmt::format("/proc/self/fd/{}", fifo_fd).c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd) throw_sys("open exec.fifo");
-  if (write(fd.get(), "0", 1) != 1) throw_sys("write exec.fifo");
+  int fd = open(fmt::format("/proc/self/fd/{}", fifo_fd).c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) throw_sys("open exec.fifo");
+  if (write(fd, "0", 1) != 1) throw_sys("write exec.fifo");
   ::close(fifo_fd);
 }
 
@@ -162,8 +166,11 @@ void init_flow(const InitContext& ctx) {
   if (p.user.umask) umask(*p.user.umask);
   mark_fds_cloexec(ctx.preserve_fds);
 
+  std::vector<std::string> env = p.env;
+  if (std::none_of(env.begin(), env.end(), [](const std::string& e) { return e.rfind("HOME=", 0) == 0; }))
+    env.push_back("HOME=" + user::home_dir(p.user.uid));
   // A missing executable fails `create`, not the later `start` (as runc).
-  std::string exe = user::find_executable(p.args[0], p.env);
+  std::string exe = user::find_executable(p.args[0], env);
   rlimits::apply(p.rlimits);
   if (ctx.seccomp && !p.no_new_privileges) load_seccomp(ctx);  // needs CAP_SYS_ADMIN
   bool setgroups_allowed = !c.has_namespace("user") || c.find_namespace("user")->path.empty();
@@ -182,7 +189,7 @@ void init_flow(const InitContext& ctx) {
   hooks::run_all("startContainer", c.hooks.start_container, state_json);
 
   auto argv = c_strings(p.args);
-  auto envp = c_strings(p.env);
+  auto envp = c_strings(env);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -203,11 +210,15 @@ void run_init(const InitContext& ctx) {
     try {
       ctx.channel->send(sync::Msg::Error, e.what(), e.sys_errno());
     } catch (...) {
+      // The channel is gone or refused (a seccomp filter without sendmsg):
+      // say it on stderr rather than exit without a word.
+      dprintf(2, "glassrun: init: %s\n", e.what());
     }
   } catch (const std::exception& e) {
     try {
       ctx.channel->send(sync::Msg::Error, e.what(), 0);
     } catch (...) {
+      dprintf(2, "glassrun: init: %s\n", e.what());
     }
   }
   _exit(1);
