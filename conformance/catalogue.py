@@ -13,22 +13,15 @@ CATALOGUE = {}
 EXTRA = {}
 # (runtime, bundle) -> reason; applied as strict xfail by the tests.
 XFAIL: dict[tuple[str, str], str] = {
-    ("glassrun", "ns-network-absent"): "glassrun bug: create segfaults (SIGSEGV) when linux.namespaces has no network entry",
-    ("glassrun", "ns-network-joined"): "glassrun bug: create segfaults (SIGSEGV) when the network namespace is joined by path",
     ("crun", "mount-proc-sysfs-mqueue-devpts-extra"): "crun 1.8.1 refuses a proc mount not at the root of the container (`invalid target mnt/proc2`)",
     ("runc", "ns-user-mapped"): "this bundle's user-ns rootfs set-up is not yet right for runc here: `error preparing rootfs` (suite gap, to investigate)",
     ("crun", "ns-user-mapped"): "the runc reference fails on this bundle (see the runc xfail)",
-    ("glassrun", "ns-user-mapped"): "glassrun bug: create segfaults (SIGSEGV) with a user namespace and uid/gid mappings",
+    ("glassrun", "ns-user-mapped"): "suite gap: the bundle's parent directories (mode 0700, host root) are not searchable by the mapped root (host uid 100000), so binding the rootfs gets EACCES, as runc's `error preparing rootfs`",
 }
-# Known runtime bugs seen as differences from runc (same fields as the
-# entries of accepted_differences.toml). A test whose only differences are
-# known bugs xfails with the reason; one that no longer shows it fails.
-BUGS = [
-    {"check": "state_json", "runtime": "glassrun", "bundle": "ns-*-joined", "key": "namespace_paths.NEW*",
-     "reason": "glassrun bug: state.json namespace_paths holds the joined path (/proc/HOLDER/ns/X) where runc's layout has /proc/<init pid>/ns/X"},
-    {"check": "behaviour", "runtime": "glassrun", "bundle": "*", "key": "env:-HOME=*",
-     "reason": "glassrun bug: HOME is not set from the user's /etc/passwd entry when process.env lacks it (runc and crun set it)"},
-]
+# Known glassrun bugs that show as differences: a test whose only
+# differences are listed here xfails; when a listed bug no longer shows, the
+# test fails so the entry gets removed. (Fixed: joined namespace_paths, HOME.)
+BUGS = []
 
 
 def entry(name, extra="true"):

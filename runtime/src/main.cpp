@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
     cli::add_features(app, g, action);
     cli::add_exec(app, g, action);
     cli::add_cgroup_commands(app, g, action);
+    cli::add_events_update(app, g, action);
 
     try {
       app.parse(argc, argv);

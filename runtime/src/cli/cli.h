@@ -34,7 +34,8 @@ void add_list(CLI::App& app, Globals& g, Action& action);
 void add_spec(CLI::App& app, Globals& g, Action& action);
 void add_features(CLI::App& app, Globals& g, Action& action);
 void add_exec(CLI::App& app, Globals& g, Action& action);
-void add_cgroup_commands(CLI::App& app, Globals& g, Action& action);  // pause resume ps events update
+void add_cgroup_commands(CLI::App& app, Globals& g, Action& action);  // pause resume ps
+void add_events_update(CLI::App& app, Globals& g, Action& action);
 
 // Prints JSON to stdout, indented as runc does.
 void print_json(const std::string& text);

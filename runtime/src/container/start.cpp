@@ -30,6 +30,15 @@ void release_init(const Loaded& c) {
     poll(&p, 1, 5);
   }
   if (unlink(c.dir.fifo_path().c_str()) != 0) throw_sys(fmt::format("remove {}", c.dir.fifo_path()));
+  // EOF comes when the init's write end closes: at its execve (or its death).
+  Step w("start.wait_exec");
+  for (;;) {
+    pollfd p{fd.get(), POLLIN, 0};
+    if (poll(&p, 1, -1) < 0 && errno != EINTR) throw_sys("poll exec.fifo");
+    char b;
+    ssize_t n = read(fd.get(), &b, 1);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) break;
+  }
 }
 
 }  // namespace

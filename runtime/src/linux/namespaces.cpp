@@ -50,10 +50,10 @@ std::map<std::string, std::string> state_paths(const spec::Config& c, pid_t init
   std::map<std::string, std::string> out;
   for (const auto& k : kinds()) {
     if (k.clone_flag == CLONE_NEWTIME) continue;  // runc 1.1 does not list it
-    std::string proc = fmt::format("/proc/{}/ns/{}", init_pid, k.proc_name);
     if (access(fmt::format("/proc/self/ns/{}", k.proc_name).c_str(), F_OK) != 0) continue;
-    const spec::Namespace* ns = c.find_namespace(k.config_name);
-    out[k.runc_key] = ns && !ns->path.empty() ? ns->path : proc;
+    // Joined namespaces too are named through the init, as runc does: the
+    // init holds them for as long as the container lives.
+    out[k.runc_key] = fmt::format("/proc/{}/ns/{}", init_pid, k.proc_name);
   }
   return out;
 }

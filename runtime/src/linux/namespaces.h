@@ -30,8 +30,7 @@ int clone_flags(const spec::Config& c);
 // Opens /proc/<pid>/ns/<x> or a config path, setns into it. Throws naming the path.
 void join(const std::string& path, int clone_flag);
 
-// runc's namespace_paths: every type the host supports, /proc/<pid>/ns/<x>,
-// or the configured path for a joined namespace.
+// runc's namespace_paths: every type the host supports, as /proc/<pid>/ns/<x>.
 std::map<std::string, std::string> state_paths(const spec::Config& c, pid_t init_pid);
 
 }  // namespace glassrun::namespaces

@@ -98,6 +98,8 @@ void mask_path(const std::string& path, int devnull_fd) {
     if (errno == ENOENT || errno == ELOOP) return;
     throw_sys(fmt::format("open masked path {}", path));
   }
+  if ((path.rfind("/proc/", 0) == 0 || path.rfind("/sys/", 0) == 0) && !on_proc_or_sys(fd.get()))
+    throw Error(fmt::format("mask {}: not on procfs or sysfs", path));
   struct stat st;
   if (fstat(fd.get(), &st) != 0) throw_sys(fmt::format("stat masked path {}", path));
   if (S_ISDIR(st.st_mode)) {
@@ -149,15 +151,7 @@ void protect_paths(const spec::Config& c) {
   if (!c.masked_paths.empty()) {
     Step s("init.masked_paths");
     UniqueFd devnull = open_real_devnull();
-    for (const auto& p : c.masked_paths) {
-      if (p.rfind("/proc/", 0) == 0 || p.rfind("/sys/", 0) == 0) {
-        std::string parent = p.substr(0, p.rfind('/'));
-        UniqueFd pfd(open(parent.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-        if (pfd && !on_proc_or_sys(pfd.get()))
-          throw Error(fmt::format("mask {}: {} is not procfs or sysfs", p, parent));
-      }
-      mask_path(p, devnull.get());
-    }
+    for (const auto& p : c.masked_paths) mask_path(p, devnull.get());
   }
 }
 

@@ -4,6 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <vector>
+
 #include "util/error.h"
 
 namespace glassrun::user {
@@ -15,6 +18,20 @@ void switch_to(const spec::User& u, bool setgroups_allowed) {
   }
   if (setresgid(u.gid, u.gid, u.gid) != 0) throw_sys(fmt::format("setresgid {}", u.gid));
   if (setresuid(u.uid, u.uid, u.uid) != 0) throw_sys(fmt::format("setresuid {}", u.uid));
+}
+
+std::string home_dir(uid_t uid) {
+  std::ifstream passwd("/etc/passwd");
+  std::string line;
+  while (std::getline(passwd, line)) {
+    // name:password:uid:gid:gecos:home:shell
+    std::vector<std::string> f;
+    size_t i = 0;
+    for (size_t j; (j = line.find(':', i)) != std::string::npos; i = j + 1) f.push_back(line.substr(i, j - i));
+    f.push_back(line.substr(i));
+    if (f.size() >= 7 && f[2] == std::to_string(uid) && !f[5].empty()) return f[5];
+  }
+  return "/";
 }
 
 std::string find_executable(const std::string& name, const std::vector<std::string>& env) {
