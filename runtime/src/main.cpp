@@ -36,12 +36,15 @@ namespace {
 }
 
 int find_trace_flag(int argc, char** argv, std::string& file) {
+  static const char* kTakesValue[] = {"--root", "--log", "--log-format", "--criu", "--rootless"};
   for (int i = 1; i < argc; ++i) {
     if (argv[i][0] != '-') return -1;  // global flags come before the command
     if (!strcmp(argv[i], "--trace") && i + 1 < argc) {
       file = argv[i + 1];
       return i;
     }
+    for (const char* f : kTakesValue)
+      if (!strcmp(argv[i], f)) ++i;  // skip the flag's value
   }
   return -1;
 }
