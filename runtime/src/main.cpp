@@ -20,7 +20,8 @@ namespace {
   self[n] = 0;
   std::string dir = std::string(self).substr(0, std::string(self).rfind('/'));
   std::vector<std::string> candidates{dir + "/glasstrace", dir + "/../tracer/glasstrace", "glasstrace"};
-  std::vector<std::string> args{"glasstrace", "-o", trace_file, "--usdt", self, "--", self};
+  // glasstrace attaches to the USDT probes of the command it runs (this binary).
+  std::vector<std::string> args{"glasstrace", "-o", trace_file, "--", self};
   for (int i = 1; i < argc; ++i) {
     if (i == trace_index || i == trace_index + 1) continue;
     args.emplace_back(argv[i]);
