@@ -9,6 +9,7 @@
 #include "container/container.h"
 #include "container/init.h"
 #include "linux/cgroups.h"
+#include "linux/cloned_binary.h"
 #include "linux/console.h"
 #include "linux/hooks.h"
 #include "linux/idmap.h"
@@ -139,6 +140,7 @@ state::State make_state(const CreateOptions& o, const spec::Config& c, pid_t pid
 }  // namespace
 
 Created create(const CreateOptions& o, bool foreground) {
+  cloned_binary::ensure();  // CVE-2019-5736: the init's /proc/<pid>/exe is a sealed copy
   Created out;
   spec::Config config = load_config(o, foreground);
   // Declared before the Cleanup, so they outlive the undo actions that use them.

@@ -34,7 +34,7 @@ static void write_file(const char *dir, const char *name, const char *text) {
   char p[4096];
   snprintf(p, sizeof p, "%s/%s", dir, name);
   FILE *f = fopen(p, "w");
-  if (f) { fputs(text, f); fclose(f); }
+  if (f) { fputs(text, f); fclose(f); } else { fprintf(stderr, "probe: create %s: errno %d\n", p, errno); }
 }
 
 int main(int argc, char **argv) {

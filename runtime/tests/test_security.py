@@ -1,0 +1,331 @@
+"""Regression tests for runc's CVE classes. Each builds the attacking rootfs or
+config, runs glassrun and asserts the host is untouched; the same attack runs
+against runc (the installed 1.1.5) and its outcome is recorded, not asserted:
+`pytest -s` prints it, --junitxml keeps it as a property."""
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import mounts_mentioning, run
+from security.helpers import (bundle_template, fast_bundle, file_digest, private_glassrun,  # noqa: F401
+                              private_runc, probe_binary, record, runc_version)
+
+
+def wait_for(path, what, must=True):
+    """Waits for a file the container writes; a hang is a failure, not a pass."""
+    for _ in range(3000):
+        if Path(path).exists():
+            return True
+        time.sleep(0.01)
+    if must:
+        pytest.fail(f"timed out waiting for {what} ({path})")
+    return False
+
+
+@pytest.fixture
+def runtimes(glassrun, runc):
+    return {"glassrun": glassrun, "runc": runc}
+
+
+@pytest.fixture
+def host_dir(tmp_path_factory):
+    """A directory on the host that attacks aim at; empty, with no mounts."""
+    d = Path(f"/tmp/glassrun-host-target-{uuid.uuid4().hex[:8]}")
+    d.mkdir()
+    yield d
+    for line in reversed(mounts_mentioning(str(d))):
+        subprocess.run(["umount", "-l", line.split()[4]], check=False)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def run_container(rt, bundle, record_property, name, *extra, **kw):
+    cid = rt.new_id("sec")
+    r = rt("run", *extra, "-b", bundle.path, cid, stdin=subprocess.DEVNULL, **kw)
+    record(record_property, name, r)
+    return r
+
+
+# --- CVE-2019-5736: the runtime binary seen through /proc/<pid>/exe -----------
+
+def attack_runtime_binary(rt, fast_bundle, record_property, name):
+    """A process in a created (not yet started) container holds /proc/1/exe (the
+    runtime's init) open with O_PATH, waits until `start` execs the container
+    process, then reopens it O_WRONLY through /proc/self/fd and writes."""
+    b = fast_bundle("sleep", "100000", name=f"b5736-{name}")
+    caps = ["CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE", "CAP_CHOWN", "CAP_FOWNER", "CAP_KILL", "CAP_SETUID", "CAP_SETGID"]
+    def edit(c):
+        c["process"]["capabilities"] = {k: caps for k in ("bounding", "effective", "permitted")}
+        c["root"]["readonly"] = False  # the attacker reports through the rootfs
+
+    b.edit(edit)
+    work = b.path / "rootfs" / "tmp" / "attack"
+    work.mkdir()
+    before = file_digest(rt.binary)
+    cid = rt.new_id("cve5736")
+    r = rt("create", "-b", b.path, cid, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    r = rt("exec", "-d", cid, "/bin/probe", "hold", "/proc/1/exe", "/tmp/attack", stdin=subprocess.DEVNULL)
+    record(record_property, f"{name}-exec", r)
+    if r.returncode != 0:
+        return before, file_digest(rt.binary), f"exec refused: {r.stderr.strip()}"
+    if not wait_for(work / "ready", "the attacker", must=name == "glassrun"):
+        return before, file_digest(rt.binary), "the attacker never ran"
+    r = rt("start", cid)
+    assert r.returncode == 0, r.stderr
+    (work / "go").write_text("")
+    wait_for(work / "result", "the attack's result")
+    result = (work / "result").read_text().strip()
+    record_property(f"{name}-attack", result)
+    print(f"[{name}] attack: {result}")
+    return before, file_digest(rt.binary), result
+
+
+def test_cve_2019_5736_runtime_binary_cannot_be_overwritten(private_glassrun, private_runc, fast_bundle,
+                                                             record_property):
+    record_property("runc-version", runc_version())
+    before, after, result = attack_runtime_binary(private_runc, fast_bundle, record_property, "runc")
+    print(f"[runc] binary {'unchanged' if before == after else 'OVERWRITTEN'}")
+    before, after, result = attack_runtime_binary(private_glassrun, fast_bundle, record_property, "glassrun")
+    assert before == after, f"the host's glassrun binary was overwritten from the container ({result})"
+    assert result != "WROTE"
+
+
+# --- CVE-2016-9962 / CVE-2024-21626: host fds and cwd ------------------------------
+
+def fd_listing(out):
+    return dict(l.split(" -> ", 1) for l in out.splitlines() if " -> " in l)
+
+
+def test_no_host_fd_reaches_the_container(runtimes, fast_bundle, record_property, tmp_path):
+    """The runtime gets extra host fds (a host directory, a file): none reach the
+    container process, only 0-2."""
+    host = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+    f = os.open(tmp_path / "secret", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        for name, rt in runtimes.items():
+            b = fast_bundle("/bin/probe", "fds", name=f"fds-{name}")
+            r = run_container(rt, b, record_property, name, pass_fds=(host, f))
+            if name == "glassrun":
+                assert r.returncode == 0, r.stderr
+                fds = fd_listing(r.stdout)
+                assert set(fds) == {"0", "1", "2"}, fds
+                for target in fds.values():
+                    assert target == "/dev/null" or target.startswith(("pipe:", "/tmp/")), fds
+    finally:
+        os.close(host)
+        os.close(f)
+
+
+def test_preserve_fds_passes_exactly_the_asked_ones(runtimes, fast_bundle, record_property, tmp_path):
+    passed = tmp_path / "passed"
+    passed.write_text("x")
+    for name, rt in runtimes.items():
+        b = fast_bundle("/bin/probe", "fds", name=f"pfds-{name}")
+        with open(passed) as fh:
+            cid = rt.new_id("sec")
+            os.dup2(fh.fileno(), 100)
+            try:
+                r = subprocess.run([rt.binary, "--root", rt.root, "run", "--preserve-fds", "1", "-b", b.path, cid],
+                                   stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+                                   close_fds=False, preexec_fn=lambda: os.dup2(100, 3))
+            finally:
+                os.close(100)
+        record(record_property, name, r)
+        if name == "glassrun":
+            assert r.returncode == 0, r.stderr
+            fds = fd_listing(r.stdout)
+            assert set(fds) == {"0", "1", "2", "3"}, fds
+            assert fds["3"] == str(passed)
+
+
+@pytest.mark.parametrize("n", range(3, 12))
+def test_cwd_through_proc_self_fd_cannot_reach_the_host(runtimes, fast_bundle, record_property, tmp_path, n):
+    marker = f"HOST-MARKER-{uuid.uuid4().hex[:8]}"
+    (tmp_path / marker).write_text("")
+    for name, rt in runtimes.items():
+        b = fast_bundle("sh", "-c", "/bin/probe cwd; ls -a . .. ../.. ../../.. ../../../.. ../../../../..",
+                        name=f"cwd-{name}-{n}")
+        b.edit(lambda c: c["process"].__setitem__("cwd", f"/proc/self/fd/{n}"))
+        r = run_container(rt, b, record_property, name)
+        if name == "glassrun":
+            assert marker not in r.stdout
+            if r.returncode == 0:
+                cwd = r.stdout.splitlines()[0]
+                assert cwd.startswith("/") and "unreachable" not in cwd, cwd
+
+
+# --- CVE-2021-30465 / CVE-2019-19921 / CVE-2023-27561: symlinked mount targets -------
+
+def host_untouched(host_dir):
+    return not any(host_dir.iterdir()) and not mounts_mentioning(str(host_dir))
+
+
+@pytest.mark.parametrize("link", ["absolute", "relative", "absolute-dangling"])
+def test_mount_destination_symlink_stays_in_the_rootfs(runtimes, fast_bundle, record_property, host_dir, link):
+    for name, rt in runtimes.items():
+        b = fast_bundle("sh", "-c", "touch /evil/pwned && grep -c ' /tmp/glassrun-host-target' /proc/self/mountinfo",
+                        name=f"ml-{name}-{link}")
+        rootfs = b.path / "rootfs"
+        target = str(host_dir) if link.startswith("absolute") else "../../../../../../../.." + str(host_dir)
+        (rootfs / "evil").symlink_to(target)
+        if not link.endswith("dangling"):
+            (rootfs / str(host_dir).lstrip("/")).mkdir()
+        b.edit(lambda c: c["mounts"].append({"destination": "/evil", "type": "tmpfs", "source": "tmpfs",
+                                             "options": ["nosuid", "nodev"]}))
+        r = run_container(rt, b, record_property, name)
+        untouched = host_untouched(host_dir)
+        record_property(f"{name}-host-untouched", untouched)
+        print(f"[{name}] host untouched: {untouched}")
+        if name == "glassrun":
+            assert untouched
+            if link.endswith("dangling"):
+                # runc creates the target in the rootfs; glassrun refuses, naming the path.
+                assert r.returncode == 0 or "/evil" in r.stderr, r.stderr
+            else:
+                assert r.returncode == 0, r.stderr
+            if r.returncode == 0:  # it landed where the symlink points inside the rootfs
+                assert r.stdout.strip() == "1"
+                assert not list((rootfs / str(host_dir).lstrip("/")).iterdir())  # a tmpfs took the write
+        for line in reversed(mounts_mentioning(str(host_dir))):
+            subprocess.run(["umount", "-l", line.split()[4]], check=False)
+        for p in host_dir.iterdir():
+            p.unlink()
+
+
+def test_mount_inside_a_volume_whose_symlink_points_out(runtimes, fast_bundle, record_property, host_dir, tmp_path):
+    """CVE-2021-30465's shape: a first mount brings a directory the attacker
+    controls (with sub -> /host/dir); a second mount targets /vol/sub."""
+    vol = tmp_path / "volume"
+    vol.mkdir()
+    (vol / "sub").symlink_to(host_dir)
+    for name, rt in runtimes.items():
+        b = fast_bundle("sh", "-c", "touch /vol/sub/pwned", name=f"vol-{name}")
+
+        def edit(c):
+            c["mounts"].append({"destination": "/vol", "type": "bind", "source": str(vol), "options": ["rbind"]})
+            c["mounts"].append({"destination": "/vol/sub", "type": "tmpfs", "source": "tmpfs"})
+
+        b.edit(edit)
+        r = run_container(rt, b, record_property, name)
+        untouched = host_untouched(host_dir)
+        print(f"[{name}] host untouched: {untouched}")
+        record_property(f"{name}-host-untouched", untouched)
+        if name == "glassrun":
+            assert untouched
+        for line in reversed(mounts_mentioning(str(host_dir))):
+            subprocess.run(["umount", "-l", line.split()[4]], check=False)
+        for p in host_dir.iterdir():
+            p.unlink()
+        (vol / "sub").unlink(missing_ok=True)
+        (vol / "sub").symlink_to(host_dir)
+
+
+# --- CVE-2019-16884 / CVE-2023-28642 / CVE-2025-52881: /proc in the rootfs ----------
+
+def test_proc_symlink_in_rootfs(runtimes, fast_bundle, record_property):
+    for name, rt in runtimes.items():
+        b = fast_bundle("sh", "-c", "cat /proc/kcore | head -c 1 | wc -c; cat /proc/keys | wc -c", name=f"proc-{name}")
+        rootfs = b.path / "rootfs"
+        (rootfs / "proc").rmdir()
+        (rootfs / "fakeproc").mkdir()
+        (rootfs / "proc").symlink_to("/fakeproc")
+        r = run_container(rt, b, record_property, name)
+        if name == "glassrun":
+            if r.returncode == 0:  # landed correctly: the masks hold
+                assert r.stdout.split() == ["0", "0"], r.stdout
+            else:
+                assert "/proc" in r.stderr
+            assert not list((rootfs / "fakeproc").iterdir())  # nothing mounted on or written into it
+
+
+def test_sysctl_cannot_be_redirected_out_of_procfs(runtimes, fast_bundle, record_property, tmp_path):
+    """A mount over /proc/sys/... (here a host file) must not receive the sysctl
+    write: glassrun writes only to files on procfs."""
+    host_file = tmp_path / "core_pattern_lookalike"
+    for name, rt in runtimes.items():
+        host_file.write_text("original\n")
+        b = fast_bundle("true", name=f"sysctl-{name}")
+
+        def edit(c):
+            c["mounts"].append({"destination": "/proc/sys/kernel/domainname", "type": "bind",
+                                "source": str(host_file), "options": ["bind"]})
+            c["linux"]["sysctl"] = {"kernel.domainname": "pwned"}
+            c["linux"]["readonlyPaths"] = [p for p in c["linux"]["readonlyPaths"] if p != "/proc/sys"]
+
+        b.edit(edit)
+        r = run_container(rt, b, record_property, name)
+        content = host_file.read_text()
+        print(f"[{name}] host file: {content!r}")
+        record_property(f"{name}-host-file", content)
+        if name == "glassrun":
+            assert content == "original\n"
+            assert r.returncode != 0 and "procfs" in r.stderr.lower(), r.stderr
+
+
+def test_sysctl_written_through_a_symlink_in_proc_sys(runtimes, fast_bundle, record_property):
+    """A path with .. or an unknown key cannot escape /proc/sys."""
+    for name, rt in runtimes.items():
+        b = fast_bundle("true", name=f"sysctl2-{name}")
+        b.edit(lambda c: c["linux"].__setitem__("sysctl", {"kernel/../../../../etc/passwd": "x"}))
+        r = run_container(rt, b, record_property, name)
+        if name == "glassrun":
+            assert r.returncode != 0
+            assert "x" != (b.path / "rootfs" / "etc" / "passwd").read_text().strip()
+
+
+# --- CVE-2025-31133 / CVE-2025-52565: /dev/null and /dev/console ------------------
+
+@pytest.mark.parametrize("kind", ["symlink-to-proc", "symlink-to-host-path", "regular-file", "missing"])
+def test_masked_paths_with_a_fake_dev_null(runtimes, fast_bundle, record_property, host_dir, kind):
+    core_pattern = Path("/proc/sys/kernel/core_pattern").read_text()
+    for name, rt in runtimes.items():
+        b = fast_bundle("sh", "-c", "echo pwned > /proc/kcore; echo '|/tmp/evil' > /proc/sys/kernel/core_pattern;"
+                        " cat /proc/kcore | head -c 1 | wc -c", name=f"devnull-{name}-{kind}")
+        rootfs = b.path / "rootfs"
+
+        def edit(c):
+            c["mounts"] = [m for m in c["mounts"] if m["destination"] != "/dev"]  # the rootfs's own /dev
+            c["linux"]["maskedPaths"].append("/proc/sys/kernel/core_pattern")
+
+        b.edit(edit)
+        null = rootfs / "dev" / "null"
+        if kind == "symlink-to-proc":
+            null.symlink_to("/proc/sys/kernel/core_pattern")
+        elif kind == "symlink-to-host-path":
+            null.symlink_to(host_dir / "file")
+        elif kind == "regular-file":
+            null.write_text("")
+        r = run_container(rt, b, record_property, name)
+        now = Path("/proc/sys/kernel/core_pattern").read_text()
+        if now != core_pattern:  # put it back before anything else
+            Path("/proc/sys/kernel/core_pattern").write_text(core_pattern)
+        print(f"[{name}] core_pattern {'unchanged' if now == core_pattern else 'CHANGED'}")
+        record_property(f"{name}-core-pattern-unchanged", now == core_pattern)
+        if name == "glassrun":
+            assert now == core_pattern
+            assert host_untouched(host_dir)
+            if r.returncode == 0:
+                assert r.stdout.split()[-1] == "0", r.stdout  # /proc/kcore still masked
+            else:
+                assert "/dev/null" in r.stderr, r.stderr
+
+
+# --- CVE-2023-25809 / CVE-2022-0492: cgroupfs in the container ------------------
+
+def test_sys_fs_cgroup_is_read_only(runtimes, fast_bundle, record_property):
+    script = ("for d in /sys/fs/cgroup /sys/fs/cgroup/*; do mkdir $d/evil-$$ 2>/dev/null && echo WROTE $d;"
+              " for f in cgroup.procs release_agent notify_on_release cgroup.subtree_control; do"
+              " [ -e $d/$f ] && (echo 1 > $d/$f) 2>/dev/null && echo WROTE $d/$f; done; done; echo done")
+    for name, rt in runtimes.items():
+        b = fast_bundle("sh", "-c", script, name=f"cg-{name}")
+        r = run_container(rt, b, record_property, name)
+        if name == "glassrun":
+            assert r.returncode == 0, r.stderr
+            assert r.stdout.strip().splitlines()[-1] == "done"
+            assert "WROTE" not in r.stdout, r.stdout
