@@ -84,19 +84,18 @@ uint64_t parse_uint(const std::string& text, const std::string& what) {
 uint64_t read_uint(const std::string& path) { return parse_uint(read(path), path); }
 
 std::vector<std::string> mkdir_p(const std::string& path) {
-  std::vector<std::string> made;
-  std::string current;
-  std::istringstream in(path);
-  std::string part;
-  while (std::getline(in, part, '/')) {
-    if (part.empty()) continue;
-    current += "/" + part;
-    if (::mkdir(current.c_str(), 0755) == 0) {
-      made.push_back(current);
-    } else if (errno != EEXIST) {
-      throw_sys("mkdir " + current);
-    }
-  }
+  // Parents usually exist: try the leaf first and climb only on ENOENT, so
+  // the common case costs one mkdir per hierarchy instead of one per level.
+  if (::mkdir(path.c_str(), 0755) == 0) return {path};
+  if (errno == EEXIST) return {};
+  if (errno != ENOENT) throw_sys("mkdir " + path);
+  size_t slash = path.rfind('/');
+  if (slash == 0 || slash == std::string::npos) throw_sys("mkdir " + path, ENOENT);
+  std::vector<std::string> made = mkdir_p(path.substr(0, slash));  // shallowest first
+  if (::mkdir(path.c_str(), 0755) == 0)
+    made.push_back(path);
+  else if (errno != EEXIST)
+    throw_sys("mkdir " + path);
   return made;
 }
 
