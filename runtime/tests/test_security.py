@@ -30,7 +30,7 @@ def wait_for(path, what, must=True):
 
 @pytest.fixture
 def runtimes(glassrun, runc):
-    return {"glassrun": glassrun, "runc": runc}
+    return {"runc": runc, "glassrun": glassrun}  # the reference first: recorded even when glassrun fails
 
 
 @pytest.fixture
@@ -329,3 +329,65 @@ def test_sys_fs_cgroup_is_read_only(runtimes, fast_bundle, record_property):
             assert r.returncode == 0, r.stderr
             assert r.stdout.strip().splitlines()[-1] == "done"
             assert "WROTE" not in r.stdout, r.stdout
+
+
+# --- Capabilities, no_new_privs, oomScoreAdj (CVE-2022-29162: CapInh) ------------
+
+CAP = {"CAP_CHOWN": 0, "CAP_KILL": 5, "CAP_NET_BIND_SERVICE": 10, "CAP_NET_RAW": 13, "CAP_SYS_ADMIN": 21}
+
+
+def mask(*names):
+    return sum(1 << CAP[n] for n in names)
+
+
+def status_caps(text):
+    return {l.split(":")[0]: int(l.split()[1], 16) for l in text.splitlines() if l.startswith("Cap")}
+
+
+@pytest.mark.parametrize("case", ["root-no-inheritable", "root-with-inheritable", "user-ambient"])
+def test_exactly_the_five_capability_sets(runtimes, fast_bundle, record_property, case):
+    sets = {"bounding": ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW"],
+            "effective": ["CAP_KILL", "CAP_NET_BIND_SERVICE"],
+            "permitted": ["CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_CHOWN"]}
+    user = {"uid": 0, "gid": 0}
+    if case == "root-with-inheritable":
+        sets["inheritable"] = ["CAP_NET_RAW"]
+    if case == "user-ambient":
+        sets = {k: ["CAP_NET_BIND_SERVICE"] for k in ("bounding", "effective", "permitted", "inheritable", "ambient")}
+        user = {"uid": 1000, "gid": 1000}
+    for name, rt in runtimes.items():
+        b = fast_bundle("sh", "-c", "grep -E '^(Cap|NoNewPrivs)' /proc/self/status; id -u", name=f"caps-{name}-{case}")
+
+        def edit(c):
+            c["process"]["capabilities"] = sets
+            c["process"]["user"] = user
+
+        b.edit(edit)
+        r = run_container(rt, b, record_property, name)
+        if name == "glassrun":
+            assert r.returncode == 0, r.stderr
+            got = status_caps(r.stdout)
+            want = {"CapInh": mask(*sets.get("inheritable", [])), "CapPrm": mask(*sets["permitted"]),
+                    # execve as uid 0 raises the effective set to the permitted one (the kernel, runc alike)
+                    "CapEff": mask(*sets["permitted" if user["uid"] == 0 else "effective"]),
+                    "CapBnd": mask(*sets["bounding"]),
+                    "CapAmb": mask(*sets.get("ambient", []))}
+            assert got == want, (got, want)
+            assert r.stdout.splitlines()[-1] == str(user["uid"])
+
+
+@pytest.mark.parametrize("nnp", [True, False])
+def test_no_new_privileges_and_oom_score_adj(runtimes, fast_bundle, record_property, nnp):
+    for name, rt in runtimes.items():
+        b = fast_bundle("sh", "-c", "grep NoNewPrivs /proc/self/status; cat /proc/self/oom_score_adj",
+                        name=f"nnp-{name}-{nnp}")
+
+        def edit(c):
+            c["process"]["noNewPrivileges"] = nnp
+            c["process"]["oomScoreAdj"] = 432
+
+        b.edit(edit)
+        r = run_container(rt, b, record_property, name)
+        if name == "glassrun":
+            assert r.returncode == 0, r.stderr
+            assert r.stdout.split() == ["NoNewPrivs:", "1" if nnp else "0", "432"]
