@@ -111,7 +111,19 @@ void mount_entry(int root_fd, const spec::Mount& m, const MountContext& ctx) {
   if (m.type == "cgroup") return cgroup_mount(root_fd, m, o, ctx);
   if (m.type == "proc" || m.type == "sysfs") check_plain_directory(root_fd, m);
   UniqueFd target = inroot::open_or_create(root_fd, m.destination, inroot::Kind::Directory);
-  do_mount(m.source.empty() ? m.type : m.source, target.get(), m.destination, m.type.c_str(), o.flags, o.data);
+  if (m.type == "sysfs" && ctx.user_ns &&
+      ::mount("sysfs", inroot::fd_path(target.get()).c_str(), "sysfs", o.flags, o.data.empty() ? nullptr : o.data.c_str()) != 0) {
+    // A user namespace without its own network namespace may not mount sysfs:
+    // bind the host's /sys instead, as runc does (rbind, then its flags).
+    if (errno != EPERM) throw_sys(fmt::format("mount sysfs on {}", m.destination));
+    do_mount("/sys", target.get(), m.destination, nullptr, MS_BIND | MS_REC, "");
+    UniqueFd again = inroot::open_existing(root_fd, m.destination);
+    if (!again) throw_sys(fmt::format("open {} after binding /sys", m.destination));
+    do_mount("", again.get(), m.destination, nullptr, MS_BIND | MS_REMOUNT | (o.flags & kRemountable), "");
+    return;
+  }
+  if (m.type != "sysfs" || !ctx.user_ns)
+    do_mount(m.source.empty() ? m.type : m.source, target.get(), m.destination, m.type.c_str(), o.flags, o.data);
   if (!o.propagation.empty() || o.attr_set || o.attr_clr) {
     UniqueFd mounted = inroot::open_existing(root_fd, m.destination);
     apply_propagation_and_attrs(mounted.get(), m.destination, o);
