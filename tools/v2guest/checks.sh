@@ -65,18 +65,32 @@ check_cgroup_unit_tests() {
 
 # ---- glassrun lifecycle (left out with kernel cmdline v2guest.checks=basic) ----
 
+# pid_of ID: the init's host pid from `state`.
+pid_of() { $GR state "$1" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p'; }
+
+# wait_for TRIES CMD...: runs CMD every 0.1 s until it succeeds (bounded by tries).
+wait_for() {
+  n=$1; shift
+  while [ "$n" -gt 0 ]; do "$@" && return 0; n=$((n - 1)); sleep 0.1; done
+  return 1
+}
+
+status_is() { $GR state "$1" 2>/dev/null | grep -q "\"status\": *\"$2\""; }
+
 check_lifecycle() {
   make_bundle /tmp/b-life '["sleep","1000"]'
   $GR create -b /tmp/b-life life || return 1
-  $GR state life | grep -q '"status": *"created"' || { $GR state life; return 1; }
+  status_is life created || { $GR state life; return 1; }
   [ -d "$(cgroup_of life)" ] || { echo "no cgroup $(cgroup_of life)"; return 1; }
+  pid=$(pid_of life)
+  grep -qx "$pid" "$(cgroup_of life)/cgroup.procs" || { echo "init $pid not in $(cgroup_of life)/cgroup.procs"; return 1; }
   $GR start life || return 1
-  $GR state life | grep -q '"status": *"running"' || { $GR state life; return 1; }
-  $GR pause life || return 1
-  grep -q 'frozen 1' "$(cgroup_of life)/cgroup.events" || { echo "not frozen"; return 1; }
-  $GR resume life || return 1
-  grep -q 'frozen 0' "$(cgroup_of life)/cgroup.events" || { echo "still frozen"; return 1; }
-  $GR delete -f life || return 1
+  status_is life running || { $GR state life; return 1; }
+  $GR ps --format json life | grep -q "$pid" || { echo "ps: $($GR ps --format json life)"; return 1; }
+  $GR events --stats life | grep -q '"pids":{"current":[1-9]' || { echo "events --stats: $($GR events --stats life)"; return 1; }
+  $GR kill life KILL || return 1
+  wait_for 100 status_is life stopped || { echo "not stopped after KILL"; return 1; }
+  $GR delete life || return 1
   [ ! -d "$(cgroup_of life)" ] || { echo "cgroup left behind"; return 1; }
 }
 
@@ -89,23 +103,148 @@ check_limits() {
   [ "$(cat $cg/memory.max)" = 33554432 ] || { echo "memory.max $(cat $cg/memory.max)"; r=1; }
   [ "$(cat $cg/pids.max)" = 16 ] || { echo "pids.max $(cat $cg/pids.max)"; r=1; }
   [ "$(cat $cg/cpu.max)" = "20000 100000" ] || { echo "cpu.max $(cat $cg/cpu.max)"; r=1; }
+  # update changes them on the live cgroup.
+  $GR update --memory 64m --pids-limit 20 lim || r=1
+  [ "$(cat $cg/memory.max)" = 67108864 ] || { echo "after update memory.max $(cat $cg/memory.max)"; r=1; }
+  [ "$(cat $cg/pids.max)" = 20 ] || { echo "after update pids.max $(cat $cg/pids.max)"; r=1; }
   $GR delete -f lim
   return $r
 }
 
+# 16 MiB (no swap) and a process that wants 64 MiB: the OOM killer ends it (137),
+# memory.events counts the kill, and events prints an oom line.
+check_memory_limit() {
+  make_bundle /tmp/b-mem '["sh","-c","x=$(head -c 64m /dev/zero | tr \"\\\\0\" x); echo survived"]' \
+    '{"devices":[{"allow":false,"access":"rwm"}],"memory":{"limit":16777216,"swap":16777216}}'
+  $GR create -b /tmp/b-mem mem > /tmp/mem.out 2>&1 || { cat /tmp/mem.out; return 1; }
+  cg=$(cgroup_of mem)
+  r=0
+  [ "$(cat $cg/memory.max)" = 16777216 ] || { echo "memory.max $(cat $cg/memory.max)"; r=1; }
+  $GR events --interval 1s mem > /tmp/mem.events 2>&1 &
+  ev=$!
+  $GR start mem || r=1
+  wait_for 1200 status_is mem stopped || { echo "still running"; r=1; }
+  grep -q survived /tmp/mem.out && { echo "the allocation survived"; r=1; }
+  kills=$(sed -n 's/^oom_kill //p' $cg/memory.events)
+  [ "${kills:-0}" -ge 1 ] || { echo "memory.events: $(cat $cg/memory.events | tr '\n' ' ')"; r=1; }
+  wait_for 100 grep -q '"type":"oom"' /tmp/mem.events || { echo "no oom event: $(head -c 300 /tmp/mem.events)"; r=1; }
+  kill $ev 2>/dev/null; wait $ev 2>/dev/null
+  $GR delete -f mem
+  return $r
+}
+
+# pids.max 10 and a loop that wants 50 sleeps: forks fail, pids.current stays <= 10.
+check_pids_limit() {
+  make_bundle /tmp/b-pids '["sh","-c","(for i in $(seq 50); do sleep 1000 & done) 2>/dev/shm/err; echo done > /dev/shm/done; exec sleep 1000"]' \
+    '{"devices":[{"allow":false,"access":"rwm"}],"pids":{"limit":10}}'
+  $GR create -b /tmp/b-pids pids || return 1
+  cg=$(cgroup_of pids)
+  pid=$(pid_of pids)
+  r=0
+  $GR start pids || r=1
+  wait_for 600 test -e /proc/$pid/root/dev/shm/done || { echo "loop did not finish"; r=1; }
+  grep -qE "can't fork|Resource temporarily unavailable" /proc/$pid/root/dev/shm/err ||
+    { echo "no fork failure: $(head -c 200 /proc/$pid/root/dev/shm/err)"; r=1; }
+  cur=$(cat $cg/pids.current)
+  [ "$cur" -ge 1 ] && [ "$cur" -le 10 ] || { echo "pids.current $cur"; r=1; }
+  $GR kill --all pids KILL || r=1
+  wait_for 100 status_is pids stopped || { echo "kill --all left it running"; r=1; }
+  [ -z "$(cat $cg/cgroup.procs)" ] || { echo "procs left: $(cat $cg/cgroup.procs | tr '\n' ' ')"; r=1; }
+  $GR delete -f pids
+  return $r
+}
+
+# cpu.max on the host side and inside (the spec mounts /sys/fs/cgroup: the container's own cgroup).
+check_cpu_limit() {
+  make_bundle /tmp/b-cpu '["sleep","1000"]' \
+    '{"devices":[{"allow":false,"access":"rwm"}],"cpu":{"quota":50000,"period":200000}}'
+  $GR run -d -b /tmp/b-cpu cpu || return 1
+  r=0
+  [ "$(cat $(cgroup_of cpu)/cpu.max)" = "50000 200000" ] || { echo "cpu.max $(cat $(cgroup_of cpu)/cpu.max)"; r=1; }
+  inside=$($GR exec cpu cat /sys/fs/cgroup/cpu.max 2>&1)
+  [ "$inside" = "50000 200000" ] || { echo "inside cpu.max: $inside"; r=1; }
+  $GR delete -f cpu
+  return $r
+}
+
 # The BPF device program: /dev/null usable; mknod allowed ("c *:* m") but
-# opening that /dev/mem node refused.
+# opening that /dev/mem node refused; a linux.devices node without an allow
+# rule refused, with one it opens.
 check_device_program() {
   make_bundle /tmp/b-dev '["sh","-c","echo ok > /dev/null || exit 1; mknod /dev/m c 1 1 || exit 2; head -c1 /dev/m >/dev/null && exit 3; exit 0"]'
   $GR run -b /tmp/b-dev dev
   r=$?
   case $r in 1) echo "/dev/null refused";; 2) echo "mknod refused";; 3) echo "/dev/mem readable";; esac
   $GR delete -f dev >/dev/null 2>&1
+  [ $r -eq 0 ] || return $r
+  for allow in false true; do
+    rules='{"allow":false,"access":"rwm"}'
+    [ $allow = true ] && rules="$rules,{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":11,\"access\":\"rw\"}"
+    make_bundle /tmp/b-dev2 '["sh","-c","echo v2guest-device-check > /dev/kmsg2 && echo OPENED"]' "{\"devices\":[$rules]}"
+    sed -i 's|"linux": *{|"linux": {"devices": [{"path":"/dev/kmsg2","type":"c","major":1,"minor":11,"fileMode":438,"uid":0,"gid":0}],|' /tmp/b-dev2/config.json
+    grep -q /dev/kmsg2 /tmp/b-dev2/config.json || { echo "could not add the device"; return 4; }
+    out=$($GR run -b /tmp/b-dev2 dev2 2>&1)
+    $GR delete -f dev2 >/dev/null 2>&1
+    # /dev/kmsg (1:11, not one of the default devices): a write-only open needs
+    # no capability, so only the device cgroup can refuse it (EPERM).
+    if [ $allow = true ]; then
+      [ "$out" = OPENED ] || { echo "allowed /dev/kmsg2: $out"; return 5; }
+    else
+      echo "$out" | grep -q "Operation not permitted" && ! echo "$out" | grep -q OPENED ||
+        { echo "denied /dev/kmsg2: $out"; return 6; }
+    fi
+  done
+  return 0
+}
+
+# pause/resume: a counter in /dev/shm stops while frozen and grows after.
+counter_of() { cat /proc/$1/root/dev/shm/c 2>/dev/null || echo 0; }
+counter_above() { [ "$(counter_of $1)" -gt "$2" ]; }
+check_freeze_thaw() {
+  make_bundle /tmp/b-frz '["sh","-c","i=0; while true; do i=$((i+1)); echo $i > /dev/shm/c; sleep 0.1; done"]'
+  $GR run -d -b /tmp/b-frz frz || return 1
+  pid=$(pid_of frz)
+  cg=$(cgroup_of frz)
+  r=0
+  wait_for 300 counter_above $pid 2 || { echo "counter does not count"; r=1; }
+  $GR pause frz || r=1
+  status_is frz paused || { echo "state not paused"; r=1; }
+  grep -q 'frozen 1' $cg/cgroup.events || { echo "cgroup.events: $(cat $cg/cgroup.events | tr '\n' ' ')"; r=1; }
+  [ "$(cat $cg/cgroup.freeze)" = 1 ] || { echo "cgroup.freeze $(cat $cg/cgroup.freeze)"; r=1; }
+  v=$(counter_of $pid)
+  for i in 1 2 3 4 5 6 7 8 9 10; do
+    sleep 0.1
+    [ "$(counter_of $pid)" = "$v" ] || { echo "counter moved while frozen: $v -> $(counter_of $pid)"; r=1; break; }
+  done
+  $GR resume frz || r=1
+  status_is frz running || { echo "state not running after resume"; r=1; }
+  grep -q 'frozen 0' $cg/cgroup.events || { echo "still frozen"; r=1; }
+  wait_for 300 counter_above $pid $((v + 2)) || { echo "counter did not resume from $v"; r=1; }
+  $GR delete -f frz
+  return $r
+}
+
+# delete -f of a running container with a nested cgroupsPath: the cgroups it
+# made are gone, the parent that was there before stays.
+check_delete() {
+  mkdir -p /sys/fs/cgroup/pre-existing
+  make_bundle /tmp/b-del '["sleep","1000"]'
+  sed -i 's|"linux": *{|"linux": {"cgroupsPath": "/pre-existing/x/y",|' /tmp/b-del/config.json
+  grep -q '"cgroupsPath"' /tmp/b-del/config.json || { echo "could not set cgroupsPath"; return 1; }
+  $GR run -d -b /tmp/b-del del || return 1
+  r=0
+  [ -d /sys/fs/cgroup/pre-existing/x/y ] || { echo "no /sys/fs/cgroup/pre-existing/x/y"; r=1; }
+  $GR delete -f del || r=1
+  [ ! -d /sys/fs/cgroup/pre-existing/x/y ] || { echo "pre-existing/x/y left"; r=1; }
+  [ -d /sys/fs/cgroup/pre-existing ] || { echo "pre-existing removed"; r=1; }
+  $GR state del >/dev/null 2>&1 && { echo "state still there"; r=1; }
+  rmdir /sys/fs/cgroup/pre-existing/x/y /sys/fs/cgroup/pre-existing/x /sys/fs/cgroup/pre-existing 2>/dev/null
   return $r
 }
 
 CHECKS="pure_v2:check_pure_v2 glassrun_version:check_glassrun_version cgroup_unit_tests:check_cgroup_unit_tests"
-FULL_CHECKS="lifecycle:check_lifecycle limits:check_limits device_program:check_device_program"
+FULL_CHECKS="lifecycle:check_lifecycle limits:check_limits memory_limit:check_memory_limit pids_limit:check_pids_limit
+  cpu_limit:check_cpu_limit device_program:check_device_program freeze_thaw:check_freeze_thaw delete:check_delete"
 
 grep -q 'v2guest.checks=basic' /proc/cmdline || CHECKS="$CHECKS $FULL_CHECKS"
 for c in $CHECKS; do run_check "${c%%:*}" "${c#*:}"; done

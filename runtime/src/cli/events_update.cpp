@@ -67,6 +67,9 @@ void add_events(CLI::App& app, Globals& g, Action& action) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         waited += 100;
       }
+      // An OOM kill of the init stops the container within the same poll
+      // interval: look once more, or that kill would never be reported.
+      if (c.cg->oom_kill_count() > ooms) fmt::print("{}\n", event("oom", *id, nullptr).dump());
       return 0;
     };
   });
