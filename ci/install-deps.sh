@@ -9,7 +9,7 @@ packages=(
   libbpf-dev bpftool clang llvm libelf-dev zlib1g-dev
   systemtap-sdt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-pytest python3-jsonschema
+  python3 python3-pytest python3-jsonschema python3-matplotlib
   busybox-static runc crun strace podman qemu-system-x86 linux-image-amd64 cpio
 )
 

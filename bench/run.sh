@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# run.sh: the benchmarks (`make bench` calls this after building).
+#   bench/run.sh [--quick] [lifecycle.py options...]
+# 1. prepares the machine (crun needs hugetlb on a v1 hierarchy in hybrid mode)
+# 2. micro-benchmarks: build/bench/glassrun_micro_bench (Google Benchmark)
+# 3. lifecycle benchmark: bench/lifecycle.py (glassrun vs runc, crun, youki)
+# Results: bench/results/<timestamp>.{json,svg,png} and latest.*; a table on stdout.
+# --quick: few samples, for a CI smoke run (under 2 minutes).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")
+build=${BUILD:-$repo/build}
+py=/usr/bin/python3   # Debian's, for python3-matplotlib
+
+[ "$(id -u)" = 0 ] || { echo "bench: needs root (containers)" >&2; exit 1; }
+[ -x "$build/runtime/glassrun" ] || { echo "bench: $build/runtime/glassrun not built (make build)" >&2; exit 1; }
+
+if [ -x "$repo/tools/prepare-machine.sh" ] || [ -f "$repo/tools/prepare-machine.sh" ]; then
+  bash "$repo/tools/prepare-machine.sh"
+elif [ -d /sys/fs/cgroup/unified ]; then
+  mkdir -p /sys/fs/cgroup/hugetlb
+  mountpoint -q /sys/fs/cgroup/hugetlb || mount -t cgroup -o hugetlb hugetlb /sys/fs/cgroup/hugetlb
+fi
+
+quick=
+for a in "$@"; do [ "$a" = --quick ] && quick=1; done
+
+mkdir -p "$here/results"
+micro_out=$(mktemp /tmp/glassrun-micro.XXXXXX.json)
+trap 'rm -f "$micro_out"' EXIT
+micro="$build/bench/glassrun_micro_bench"
+if [ -x "$micro" ]; then
+  echo "== micro-benchmarks ($micro)" >&2
+  # libbenchmark 1.7: --benchmark_min_time is seconds, without a unit.
+  "$micro" --benchmark_min_time="${quick:+0.02}${quick:-0.3}" \
+    --benchmark_out="$micro_out" --benchmark_out_format=json >&2
+else
+  echo "bench: $micro not built; micro-benchmarks skipped" >&2
+  rm -f "$micro_out"
+fi
+
+echo "== lifecycle benchmark" >&2
+"$py" "$here/lifecycle.py" --glassrun "$build/runtime/glassrun" --micro "$micro_out" "$@"
