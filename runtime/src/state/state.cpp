@@ -119,7 +119,11 @@ ContainerDir::ContainerDir(std::string root, std::string id, UniqueFd dirfd)
 
 ContainerDir ContainerDir::create(const std::string& root, const std::string& id) {
   validate_id(id);
-  if (mkdir(root.c_str(), 0700) != 0 && errno != EEXIST) throw_sys(fmt::format("mkdir {}", root));
+  // MkdirAll, as runc: containerd passes --root /run/containerd/runc/<ns>.
+  for (size_t i = 1; i <= root.size(); ++i)
+    if (i == root.size() || root[i] == '/')
+      if (mkdir(root.substr(0, i).c_str(), 0700) != 0 && errno != EEXIST)
+        throw_sys(fmt::format("mkdir {}", root.substr(0, i)));
   std::string path = root + "/" + id;
   if (mkdir(path.c_str(), 0711) != 0) {
     if (errno == EEXIST) throw Error(fmt::format("container with id exists: {}", id));
