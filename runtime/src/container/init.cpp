@@ -174,6 +174,9 @@ void init_flow(const InitContext& ctx) {
   rlimits::apply(p.rlimits);
   if (ctx.seccomp && !p.no_new_privileges) load_seccomp(ctx);  // needs CAP_SYS_ADMIN
   bool setgroups_allowed = !c.has_namespace("user") || c.find_namespace("user")->path.empty();
+  // A rootless parent that wrote gid_map itself had to deny setgroups.
+  if (std::string sg; setgroups_allowed && c.has_namespace("user") && fileio::read_file("/proc/self/setgroups", sg))
+    setgroups_allowed = sg.rfind("deny", 0) != 0;
   drop_privileges(p, setgroups_allowed);
   change_to_cwd(p.cwd);
   if (exe.empty()) {
@@ -206,6 +209,8 @@ void init_flow(const InitContext& ctx) {
 void run_init(const InitContext& ctx) {
   try {
     init_flow(ctx);
+  } catch (const sync::PeerGone&) {
+    // The parent failed first (a hook, a cgroup write) and reports that itself.
   } catch (const Error& e) {
     try {
       ctx.channel->send(sync::Msg::Error, e.what(), e.sys_errno());

@@ -1,7 +1,10 @@
 #include "linux/device_filter.h"
 
-#include <bpf/bpf.h>
 #include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include <algorithm>
 
@@ -130,6 +133,54 @@ std::vector<bpf_insn> build_device_program(const std::vector<DeviceRule>& rules)
   return p;
 }
 
+namespace {
+
+// bpf(2) directly: the runtime needs five commands, not libbpf (whose
+// libelf and libz would load at every start of glassrun).
+int sys_bpf(int cmd, bpf_attr& attr) { return static_cast<int>(syscall(SYS_bpf, cmd, &attr, sizeof attr)); }
+
+int prog_load(const std::vector<bpf_insn>& prog, char* log, uint32_t log_size) {
+  bpf_attr a{};
+  a.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+  a.insns = reinterpret_cast<uint64_t>(prog.data());
+  a.insn_cnt = static_cast<uint32_t>(prog.size());
+  a.license = reinterpret_cast<uint64_t>("Apache");
+  std::strncpy(a.prog_name, "glassrun_dev", sizeof a.prog_name - 1);
+  if (log) {
+    a.log_buf = reinterpret_cast<uint64_t>(log);
+    a.log_size = log_size;
+    a.log_level = 1;
+  }
+  return sys_bpf(BPF_PROG_LOAD, a);
+}
+
+// Ids of the device programs attached to cg (0 if the query fails).
+uint32_t prog_query(int cg, uint32_t* ids, uint32_t max) {
+  bpf_attr a{};
+  a.query.target_fd = static_cast<uint32_t>(cg);
+  a.query.attach_type = BPF_CGROUP_DEVICE;
+  a.query.prog_ids = reinterpret_cast<uint64_t>(ids);
+  a.query.prog_cnt = max;
+  return sys_bpf(BPF_PROG_QUERY, a) < 0 ? 0 : a.query.prog_cnt;
+}
+
+int prog_attach_detach(int cmd, int prog_fd, int cg) {
+  bpf_attr a{};
+  a.target_fd = static_cast<uint32_t>(cg);
+  a.attach_bpf_fd = static_cast<uint32_t>(prog_fd);
+  a.attach_type = BPF_CGROUP_DEVICE;
+  if (cmd == BPF_PROG_ATTACH) a.attach_flags = BPF_F_ALLOW_MULTI;
+  return sys_bpf(cmd, a);
+}
+
+int prog_fd_by_id(uint32_t id) {
+  bpf_attr a{};
+  a.prog_id = id;
+  return sys_bpf(BPF_PROG_GET_FD_BY_ID, a);
+}
+
+}  // namespace
+
 void attach_device_program(const std::string& cgroup_dir, const std::vector<bpf_insn>& prog) {
   UniqueFd cg(::open(cgroup_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!cg) throw_sys("open " + cgroup_dir);
@@ -137,32 +188,26 @@ void attach_device_program(const std::string& cgroup_dir, const std::vector<bpf_
   // Programs attached before ours, to detach once ours is in place: there is
   // never a moment without a device filter.
   uint32_t ids[64];
-  uint32_t count = 64, flags = 0;
-  if (bpf_prog_query(cg.get(), BPF_CGROUP_DEVICE, 0, &flags, ids, &count) < 0) count = 0;
+  uint32_t count = prog_query(cg.get(), ids, 64);
 
-  static char log[65536];
-  LIBBPF_OPTS(bpf_prog_load_opts, opts);
-  UniqueFd fd(bpf_prog_load(BPF_PROG_TYPE_CGROUP_DEVICE, "glassrun_dev", "Apache", prog.data(), prog.size(), &opts));
+  UniqueFd fd(prog_load(prog, nullptr, 0));
   if (!fd) {
     int err = errno;
     // Load again with the verifier log, to say why.
-    LIBBPF_OPTS(bpf_prog_load_opts, vopts);
-    vopts.log_buf = log;
-    vopts.log_size = sizeof log;
-    vopts.log_level = 1;
+    static char log[65536];
     log[0] = '\0';
-    UniqueFd again(bpf_prog_load(BPF_PROG_TYPE_CGROUP_DEVICE, "glassrun_dev", "Apache", prog.data(), prog.size(), &vopts));
+    UniqueFd again(prog_load(prog, log, sizeof log));
     throw Error(fmt::format("load device BPF program ({} instructions): {}{}{}", prog.size(), errno_text(err),
                             log[0] ? "; verifier: " : "", log),
                 err);
   }
-  if (bpf_prog_attach(fd.get(), cg.get(), BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI) < 0)
+  if (prog_attach_detach(BPF_PROG_ATTACH, fd.get(), cg.get()) < 0)
     throw_sys(fmt::format("attach device BPF program to {}", cgroup_dir));
 
   for (uint32_t i = 0; i < count; ++i) {
-    UniqueFd old(bpf_prog_get_fd_by_id(ids[i]));
+    UniqueFd old(prog_fd_by_id(ids[i]));
     if (!old) continue;  // gone meanwhile
-    if (bpf_prog_detach2(old.get(), cg.get(), BPF_CGROUP_DEVICE) < 0 && errno != ENOENT)
+    if (prog_attach_detach(BPF_PROG_DETACH, old.get(), cg.get()) < 0 && errno != ENOENT)
       throw_sys(fmt::format("detach old device BPF program {} from {}", ids[i], cgroup_dir));
   }
 }

@@ -57,7 +57,7 @@ Message Channel::recv(UniqueFd* received_fd) const {
   while ((n = recvmsg(fd_.get(), &m, MSG_CMSG_CLOEXEC)) < 0) {
     if (errno != EINTR) throw_sys("receive on sync socket");
   }
-  if (n == 0) throw Error("the other side exited without a word");
+  if (n == 0) throw PeerGone();
   if (static_cast<size_t>(n) < sizeof(Header)) throw Error("short message on sync socket");
   Header h;
   memcpy(&h, buf.data(), sizeof h);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "util/error.h"
 #include "util/fd.h"
 
 namespace glassrun::sync {
@@ -23,6 +24,11 @@ struct Message {
   Msg type{};
   int32_t err = 0;
   std::string text;
+};
+
+// The other end closed the channel: it exited, or failed and reports itself.
+struct PeerGone : Error {
+  PeerGone() : Error("the other side exited without a word") {}
 };
 
 class Channel {
