@@ -10,7 +10,7 @@ packages=(
   systemtap-sdt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-jsonschema python3-matplotlib
-  busybox-static runc crun strace podman qemu-system-x86 linux-image-amd64 cpio
+  busybox-static runc crun strace podman qemu-system-x86 linux-image-amd64 cpio uidmap passwd
 )
 
 missing=()

@@ -2,6 +2,8 @@
 // one line (the one place errors are printed).
 #include <unistd.h>
 
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -63,6 +65,9 @@ int main(int argc, char** argv) {
     app.set_version_flag("-v,--version", fmt::format("glassrun version {}\nspec: 1.0.2", GLASSRUN_VERSION));
     app.require_subcommand(1);
     cli::Globals g;
+    // As runc: an unprivileged caller keeps its state under $XDG_RUNTIME_DIR.
+    if (geteuid() != 0)
+      if (const char* x = getenv("XDG_RUNTIME_DIR"); x && *x) g.root = std::string(x) + "/glassrun";
     app.add_option("--root", g.root, "root directory for container state");
     app.add_option("--log", g.log, "log file (default stderr)");
     app.add_option("--log-format", g.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
@@ -98,6 +103,8 @@ int main(int argc, char** argv) {
     }
     for (auto* sub : app.get_subcommands()) command = sub->get_name();
     log::configure(g.log, g.log_format == "json" ? log::Format::Json : log::Format::Text, g.debug);
+    if (g.root.size() >= PATH_MAX)
+      throw Error(fmt::format("--root {}...: too long ({} bytes)", g.root.substr(0, 64), g.root.size()));
     if (g.systemd_cgroup) throw Error("--systemd-cgroup: the systemd cgroup driver is not supported");
     return action();
   } catch (const Error& e) {

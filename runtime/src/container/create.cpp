@@ -1,5 +1,6 @@
 // `create`: the parent's side of the flow, top-down as the seeds list it.
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -38,10 +39,32 @@ spec::Config load_config(const CreateOptions& o, bool foreground) {
   return c;
 }
 
+// The first linux.resources member that limits something (device rules are
+// left out: in a user namespace nothing can mknod a device anyway).
+std::string first_limit(const nlohmann::json& r) {
+  if (!r.is_object()) return "";
+  for (const auto& [k, v] : r.items())
+    if (k != "devices" && !v.is_null() && !v.empty()) return k;
+  return "";
+}
+
 std::unique_ptr<cgroups::Manager> make_cgroups(const spec::Config& c, const std::string& id, Cleanup& cleanup) {
   Step s("create.cgroups");
   auto cg = cgroups::for_new_container(c.cgroups_path, id);
-  cg->create();
+  try {
+    cg->create();
+  } catch (const Error& e) {
+    // Rootless without a delegated cgroup: go on without one (as runc), unless
+    // the config asks for limits, which only a cgroup can enforce.
+    int err = e.sys_errno();
+    if (geteuid() == 0 || (err != EACCES && err != EPERM && err != EROFS)) throw;
+    if (std::string k = first_limit(c.linux_section("resources")); !k.empty())
+      throw Error(fmt::format("linux.resources.{}: cannot be applied: rootless cgroups need delegation (a cgroup "
+                              "v2 subtree owned by uid {}): {}",
+                              k, geteuid(), e.what()),
+                  err);
+    return cgroups::from_state({}, {});
+  }
   cleanup.add([m = cg.get()] { m->destroy(); });
   // Also without linux.resources: the default device rules apply (as runc).
   cg->apply_resources(c.linux_section("resources"));
@@ -78,7 +101,9 @@ std::string hook_state(const std::string& id, pid_t pid, const spec::Config& c, 
 
 void write_pid_file(const std::string& path, pid_t pid) {
   // Digits alone, no newline: containerd parses the file as an integer.
-  std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
+  if (path.size() >= PATH_MAX)
+    throw Error(fmt::format("--pid-file {}...: too long ({} bytes)", path.substr(0, 64), path.size()), ENAMETOOLONG);
+  std::string dir = path.find('/') == std::string::npos ? "." : path.rfind('/') == 0 ? "/" : path.substr(0, path.rfind('/'));
   std::string name = path.substr(path.rfind('/') + 1);
   UniqueFd d(open(dir.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
   if (!d) throw_sys(fmt::format("--pid-file {}: open {}", path, dir));
@@ -128,6 +153,7 @@ state::State make_state(const CreateOptions& o, const spec::Config& c, pid_t pid
   s.created = state::now_rfc3339();
   s.config = state::runc_config_view(c, o.id, o.no_pivot, o.no_new_keyring);
   s.cgroup_paths = cg.paths();
+  s.rootless = geteuid() != 0;
   s.namespace_paths = namespaces::state_paths(c, pid);
   for (int i = 0; i < 3; ++i) {
     char buf[4096];

@@ -22,11 +22,39 @@ std::unique_ptr<Manager> for_new_container(const std::string& cgroups_path, cons
   return make_v1_manager(std::move(paths), {});
 }
 
+namespace {
+
+// A rootless container without a delegated cgroup (empty cgroup_paths): there
+// is nothing to join, limit, or remove; what needs a cgroup says so.
+class NoCgroup : public Manager {
+ public:
+  std::map<std::string, std::string> paths() const override { return {}; }
+  void create() override {}
+  void apply_resources(const nlohmann::json&) override {}
+  void add_process(pid_t) override {}
+  void freeze() override { none("freeze"); }
+  void thaw() override { none("thaw"); }
+  bool frozen() const override { return false; }
+  std::vector<pid_t> pids() const override { return {}; }
+  nlohmann::json stats() const override { return nlohmann::json::object(); }
+  unsigned long oom_kill_count() const override { return 0; }
+  void destroy() override {}
+  std::vector<std::string> created_dirs() const override { return {}; }
+
+ private:
+  [[noreturn]] static void none(const char* what) {
+    fail("cgroups: {}: the container has no cgroup (rootless without a delegated cgroup)", what);
+  }
+};
+
+}  // namespace
+
 std::unique_ptr<Manager> from_state(const std::map<std::string, std::string>& paths,
                                     const std::vector<std::string>& created_dirs) {
   // Only "" means pure v2; hybrid has "" next to the v1 controllers.
   if (paths.size() == 1 && paths.count("")) return make_v2_manager(paths.at(""), created_dirs);
-  if (paths.empty()) fail("cgroups: state has no cgroup paths");
+  // Empty: a rootless container that went on without cgroups.
+  if (paths.empty()) return std::make_unique<NoCgroup>();
   return make_v1_manager(paths, created_dirs);
 }
 

@@ -1,6 +1,8 @@
 #include "spec/config.h"
 
+#include <limits.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
 #include <fstream>
@@ -99,8 +101,37 @@ const json& get_object(const json& o, const char* key, const Field& f) {
   return v ? *v : empty;
 }
 
+// Longer than the kernel takes (PATH_MAX, NAME_MAX per component): said here,
+// not as ENAMETOOLONG from somewhere in the init.
+void require_short_path(const std::string& p, const Field& f) {
+  if (p.size() >= PATH_MAX) bad(f, fmt::format("too long ({} bytes; a path has at most {})", p.size(), PATH_MAX - 1));
+  size_t start = 0;
+  for (size_t i = 0; i <= p.size(); ++i) {
+    if (i < p.size() && p[i] != '/') continue;
+    if (i - start > NAME_MAX)
+      bad(f, fmt::format("too long: a component of {} bytes (at most {})", i - start, NAME_MAX));
+    start = i + 1;
+  }
+}
+
 void require_absolute(const std::string& p, const Field& f) {
-  if (p.empty() || p[0] != '/') bad(f, fmt::format("must be an absolute path, not \"{}\"", p));
+  if (p.empty() || p[0] != '/')
+    bad(f, fmt::format("must be an absolute path, not \"{}\"", p.size() > 256 ? p.substr(0, 256) + "..." : p));
+  require_short_path(p, f);
+}
+
+// execve's limits (E2BIG): the whole of args and env, and each string.
+void require_execable(const std::vector<std::string>& args, const std::vector<std::string>& env, const Field& f) {
+  long arg_max = sysconf(_SC_ARG_MAX);
+  size_t limit = arg_max > 0 ? static_cast<size_t>(arg_max) : 2097152, total = 0;
+  for (const auto* v : {&args, &env})
+    for (const auto& a : *v) {
+      if (a.size() >= 32 * 4096) bad(f, fmt::format("an argument or env entry is too large for execve ({} bytes)", a.size()));
+      total += a.size() + 1 + sizeof(char*);
+    }
+  if (total > limit)
+    bad(f, fmt::format("args and env are too large for execve ({} entries, {} bytes; the limit is {})",
+                       args.size() + env.size(), total, limit));
 }
 
 // ---- process ----
@@ -168,6 +199,8 @@ std::vector<Rlimit> parse_rlimits(const json& p, const Field& f) {
 
 // ---- mounts, namespaces, devices, hooks ----
 
+std::vector<IdMapping> parse_idmaps(const json& lin, const char* key, const Field& f);
+
 std::vector<Mount> parse_mounts(const json& root) {
   std::vector<Mount> out;
   Field f{"mounts"};
@@ -192,6 +225,12 @@ std::vector<Mount> parse_mounts(const json& root) {
     // Bind mounts take no data: an option we do not know is a mistake there.
     if (bind && !parsed.data.empty())
       bad(fi["options"], fmt::format("unknown option \"{}\" for a bind mount", parsed.data));
+    mt.uid_mappings = parse_idmaps(m, "uidMappings", fi);
+    mt.gid_mappings = parse_idmaps(m, "gidMappings", fi);
+    if (mt.uid_mappings.empty() != mt.gid_mappings.empty())
+      bad(fi[mt.uid_mappings.empty() ? "uidMappings" : "gidMappings"], "must be set together with the other");
+    if (!mt.uid_mappings.empty() && !bind) bad(fi["uidMappings"], "only bind mounts can be idmapped");
+    mt.index = i;
     out.push_back(std::move(mt));
   }
   return out;
@@ -358,6 +397,7 @@ Process parse_process(const json& j, const std::string& where) {
   p.env = get_strings(j, "env", f);
   for (size_t i = 0; i < p.env.size(); ++i)
     if (p.env[i].find('=') == std::string::npos) bad(f["env"][i], "must be KEY=VALUE");
+  require_execable(p.args, p.env, f);
   p.cwd = get_string(j, "cwd", f, "/");
   require_absolute(p.cwd, f["cwd"]);
   if (j.contains("capabilities") && !j["capabilities"].is_null())
@@ -376,7 +416,13 @@ Process parse_process(const json& j, const std::string& where) {
 Config parse_config(std::string_view text, const std::string& bundle) {
   json root;
   try {
-    root = json::parse(text.begin(), text.end());
+    // Deep nesting is no config: refused before it costs stack anywhere.
+    static constexpr int kMaxDepth = 1000;
+    root = json::parse(text.begin(), text.end(), [](int depth, json::parse_event_t ev, json&) {
+      if (depth > kMaxDepth && (ev == json::parse_event_t::object_start || ev == json::parse_event_t::array_start))
+        throw Error(fmt::format("config.json: invalid JSON: nesting deeper than {} levels", kMaxDepth));
+      return true;
+    });
   } catch (const json::exception& e) {
     // parse_error, and out_of_range for numbers no double can hold.
     throw Error(fmt::format("config.json: invalid JSON: {}", e.what()));
@@ -392,6 +438,7 @@ Config parse_config(std::string_view text, const std::string& bundle) {
   if (!r) bad(Field{"root"}, "must be set");
   std::string rp = get_string(*r, "path", Field{"root"});
   if (rp.empty()) bad(Field{"root.path"}, "must not be empty");
+  require_short_path(rp[0] == '/' ? rp : bundle + "/" + rp, Field{"root.path"});
   c.root_path = paths::clean(rp[0] == '/' ? rp : bundle + "/" + rp);
   c.root_readonly = get_bool(*r, "readonly", Field{"root"});
 
@@ -401,6 +448,7 @@ Config parse_config(std::string_view text, const std::string& bundle) {
   c.mounts = parse_mounts(root);
   c.hooks = parse_hooks(root);
   for (auto& [k, v] : get_object(root, "annotations", top).items()) {
+    if (k.find('\0') != std::string::npos) bad(Field{"annotations"}, "a key must not contain NUL bytes");
     if (!v.is_string()) bad(Field{"annotations"}[k], "must be a string");
     c.annotations[k] = v.get<std::string>();
   }
@@ -433,6 +481,9 @@ Config parse_config(std::string_view text, const std::string& bundle) {
 
 Config load_bundle(const std::string& bundle_arg) {
   std::string bundle = paths::absolute(bundle_arg.empty() ? "." : bundle_arg);
+  if (bundle.size() >= PATH_MAX)
+    throw Error(fmt::format("bundle {}...: too long ({} bytes; a path has at most {})", bundle.substr(0, 64),
+                            bundle.size(), PATH_MAX - 1), ENAMETOOLONG);
   struct stat st;
   if (stat(bundle.c_str(), &st) != 0) throw_sys(fmt::format("bundle {}", bundle));
   std::string file = bundle + "/config.json";

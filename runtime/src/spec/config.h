@@ -49,20 +49,23 @@ struct Process {
   std::string selinux_label;
 };
 
+struct IdMapping {
+  uint32_t container_id = 0, host_id = 0, size = 0;
+};
+
 struct Mount {
   std::string destination;
   std::string type;
   std::string source;
   std::vector<std::string> options;
+  // runtime-spec 1.1 idmapped mounts (bind mounts only; both or neither).
+  std::vector<IdMapping> uid_mappings, gid_mappings;
+  size_t index = 0;  // position in config.json's mounts, for error messages
 };
 
 struct Namespace {
   std::string type;  // "pid", "network", ...
   std::string path;  // empty: new namespace
-};
-
-struct IdMapping {
-  uint32_t container_id = 0, host_id = 0, size = 0;
 };
 
 struct Device {
