@@ -22,6 +22,7 @@
 #include <optional>
 
 #include "container/loaded.h"
+#include "container/supervise.h"
 #include "linux/capabilities.h"
 #include "linux/console.h"
 #include "linux/namespaces.h"
@@ -346,96 +347,6 @@ UniqueFd serve_child(const sync::Channel& chan, const ExecOptions& o, const Load
   }
 }
 
-class RawTerminal {
- public:
-  RawTerminal() {
-    if (!isatty(0) || tcgetattr(0, &saved_) != 0) return;
-    termios raw = saved_;
-    cfmakeraw(&raw);
-    active_ = tcsetattr(0, TCSANOW, &raw) == 0;
-  }
-  ~RawTerminal() {
-    if (active_) tcsetattr(0, TCSANOW, &saved_);
-  }
-  RawTerminal(const RawTerminal&) = delete;
-  RawTerminal& operator=(const RawTerminal&) = delete;
-
- private:
-  termios saved_{};
-  bool active_ = false;
-};
-
-// false on EOF or error.
-bool copy_once(int from, int to) {
-  char buf[8192];
-  ssize_t n = read(from, buf, sizeof buf);
-  if (n <= 0) return n < 0 && (errno == EINTR || errno == EAGAIN);
-  for (ssize_t off = 0; off < n;) {
-    ssize_t w = write(to, buf + off, static_cast<size_t>(n - off));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return true;  // output gone: drop it, keep the process running
-    }
-    off += w;
-  }
-  return true;
-}
-
-void copy_window_size(int master) {
-  winsize ws;
-  if (isatty(0) && ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
-}
-
-// Waits for pid, forwarding signals and proxying the terminal; returns its wait status.
-int supervise(pid_t pid, int master, int sfd) {
-  std::optional<RawTerminal> raw;
-  if (master >= 0) {
-    raw.emplace();
-    copy_window_size(master);
-  }
-  int in = master >= 0 ? 0 : -1;
-  int out = master;
-  for (;;) {
-    pollfd fds[3] = {{sfd, POLLIN, 0}, {out, POLLIN, 0}, {in, POLLIN, 0}};
-    if (poll(fds, 3, -1) < 0) {
-      if (errno == EINTR) continue;
-      throw_sys("poll");
-    }
-    if (fds[1].revents & (POLLIN | POLLHUP | POLLERR))
-      if (!copy_once(out, 1)) out = -1;
-    if (fds[2].revents & (POLLIN | POLLHUP | POLLERR))
-      if (!copy_once(0, master)) in = -1;
-    if (!(fds[0].revents & POLLIN)) continue;
-    signalfd_siginfo si;
-    if (read(sfd, &si, sizeof si) != sizeof si) continue;
-    if (si.ssi_signo == SIGWINCH) {
-      if (master >= 0) copy_window_size(master);
-      continue;
-    }
-    if (si.ssi_signo != SIGCHLD) {
-      ::kill(pid, static_cast<int>(si.ssi_signo));
-      continue;
-    }
-    int status;
-    pid_t r;
-    while ((r = waitpid(-1, &status, WNOHANG)) > 0)
-      if (r == pid) {
-        // Drain what the process wrote before it exited.
-        if (out >= 0) {
-          pollfd d{out, POLLIN, 0};
-          while (poll(&d, 1, 0) > 0 && (d.revents & POLLIN) && copy_once(out, 1)) {
-          }
-        }
-        return status;
-      }
-  }
-}
-
-int exit_code(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 255;
-}
 
 }  // namespace
 

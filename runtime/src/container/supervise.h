@@ -1,0 +1,16 @@
+// Waiting for a container process in the foreground (run, exec without
+// --detach), as its parent.
+#pragma once
+
+#include <sys/types.h>
+
+namespace glassrun::container {
+
+// Waits for pid: signals from the signalfd sfd are forwarded to it (SIGWINCH
+// resizes the pty), the user's terminal is proxied to master (-1: none) in
+// raw mode and restored, every child is reaped. Returns pid's wait status.
+int supervise(pid_t pid, int master, int sfd);
+// A wait status as a shell reports it: the exit code, or 128+N for signal N.
+int exit_code(int status);
+
+}  // namespace glassrun::container
