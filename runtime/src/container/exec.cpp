@@ -24,6 +24,7 @@
 #include "container/loaded.h"
 #include "container/supervise.h"
 #include "linux/capabilities.h"
+#include "linux/cloned_binary.h"
 #include "linux/console.h"
 #include "linux/namespaces.h"
 #include "linux/rlimits.h"
@@ -351,6 +352,7 @@ UniqueFd serve_child(const sync::Channel& chan, const ExecOptions& o, const Load
 }  // namespace
 
 int exec(const ExecOptions& o) {
+  cloned_binary::ensure();  // CVE-2019-5736: the entering process must not be the host binary
   Loaded c = Loaded::open(o.root, o.id);
   {
     Step s("exec.status");
