@@ -3,7 +3,7 @@ BUILD ?= build
 PYTEST := /usr/bin/python3 -m pytest
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build demo test unit pytest bench clean
+.PHONY: deps build demo test unit fuzz pytest bench clean
 
 deps:
 	@bash ci/install-deps.sh
@@ -18,10 +18,16 @@ demo: build
 unit: build
 	cd $(BUILD) && ctest --output-on-failure
 
+# libFuzzer over config.json, state.json and seccomp parsing, bounded; saved
+# crashers in runtime/fuzz/regressions are replayed first.
+FUZZ_SECONDS ?= 15
+fuzz: build
+	bash runtime/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)
+
 pytest: build
 	bash ci/test.sh
 
-test: unit pytest
+test: unit fuzz pytest
 
 bench: build
 	bash bench/run.sh

@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-jsonschema python3-matplotlib
   busybox-static runc crun strace podman qemu-system-x86 linux-image-amd64 cpio uidmap passwd
+  libclang-rt-14-dev tmux procps
 )
 
 missing=()
