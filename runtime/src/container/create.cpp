@@ -81,9 +81,12 @@ std::unique_ptr<seccomp::Filter> compile_seccomp(const spec::Config& c) {
 // fork semantics (no new stack) with the namespace flags: the child returns
 // here as in fork and carries on in the new namespaces.
 pid_t clone_init(int flags) {
-  Step s("create.clone");
+  // Not a scoped Step: the child returns from here too, and the step is the parent's.
+  step_begin("create.clone");
   pid_t pid = static_cast<pid_t>(syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
-  if (pid < 0) throw_sys(fmt::format("clone into new namespaces (flags {:#x})", flags));
+  int err = errno;
+  if (pid != 0) step_end("create.clone", pid < 0);
+  if (pid < 0) throw_sys(fmt::format("clone into new namespaces (flags {:#x})", flags), err);
   return pid;
 }
 
