@@ -20,6 +20,7 @@
 #include "state/runc_view.h"
 #include "state/state.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/probes.h"
@@ -153,7 +154,7 @@ state::State make_state(const CreateOptions& o, const spec::Config& c, pid_t pid
   s.id = o.id;
   s.init_pid = pid;
   s.init_start = state::process_start_time(pid);
-  s.created = state::now_rfc3339();
+  s.created = clock::now_rfc3339();
   s.config = state::runc_config_view(c, o.id, o.no_pivot, o.no_new_keyring);
   s.cgroup_paths = cg.paths();
   s.rootless = geteuid() != 0;

@@ -247,16 +247,6 @@ json oci_state(const State& s, Status status) {
   return j;
 }
 
-std::string now_rfc3339() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm t;
-  gmtime_r(&ts.tv_sec, &t);
-  char buf[64];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-  return fmt::format("{}.{:09d}Z", buf, ts.tv_nsec);
-}
-
 std::vector<std::string> list_ids(const std::string& root) {
   std::vector<std::string> ids;
   DIR* d = opendir(root.c_str());

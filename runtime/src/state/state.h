@@ -89,7 +89,6 @@ nlohmann::json oci_state(const State& s, Status status);
 
 // Helpers for create.
 uint64_t process_start_time(pid_t pid);  // 0 if gone
-std::string now_rfc3339();
 std::vector<std::string> list_ids(const std::string& root);
 
 }  // namespace glassrun::state

@@ -1,5 +1,7 @@
 #include "util/log.h"
 
+#include "util/clock.h"
+
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,20 +20,10 @@ struct Sink {
   bool to_file = false;
 } g;
 
-std::string now() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm t;
-  gmtime_r(&ts.tv_sec, &t);
-  char buf[64];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-  return fmt::format("{}.{:09d}Z", buf, ts.tv_nsec);
-}
-
 void emit(int fd, Format f, const char* level, const std::string& msg) {
   std::string line = f == Format::Json
-                         ? nlohmann::json{{"level", level}, {"msg", msg}, {"time", now()}}.dump() + "\n"
-                         : fmt::format("time=\"{}\" level={} msg=\"{}\"\n", now(), level, msg);
+                         ? nlohmann::json{{"level", level}, {"msg", msg}, {"time", clock::now_rfc3339()}}.dump() + "\n"
+                         : fmt::format("time=\"{}\" level={} msg=\"{}\"\n", clock::now_rfc3339(), level, msg);
   (void)!write(fd, line.data(), line.size());
 }
 
