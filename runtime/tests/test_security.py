@@ -2,6 +2,8 @@
 config, runs glassrun and asserts the host is untouched; the same attack runs
 against runc (the installed 1.1.5) and its outcome is recorded, not asserted:
 `pytest -s` prints it, --junitxml keeps it as a property."""
+import errno
+import fcntl
 import json
 import os
 import shutil
@@ -94,6 +96,36 @@ def test_cve_2019_5736_runtime_binary_cannot_be_overwritten(private_glassrun, pr
     before, after, result = attack_runtime_binary(private_glassrun, fast_bundle, record_property, "glassrun")
     assert before == after, f"the host's glassrun binary was overwritten from the container ({result})"
     assert result != "WROTE"
+
+
+def test_init_exe_is_an_unwritable_view_of_the_binary(private_glassrun, fast_bundle):
+    """The init of a created container runs glassrun's code; its /proc/<pid>/exe
+    is the same bytes as the installed binary, but opening it for writing fails
+    (EROFS through the detached read-only overlay; the sealed memfd fallback
+    has F_SEAL_WRITE), and no mount of that overlay shows up on the host."""
+    rt = private_glassrun
+    b = fast_bundle("true", name="exe-view")
+    cid = rt.new_id("exeview")
+    pid_file = b.path / "init.pid"
+    mounts_before = Path("/proc/self/mountinfo").read_text()
+    r = rt("create", "--pid-file", pid_file, "-b", b.path, cid, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    try:
+        exe = f"/proc/{pid_file.read_text()}/exe"
+        assert file_digest(exe) == file_digest(rt.binary)
+        if os.readlink(exe).startswith("/memfd:"):
+            fd = os.open(exe, os.O_RDONLY)
+            try:
+                assert fcntl.fcntl(fd, fcntl.F_GET_SEALS) & fcntl.F_SEAL_WRITE
+            finally:
+                os.close(fd)
+        else:  # ETXTBSY here would mean the host binary itself, writable once the init has exec'd
+            with pytest.raises(OSError) as err:
+                os.close(os.open(exe, os.O_WRONLY))
+            assert err.value.errno == errno.EROFS, err.value
+        assert Path("/proc/self/mountinfo").read_text() == mounts_before
+    finally:
+        rt("delete", "--force", cid)
 
 
 # --- CVE-2016-9962 / CVE-2024-21626: host fds and cwd ------------------------------

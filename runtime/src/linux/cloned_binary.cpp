@@ -1,9 +1,11 @@
 #include "linux/cloned_binary.h"
 
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -32,17 +34,55 @@ bool under_glasstrace() {
   return comm == "glasstrace\n";
 }
 
-}  // namespace
+int fsopen(const char* fs) { return static_cast<int>(syscall(SYS_fsopen, fs, FSOPEN_CLOEXEC)); }
+int fsconfig(int ctx, unsigned cmd, const char* key, const char* value) {
+  return static_cast<int>(syscall(SYS_fsconfig, ctx, cmd, key, value, 0));
+}
+int fsmount(int ctx, unsigned attrs) { return static_cast<int>(syscall(SYS_fsmount, ctx, FSMOUNT_CLOEXEC, attrs)); }
 
-bool running_from_sealed_copy() {
-  UniqueFd self(open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
-  if (!self) return false;
-  int seals = fcntl(self.get(), F_GET_SEALS);
-  return seals >= 0 && (seals & F_SEAL_WRITE);
+// A detached, empty, read-only tmpfs: overlayfs wants two lower layers before
+// it runs with no upper layer at all, and the second must not overlap the
+// first (so "/" will not do).
+UniqueFd empty_detached_tmpfs() {
+  UniqueFd ctx(fsopen("tmpfs"));
+  if (!ctx || fsconfig(ctx.get(), FSCONFIG_SET_STRING, "size", "4k") != 0 ||
+      fsconfig(ctx.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr) != 0)
+    return {};
+  return UniqueFd(fsmount(ctx.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC));
 }
 
-void ensure() {
-  if (running_from_sealed_copy() || under_glasstrace()) return;
+// The binary's directory as the lower layer of a detached overlayfs with no
+// upper layer: the file is the same (page cache shared, nothing copied), but
+// every open for writing through this mount fails with EROFS. runc 1.2 does
+// the same. Returns an invalid fd where the kernel or the caller's privileges
+// do not allow it (no new mount API, rootless, overlay missing).
+UniqueFd open_through_readonly_overlay() {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return {};
+  std::string path(self, static_cast<size_t>(n));
+  size_t slash = path.rfind('/');
+  if (path[0] != '/' || slash == std::string::npos) return {};
+  std::string dir = slash == 0 ? "/" : path.substr(0, slash);
+  std::string name = path.substr(slash + 1);
+
+  UniqueFd empty = empty_detached_tmpfs();
+  if (!empty) return {};
+  std::string empty_path = fmt::format("/proc/self/fd/{}", empty.get());
+  UniqueFd ctx(fsopen("overlay"));
+  if (!ctx) return {};
+  // "lowerdir+" (Linux 6.8) takes one path each, so no escaping of ':' or ','.
+  if (fsconfig(ctx.get(), FSCONFIG_SET_STRING, "lowerdir+", dir.c_str()) != 0 ||
+      fsconfig(ctx.get(), FSCONFIG_SET_STRING, "lowerdir+", empty_path.c_str()) != 0 ||
+      fsconfig(ctx.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr) != 0)
+    return {};
+  UniqueFd mnt(fsmount(ctx.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID));
+  if (!mnt) return {};
+  return UniqueFd(openat(mnt.get(), name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+}
+
+// The fallback (as runc 1.1): a sealed memfd copy of the whole binary.
+UniqueFd sealed_memfd_copy() {
   UniqueFd self(open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
   if (!self) throw_sys("open /proc/self/exe (to copy the binary into a sealed memfd)");
   struct stat st;
@@ -56,13 +96,35 @@ void ensure() {
     if (n <= 0) throw_sys("copy the binary into a sealed memfd");
   }
   if (fcntl(copy.get(), F_ADD_SEALS, kSeals) != 0) throw_sys("seal the binary copy");
+  return copy;
+}
+
+}  // namespace
+
+bool running_from_sealed_copy() {
+  UniqueFd self(open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
+  if (!self) return false;
+  int seals = fcntl(self.get(), F_GET_SEALS);
+  return seals >= 0 && (seals & F_SEAL_WRITE);
+}
+
+bool binary_is_unwritable() {
+  // EROFS: the file sits on a read-only mount (our overlay, or a read-only
+  // install); nothing that reopens /proc/<pid>/exe can write through it.
+  return running_from_sealed_copy() || (access("/proc/self/exe", W_OK) != 0 && errno == EROFS);
+}
+
+void ensure() {
+  if (binary_is_unwritable() || under_glasstrace()) return;
+  UniqueFd exe = open_through_readonly_overlay();
+  if (!exe) exe = sealed_memfd_copy();
   std::string cmdline = read_all("/proc/self/cmdline");
   std::vector<char*> argv;
   for (size_t i = 0; i < cmdline.size(); i += std::char_traits<char>::length(&cmdline[i]) + 1)
     argv.push_back(&cmdline[i]);
   argv.push_back(nullptr);
-  fexecve(copy.get(), argv.data(), environ);
-  throw_sys("re-execute from the sealed binary copy");
+  syscall(SYS_execveat, exe.get(), "", argv.data(), environ, AT_EMPTY_PATH);
+  throw_sys("re-execute from a read-only view of the binary");
 }
 
 }  // namespace glassrun::cloned_binary

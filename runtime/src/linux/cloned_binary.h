@@ -1,15 +1,19 @@
 // CVE-2019-5736: the init is a clone of this process, so a container process
 // that can open /proc/<init>/exe would reach the host's glassrun binary and
-// could overwrite it once the init has exec'd. As runc (cloned_binary.c), the
-// commands that make container processes re-execute themselves from a sealed
-// memfd copy first: /proc/<pid>/exe is then that copy, which no one can write.
+// could overwrite it once the init has exec'd. The commands that make
+// container processes re-execute themselves first from a view of the binary
+// that no one can write: the same file through a detached read-only overlayfs
+// (as runc 1.2; nothing is copied), or else a sealed memfd copy (as runc 1.1).
 #pragma once
 
 namespace glassrun::cloned_binary {
 
-// True when running from a sealed (F_SEAL_WRITE) copy already.
+// True when running from a sealed (F_SEAL_WRITE) memfd copy.
 bool running_from_sealed_copy();
-// Re-executes the same command line from a sealed memfd copy of the binary,
+// True when /proc/self/exe cannot be opened for writing: a sealed copy, or a
+// file on a read-only mount (the overlay view, or a read-only install).
+bool binary_is_unwritable();
+// Re-executes the same command line from an unwritable view of the binary,
 // unless it runs from one already (or under glasstrace, whose uprobes are on
 // the file on disk). Call before anything with side effects.
 void ensure();
