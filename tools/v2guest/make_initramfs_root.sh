@@ -13,11 +13,13 @@ install_busybox() {  # dir
 }
 
 # A binary into /usr/bin, stripped (the guest holds it in RAM), with the
-# shared libraries ldd names at the same paths as on the host.
+# shared libraries ldd names at the same paths as on the host (none for the
+# static glassrun: ldd then fails, "not a dynamic executable").
 install_binary() {  # SRC NAME
   mkdir -p "$root/usr/bin"
   strip -o "$root/usr/bin/$2" "$1" 2>/dev/null || cp "$1" "$root/usr/bin/$2"
-  ldd "$1" | grep -o '/[^ ]*' | while read -r lib; do
+  local lib
+  for lib in $(ldd "$1" 2>/dev/null | grep -o '/[^ ]*' || true); do
     mkdir -p "$root$(dirname "$lib")"
     cp -L "$lib" "$root$lib"
   done
