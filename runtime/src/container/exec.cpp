@@ -237,7 +237,7 @@ void child_flow(const ChildContext& x) {
     console::Pty pty = console::open_pty(p.console_height, p.console_width);
     x.channel->send(sync::Msg::ConsoleFd, pty.slave_name, 0, pty.master.get());
     pty.master.reset();
-    console::attach_slave(pty.slave_name);
+    console::attach_slave(pty);
   }
   if (p.oom_score_adj) fileio::write_file("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj));
   set_security_labels(p);

@@ -157,8 +157,10 @@ void init_flow(const InitContext& ctx) {
 
   if (p.terminal) {
     console::Pty pty = console::open_pty(p.console_height, p.console_width);
+    // Without a mount namespace the bind would land in the host's.
+    if (c.has_namespace("mount")) with_context("process.terminal", [&] { console::bind_dev_console(pty); });
     ctx.channel->send(sync::Msg::ConsoleFd, pty.slave_name, 0, pty.master.get());
-    console::attach_slave(pty.slave_name);
+    console::attach_slave(pty);
   }
   sysctl::apply(c.sysctl);
   rootfs::protect_paths(c);
