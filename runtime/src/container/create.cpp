@@ -12,6 +12,7 @@
 #include "linux/cgroups.h"
 #include "linux/cloned_binary.h"
 #include "linux/console.h"
+#include "linux/lsm.h"
 #include "linux/hooks.h"
 #include "linux/idmap.h"
 #include "linux/namespaces.h"
@@ -37,6 +38,8 @@ spec::Config load_config(const CreateOptions& o, bool foreground) {
     throw Error("cannot allocate tty if glassrun will detach without setting console socket");
   if (!c.process->terminal && !o.console_socket.empty())
     throw Error("cannot use console socket if glassrun will not detach or allocate tty");
+  lsm::check_process(*c.process);
+  lsm::check_mount_label(c);
   return c;
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "linux/inroot.h"
+#include "linux/lsm.h"
 #include "linux/mount_options.h"
 #include "util/error.h"
 
@@ -169,7 +170,8 @@ void cgroup_mount(int root_fd, const spec::Mount& m, const ParsedOptions& o, con
     }
     return;
   }
-  do_mount("tmpfs", target.get(), m.destination, "tmpfs", o.flags & ~MS_RDONLY, "mode=755");
+  do_mount("tmpfs", target.get(), m.destination, "tmpfs", o.flags & ~MS_RDONLY,
+           lsm::with_mount_label("mode=755", ctx.mount_label));
   for (const auto& [controller, host_path] : ctx.cgroup_paths) {
     const std::string prefix = "/sys/fs/cgroup/";
     if (host_path.rfind(prefix, 0) != 0) continue;
@@ -205,8 +207,10 @@ void mount_entry(int root_fd, const spec::Mount& m, const MountContext& ctx) {
     do_mount("", again.get(), m.destination, nullptr, MS_BIND | MS_REMOUNT | (o.flags & kRemountable), "");
     return;
   }
-  if (m.type != "sysfs" || !ctx.user_ns)
-    do_mount(m.source.empty() ? m.type : m.source, target.get(), m.destination, m.type.c_str(), o.flags, o.data);
+  if (m.type != "sysfs" || !ctx.user_ns) {
+    std::string data = lsm::takes_mount_label(m) ? lsm::with_mount_label(o.data, ctx.mount_label) : o.data;
+    do_mount(m.source.empty() ? m.type : m.source, target.get(), m.destination, m.type.c_str(), o.flags, data);
+  }
   if (!o.propagation.empty() || o.attr_set || o.attr_clr) {
     UniqueFd mounted = inroot::open_existing(root_fd, m.destination);
     apply_propagation_and_attrs(mounted.get(), m.destination, o);
