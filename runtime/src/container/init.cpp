@@ -141,7 +141,7 @@ void init_flow(const InitContext& ctx) {
   set_oom_score_adj(p);
 
   mounts::MountContext mctx{c.bundle, ctx.cgroup_paths, c.has_namespace("cgroup"), c.has_namespace("user"),
-                            c.mount_label};
+                            c.mount_label, ctx.idmapped_trees};
   UniqueFd root_fd;
   if (c.has_namespace("mount")) root_fd = rootfs::prepare(c, mctx);
 
