@@ -154,12 +154,17 @@ def test_dev_console_symlink_cannot_reach_the_host(runtimes, fast_bundle, recvtt
                 assert "process.terminal: /dev/console: it or /dev is a symlink" in r.stderr, r.stderr
 
 
-def test_dev_console_is_the_terminal(glassrun, fast_bundle, recvtty):
-    """Without an attack /dev/console is the pty (created where the image has
-    none, bound from devpts); the container sees it in its mountinfo."""
-    b = terminal_bundle(fast_bundle, "con-plain", "sh", "-c",
-                        "awk '$5 == \"/dev/console\" { for (i = 7; i <= NF; i++) if ($i == \"-\") print $(i + 1) }'"
-                        " /proc/self/mountinfo; stat -c %t:%T /dev/console")
+@pytest.mark.parametrize("dev", ["image-dev", "tmpfs-dev"])
+def test_dev_console_is_the_terminal(glassrun, fast_bundle, recvtty, dev):
+    """Without an attack /dev/console is the pty (created where the image, or
+    the default tmpfs /dev, has none; bound from devpts); the container sees it
+    in its mountinfo."""
+    script = ("awk '$5 == \"/dev/console\" { for (i = 7; i <= NF; i++) if ($i == \"-\") print $(i + 1) }'"
+              " /proc/self/mountinfo; stat -c %t:%T /dev/console")
+    if dev == "image-dev":
+        b = terminal_bundle(fast_bundle, "con-plain", "sh", "-c", script)
+    else:
+        b = fast_bundle("sh", "-c", script, terminal=True, name="con-plain-tmpfs")
     (b.path / "rootfs" / "dev" / "console").unlink(missing_ok=True)
     tty = recvtty()
     cid = glassrun.new_id("con")
@@ -170,7 +175,8 @@ def test_dev_console_is_the_terminal(glassrun, fast_bundle, recvtty):
     lines = tty.stdout().replace("\r", "").splitlines()
     assert lines[0].split()[0] == "devpts", lines
     assert int(lines[1].split(":")[0], 16) in range(136, 144), lines  # a Unix98 pty slave
-    assert (b.path / "rootfs" / "dev" / "console").is_file()  # the mount point glassrun made
+    if dev == "image-dev":
+        assert (b.path / "rootfs" / "dev" / "console").is_file()  # the mount point glassrun made
 
 
 def test_dev_console_that_is_a_directory_is_refused(glassrun, fast_bundle, recvtty):
