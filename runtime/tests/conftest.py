@@ -122,7 +122,10 @@ def cgroup_dirs_named(cid):
     found = []
     for top in Path("/sys/fs/cgroup").iterdir():
         if top.is_dir():
-            found += [str(p) for p in top.rglob(cid)]
+            # os.walk, not rglob: other containers' cgroups (podman's, in
+            # parallel) vanish while we look, and rglob raises on that.
+            for dirpath, dirnames, _ in os.walk(top):
+                found += [os.path.join(dirpath, d) for d in dirnames if d == cid]
     return found
 
 

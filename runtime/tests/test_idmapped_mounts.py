@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from conftest import cgroup_dirs_named, mounts_mentioning, processes_mentioning
+from security.helpers import bundle_template, fast_bundle, open_to_traverse, probe_binary  # noqa: F401
+from test_userns import HOST_ID, userns_bundle  # noqa: F401
 
 
 def one_line(stderr):
@@ -121,3 +123,37 @@ def test_bad_mappings_name_the_field(glassrun, make_bundle, host_dir, case):
     line = one_line(r.stderr)
     assert f"config.json: mounts[{n}].{message}" in line, line
     assert_nothing_left(glassrun, cid, host_dir, b.path)
+
+
+def test_idmapped_bind_in_a_user_namespace_container(glassrun, userns_bundle, host_dir):
+    """runc 1.2's semantics: the mount's mappings are relative to the host and
+    the tree is made on the host side (inside the container's user namespace
+    the kernel refuses it). The container's root is host 100000; mapping source
+    id 1000 to 100000 shows /data/mine as root's, and root's writes land as
+    1000 on the host."""
+    open_to_traverse(host_dir / "x")
+
+    def edit(c):
+        c["mounts"].append(idmapped("/data", host_dir, uid=(1000, HOST_ID, 1), gid=(1000, HOST_ID, 1)))
+
+    b = userns_bundle("sh", "-c", "id -u; stat -c '%u %g' /data/mine /data/other; touch /data/w && echo wrote",
+                      name="idm-userns", edit=edit)
+    cid = glassrun.new_id("idm")
+    r = glassrun("run", "-b", b.path, cid)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["0", "0 0", "65534 65534", "wrote"], r.stdout + r.stderr
+    st = os.stat(host_dir / "w")
+    assert (st.st_uid, st.st_gid) == (1000, 1000)
+    assert_nothing_left(glassrun, cid, host_dir, b.path)
+
+
+def test_idmapped_bind_in_a_user_namespace_unsupported_filesystem(glassrun, userns_bundle):
+    """The host-side step fails before anything exists: one line, nothing left."""
+    b = userns_bundle("true", name="idm-userns-bad", edit=lambda c: c["mounts"].append(idmapped("/data", "/proc/sys")))
+    n = len(b.config["mounts"]) - 1
+    cid = glassrun.new_id("idm")
+    r = glassrun("run", "-b", b.path, cid)
+    assert r.returncode != 0
+    line = one_line(r.stderr)
+    assert f"mounts[{n}] (/data): idmapped mount of /proc/sys: the filesystem does not support idmapped mounts" in line
+    assert_nothing_left(glassrun, cid, b.path)

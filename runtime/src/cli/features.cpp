@@ -33,8 +33,9 @@ void add_features(CLI::App& app, Globals& g, Action& action) {
                {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ",
                 "SCMP_CMP_NE"}},
               {"archs", {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"}}}},
-            {"apparmor", {{"enabled", false}}},
-            {"selinux", {{"enabled", false}}}}},
+            // Supported by glassrun (linux/lsm.cpp); whether this host has them is another matter.
+            {"apparmor", {{"enabled", true}}},
+            {"selinux", {{"enabled", true}}}}},
           {"annotations", {{"org.opencontainers.runc.version", "1.1.5-compatible"}, {"io.glassrun.version", GLASSRUN_VERSION}}},
       };
       fmt::print("{}\n", f.dump(4));

@@ -12,6 +12,8 @@
 #include "linux/cgroups.h"
 #include "linux/cloned_binary.h"
 #include "linux/console.h"
+#include "linux/idmapped_mounts.h"
+#include "linux/lsm.h"
 #include "linux/hooks.h"
 #include "linux/idmap.h"
 #include "linux/namespaces.h"
@@ -37,6 +39,8 @@ spec::Config load_config(const CreateOptions& o, bool foreground) {
     throw Error("cannot allocate tty if glassrun will detach without setting console socket");
   if (!c.process->terminal && !o.console_socket.empty())
     throw Error("cannot use console socket if glassrun will not detach or allocate tty");
+  lsm::check_process(*c.process);
+  lsm::check_mount_label(c);
   return c;
 }
 
@@ -77,6 +81,12 @@ std::unique_ptr<seccomp::Filter> compile_seccomp(const spec::Config& c) {
   if (sc.is_null()) return nullptr;
   Step s("create.seccomp_compile");
   return seccomp::compile(sc);
+}
+
+// On the host, before the init and its user namespace exist (see idmapped_mounts.h).
+idmapped::Trees make_idmapped_trees(const spec::Config& c) {
+  Step s("create.idmapped_mounts");
+  return idmapped::prepare(c);
 }
 
 // fork semantics (no new stack) with the namespace flags: the child returns
@@ -177,6 +187,7 @@ Created create(const CreateOptions& o, bool foreground) {
   std::unique_ptr<state::ContainerDir> dir;
   std::unique_ptr<cgroups::Manager> cg;
   Cleanup cleanup;
+  idmapped::Trees idmapped_trees = make_idmapped_trees(config);
 
   dir = std::make_unique<state::ContainerDir>(state::ContainerDir::create(o.root, o.id));
   cleanup.add([d = dir.get()] { d->remove(); });
@@ -201,9 +212,11 @@ Created create(const CreateOptions& o, bool foreground) {
                     !config.hooks.create_container.empty() || !config.hooks.start_container.empty();
   ctx.preserve_fds = o.preserve_fds;
   ctx.id = o.id;
+  ctx.idmapped_trees = idmapped::fds_of(idmapped_trees);
 
   pid_t pid = clone_init(namespaces::clone_flags(config));
   if (pid == 0) run_init(ctx);
+  idmapped_trees.clear();  // the init has its own copies
   cleanup.add([pid] { kill_and_reap(pid); });
   init_chan.close();
   fifo.reset();

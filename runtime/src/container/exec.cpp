@@ -26,6 +26,7 @@
 #include "linux/capabilities.h"
 #include "linux/cloned_binary.h"
 #include "linux/console.h"
+#include "linux/lsm.h"
 #include "linux/namespaces.h"
 #include "linux/rlimits.h"
 #include "linux/seccomp.h"
@@ -194,21 +195,6 @@ void enter_root(const ChildContext& x) {
   ::close(x.root_fd);
 }
 
-void set_security_labels(const spec::Process& p) {
-  if (!p.apparmor_profile.empty()) {
-    std::string enabled;
-    if (!fileio::read_file("/sys/module/apparmor/parameters/enabled", enabled) || enabled.empty() || enabled[0] != 'Y')
-      throw Error(fmt::format("apparmor profile {} set but AppArmor is not enabled on this host", p.apparmor_profile));
-    std::string attr = access("/proc/self/attr/apparmor/exec", F_OK) == 0 ? "/proc/self/attr/apparmor/exec" : "/proc/self/attr/exec";
-    with_context("apparmor", [&] { fileio::write_file(attr, "exec " + p.apparmor_profile); });
-  }
-  if (!p.selinux_label.empty()) {
-    if (access("/sys/fs/selinux", F_OK) != 0)
-      throw Error(fmt::format("process label {} set but SELinux is not enabled on this host", p.selinux_label));
-    with_context("selinux", [&] { fileio::write_file("/proc/self/attr/exec", p.selinux_label); });
-  }
-}
-
 void load_seccomp(const ChildContext& x) {
   Step s("exec.seccomp");
   int notify_fd = x.seccomp->load();
@@ -237,10 +223,10 @@ void child_flow(const ChildContext& x) {
     console::Pty pty = console::open_pty(p.console_height, p.console_width);
     x.channel->send(sync::Msg::ConsoleFd, pty.slave_name, 0, pty.master.get());
     pty.master.reset();
-    console::attach_slave(pty.slave_name);
+    console::attach_slave(pty);
   }
   if (p.oom_score_adj) fileio::write_file("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj));
-  set_security_labels(p);
+  lsm::set_exec_labels(p);
   {
     Step s("exec.rlimits");
     rlimits::apply(p.rlimits);
@@ -367,6 +353,8 @@ int exec(const ExecOptions& o) {
   if (c.extras.oci_config.is_null()) throw Error(fmt::format("{}: the container's config is missing", c.dir.path()));
   spec::Config config = spec::parse_config(c.extras.oci_config.dump(), c.st.bundle());
   spec::Process p = build_process(o, config);
+  lsm::check_process(p, {o.apparmor.empty() ? "process.apparmorProfile" : "--apparmor",
+                         o.process_label.empty() ? "process.selinuxLabel" : "--process-label"});
   if (p.terminal && o.detach && o.console_socket.empty())
     throw Error("cannot allocate tty if glassrun will detach without setting console socket");
   if (!p.terminal && !o.console_socket.empty())

@@ -16,6 +16,7 @@
 #include "linux/capabilities.h"
 #include "linux/console.h"
 #include "linux/hooks.h"
+#include "linux/lsm.h"
 #include "linux/namespaces.h"
 #include "linux/rlimits.h"
 #include "linux/rootfs.h"
@@ -139,7 +140,8 @@ void init_flow(const InitContext& ctx) {
   set_names(c);
   set_oom_score_adj(p);
 
-  mounts::MountContext mctx{c.bundle, ctx.cgroup_paths, c.has_namespace("cgroup"), c.has_namespace("user")};
+  mounts::MountContext mctx{c.bundle, ctx.cgroup_paths, c.has_namespace("cgroup"), c.has_namespace("user"),
+                            c.mount_label, ctx.idmapped_trees};
   UniqueFd root_fd;
   if (c.has_namespace("mount")) root_fd = rootfs::prepare(c, mctx);
 
@@ -157,8 +159,10 @@ void init_flow(const InitContext& ctx) {
 
   if (p.terminal) {
     console::Pty pty = console::open_pty(p.console_height, p.console_width);
+    // Without a mount namespace the bind would land in the host's.
+    if (c.has_namespace("mount")) with_context("process.terminal", [&] { console::bind_dev_console(pty); });
     ctx.channel->send(sync::Msg::ConsoleFd, pty.slave_name, 0, pty.master.get());
-    console::attach_slave(pty.slave_name);
+    console::attach_slave(pty);
   }
   sysctl::apply(c.sysctl);
   rootfs::protect_paths(c);
@@ -172,6 +176,7 @@ void init_flow(const InitContext& ctx) {
   // A missing executable fails `create`, not the later `start` (as runc).
   std::string exe = user::find_executable(p.args[0], env);
   rlimits::apply(p.rlimits);
+  lsm::set_exec_labels(p);  // as runc: before seccomp, the capability drop and no_new_privs
   if (ctx.seccomp && !p.no_new_privileges) load_seccomp(ctx);  // needs CAP_SYS_ADMIN
   bool setgroups_allowed = !c.has_namespace("user") || c.find_namespace("user")->path.empty();
   // A rootless parent that wrote gid_map itself had to deny setgroups.

@@ -24,6 +24,7 @@ struct InitContext {
   bool wants_hooks = false;               // ask the parent to run create-time hooks
   int preserve_fds = 0;
   std::string id;
+  std::map<size_t, int> idmapped_trees;   // made by `create` on the host, moved into place here
 };
 
 [[noreturn]] void run_init(const InitContext& ctx);

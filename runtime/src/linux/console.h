@@ -11,13 +11,18 @@ namespace glassrun::console {
 
 struct Pty {
   UniqueFd master;
-  std::string slave_name;
+  UniqueFd slave;          // from the master (TIOCGPTPEER), never looked up by name
+  std::string slave_name;  // what the console socket is told
 };
 
-// In the init, after pivot_root: open /dev/ptmx, unlock, size the window.
+// In the init, after pivot_root: open /dev/ptmx, unlock, size the window,
+// and open the slave through the master.
 Pty open_pty(unsigned rows, unsigned cols);
-// In the init: setsid, make slave the controlling terminal and fds 0-2.
-void attach_slave(const std::string& slave_name);
+// In the init: setsid, make the slave the controlling terminal and fds 0-2.
+void attach_slave(const Pty& pty);
+// In the init, after pivot_root: bind the slave onto /dev/console (the
+// runtime-spec's terminal device), safely against the image (CVE-2025-52565).
+void bind_dev_console(const Pty& pty);
 // Connects to the console socket (a unix socket path) and sends the master.
 void send_to_socket(const std::string& socket_path, int master_fd, const std::string& name);
 // Sends an fd over an already connected unix socket.

@@ -11,10 +11,10 @@
 namespace glassrun::inroot {
 
 namespace {
-int openat2_in_root(int root_fd, const std::string& path, int flags) {
+int openat2_in_root(int root_fd, const std::string& path, int flags, uint64_t resolve = RESOLVE_NO_MAGICLINKS) {
   open_how how{};
   how.flags = static_cast<uint64_t>(flags) | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  how.resolve = RESOLVE_IN_ROOT | resolve;
   std::string rel = path;
   while (!rel.empty() && rel[0] == '/') rel.erase(0, 1);
   if (rel.empty()) rel = ".";
@@ -30,6 +30,14 @@ std::string fd_path(int fd) { return fmt::format("/proc/self/fd/{}", fd); }
 
 UniqueFd open_existing(int root_fd, const std::string& path) {
   return UniqueFd(openat2_in_root(root_fd, path, O_PATH));
+}
+
+UniqueFd open_with(int root_fd, const std::string& path, int flags) {
+  return UniqueFd(openat2_in_root(root_fd, path, flags));
+}
+
+UniqueFd open_no_symlinks(int root_fd, const std::string& path, int flags) {
+  return UniqueFd(openat2_in_root(root_fd, path, flags, RESOLVE_NO_SYMLINKS));
 }
 
 UniqueFd open_or_create(int root_fd, const std::string& path, Kind kind, mode_t mode) {

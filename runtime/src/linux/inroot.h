@@ -17,6 +17,12 @@ enum class Kind { Directory, File };
 UniqueFd open_or_create(int root_fd, const std::string& path, Kind kind, mode_t mode = 0755);
 // O_PATH fd of an existing path; -1 with errno set if it does not exist.
 UniqueFd open_existing(int root_fd, const std::string& path);
+// open(2) flags of an existing path, symlinks resolved inside the rootfs, no
+// magic links (/proc/<pid>/root and the like).
+UniqueFd open_with(int root_fd, const std::string& path, int flags);
+// Like open_with, but any symlink on the way (final component included) is
+// refused with ELOOP: for targets the image must not redirect at all.
+UniqueFd open_no_symlinks(int root_fd, const std::string& path, int flags);
 // "/proc/self/fd/N": a path that names exactly the opened object.
 std::string fd_path(int fd);
 

@@ -1,17 +1,16 @@
 #include "linux/mounts.h"
 
 #include <fcntl.h>
-#include <sched.h>
-#include <signal.h>
 #include <linux/magic.h>
 #include <linux/mount.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "linux/idmapped_mounts.h"
 #include "linux/inroot.h"
+#include "linux/lsm.h"
 #include "linux/mount_options.h"
 #include "util/error.h"
 
@@ -44,83 +43,6 @@ void apply_propagation_and_attrs(int fd, const std::string& dest, const ParsedOp
   }
 }
 
-// A user namespace whose maps are the mount's: a helper child unshares it and
-// waits while we write its maps and open /proc/<child>/ns/user.
-UniqueFd userns_with_maps(const spec::Mount& m) {
-  int ready[2], hold[2];
-  if (pipe2(ready, O_CLOEXEC) != 0 || pipe2(hold, O_CLOEXEC) != 0) throw_sys("pipe");
-  UniqueFd ready_r(ready[0]), ready_w(ready[1]), hold_r(hold[0]), hold_w(hold[1]);
-  pid_t child = fork();
-  if (child < 0) throw_sys("fork the idmap helper");
-  if (child == 0) {
-    // Our pid as /proc names it: /proc may be the host's while the init is
-    // pid 1 of a new pid namespace, so fork()'s pid is not the one to use.
-    char buf[32] = "n";
-    ssize_t n = unshare(CLONE_NEWUSER) == 0 ? readlink("/proc/self", buf, sizeof buf - 1) : -1;
-    if (n <= 0) n = 1, buf[0] = 'n';
-    if (::write(ready_w.get(), buf, static_cast<size_t>(n)) != n) _exit(1);
-    hold_w.reset();
-    ::read(hold_r.get(), buf, 1);  // until the parent closes its end
-    _exit(0);
-  }
-  ready_w.reset();
-  hold_r.reset();
-  auto reap = [&] {
-    hold_w.reset();
-    ::kill(child, SIGKILL);
-    while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
-    }
-  };
-  try {
-    char buf[32] = {};
-    ssize_t n = ::read(ready_r.get(), buf, sizeof buf - 1);
-    if (n <= 0 || buf[0] == 'n') throw Error("unshare CLONE_NEWUSER in the idmap helper (or no /proc)", EPERM);
-    std::string proc_pid(buf, static_cast<size_t>(n));
-    auto write_map = [&](const char* file, const std::vector<spec::IdMapping>& maps) {
-      std::string text;
-      for (const auto& mp : maps) text += fmt::format("{} {} {}\n", mp.container_id, mp.host_id, mp.size);
-      std::string path = fmt::format("/proc/{}/{}", proc_pid, file);
-      UniqueFd f(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-      if (!f || ::write(f.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-        throw_sys(fmt::format("write {} ({})", file, file[0] == 'u' ? "uidMappings" : "gidMappings"));
-    };
-    write_map("uid_map", m.uid_mappings);
-    write_map("gid_map", m.gid_mappings);
-    UniqueFd ns(::open(fmt::format("/proc/{}/ns/user", proc_pid).c_str(), O_RDONLY | O_CLOEXEC));
-    if (!ns) throw_sys("open the idmap helper's user namespace");
-    reap();
-    return ns;
-  } catch (...) {
-    reap();
-    throw;
-  }
-}
-
-// runtime-spec 1.1 mounts[].uidMappings/gidMappings: a detached copy of the
-// source, idmapped with mount_setattr(MOUNT_ATTR_IDMAP), moved onto the target.
-void idmapped_bind(const std::string& source, int target_fd, const spec::Mount& m, const ParsedOptions& o) {
-  std::string what = fmt::format("mounts[{}] ({}): idmapped mount of {}", m.index, m.destination, source);
-  try {
-    unsigned rec = (o.flags & MS_REC) ? AT_RECURSIVE : 0;
-    UniqueFd tree(static_cast<int>(
-        syscall(SYS_open_tree, AT_FDCWD, source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec)));
-    if (!tree) throw_sys("open_tree");
-    UniqueFd ns = userns_with_maps(m);
-    mount_attr attr{};
-    attr.attr_set = MOUNT_ATTR_IDMAP;
-    attr.userns_fd = static_cast<uint64_t>(ns.get());
-    if (syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH | rec, &attr, sizeof attr) != 0) {
-      if (errno == EINVAL) throw Error("the filesystem does not support idmapped mounts", EINVAL);
-      if (errno == EPERM) throw_sys("mount_setattr MOUNT_ATTR_IDMAP (needs privilege over the filesystem)");
-      throw_sys("mount_setattr MOUNT_ATTR_IDMAP");
-    }
-    if (syscall(SYS_move_mount, tree.get(), "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
-      throw_sys("move_mount");
-  } catch (const Error& e) {
-    throw Error(what + ": " + e.what(), e.sys_errno());
-  }
-}
-
 void bind_mount(int root_fd, const spec::Mount& m, const ParsedOptions& o, const MountContext& ctx) {
   std::string source = m.source[0] == '/' ? m.source : ctx.bundle + "/" + m.source;
   struct stat st;
@@ -128,7 +50,7 @@ void bind_mount(int root_fd, const spec::Mount& m, const ParsedOptions& o, const
   auto kind = S_ISDIR(st.st_mode) ? inroot::Kind::Directory : inroot::Kind::File;
   UniqueFd target = inroot::open_or_create(root_fd, m.destination, kind);
   if (!m.uid_mappings.empty() || !m.gid_mappings.empty())
-    idmapped_bind(source, target.get(), m, o);
+    idmapped::attach(ctx.idmapped_trees.at(m.index), target.get(), m);
   else
     do_mount(source, target.get(), m.destination, nullptr, MS_BIND | (o.flags & MS_REC), "");
   if (o.flags & kRemountable) {
@@ -169,7 +91,8 @@ void cgroup_mount(int root_fd, const spec::Mount& m, const ParsedOptions& o, con
     }
     return;
   }
-  do_mount("tmpfs", target.get(), m.destination, "tmpfs", o.flags & ~MS_RDONLY, "mode=755");
+  do_mount("tmpfs", target.get(), m.destination, "tmpfs", o.flags & ~MS_RDONLY,
+           lsm::with_mount_label("mode=755", ctx.mount_label));
   for (const auto& [controller, host_path] : ctx.cgroup_paths) {
     const std::string prefix = "/sys/fs/cgroup/";
     if (host_path.rfind(prefix, 0) != 0) continue;
@@ -205,8 +128,10 @@ void mount_entry(int root_fd, const spec::Mount& m, const MountContext& ctx) {
     do_mount("", again.get(), m.destination, nullptr, MS_BIND | MS_REMOUNT | (o.flags & kRemountable), "");
     return;
   }
-  if (m.type != "sysfs" || !ctx.user_ns)
-    do_mount(m.source.empty() ? m.type : m.source, target.get(), m.destination, m.type.c_str(), o.flags, o.data);
+  if (m.type != "sysfs" || !ctx.user_ns) {
+    std::string data = lsm::takes_mount_label(m) ? lsm::with_mount_label(o.data, ctx.mount_label) : o.data;
+    do_mount(m.source.empty() ? m.type : m.source, target.get(), m.destination, m.type.c_str(), o.flags, data);
+  }
   if (!o.propagation.empty() || o.attr_set || o.attr_clr) {
     UniqueFd mounted = inroot::open_existing(root_fd, m.destination);
     apply_propagation_and_attrs(mounted.get(), m.destination, o);

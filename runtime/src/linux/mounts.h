@@ -13,6 +13,8 @@ struct MountContext {
   std::map<std::string, std::string> cgroup_paths;  // the container's, for v1 cgroup mounts
   bool cgroup_ns = false;
   bool user_ns = false;
+  std::string mount_label;  // linux.mountLabel: context= on the mounts that take it
+  std::map<size_t, int> idmapped_trees;  // mounts[] index -> detached idmapped tree (idmapped_mounts.h)
 };
 
 // Makes one config.json mount under root_fd (the bundle's rootfs, opened).

@@ -14,6 +14,7 @@
 
 #include "linux/devices.h"
 #include "linux/inroot.h"
+#include "linux/lsm.h"
 #include "linux/mount_options.h"
 #include "util/error.h"
 #include "util/probes.h"
@@ -92,7 +93,7 @@ bool on_proc_or_sys(int fd) {
   return sf.f_type == PROC_SUPER_MAGIC || sf.f_type == SYSFS_MAGIC;
 }
 
-void mask_path(const std::string& path, int devnull_fd) {
+void mask_path(const std::string& path, int devnull_fd, const std::string& mount_label) {
   UniqueFd fd(open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) {
     if (errno == ENOENT || errno == ELOOP) return;
@@ -103,7 +104,8 @@ void mask_path(const std::string& path, int devnull_fd) {
   struct stat st;
   if (fstat(fd.get(), &st) != 0) throw_sys(fmt::format("stat masked path {}", path));
   if (S_ISDIR(st.st_mode)) {
-    if (::mount("tmpfs", inroot::fd_path(fd.get()).c_str(), "tmpfs", MS_RDONLY, nullptr) != 0)
+    std::string data = lsm::with_mount_label("", mount_label);  // runc labels this tmpfs too
+    if (::mount("tmpfs", inroot::fd_path(fd.get()).c_str(), "tmpfs", MS_RDONLY, data.empty() ? nullptr : data.c_str()) != 0)
       throw_sys(fmt::format("mask {} with a read-only tmpfs", path));
     return;
   }
@@ -151,7 +153,7 @@ void protect_paths(const spec::Config& c) {
   if (!c.masked_paths.empty()) {
     Step s("init.masked_paths");
     UniqueFd devnull = open_real_devnull();
-    for (const auto& p : c.masked_paths) mask_path(p, devnull.get());
+    for (const auto& p : c.masked_paths) mask_path(p, devnull.get(), c.mount_label);
   }
 }
 
