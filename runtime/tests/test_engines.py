@@ -237,6 +237,14 @@ def test_podman_read_only(podman):
     assert "tmp-writable" in r.stdout
 
 
+def test_podman_tmpfs_keeps_image_files(podman):
+    """--tmpfs asks for tmpcopyup: the image's /etc shows through the tmpfs."""
+    r = podman.run("sh", "-c", "stat -f -c %T /etc; grep ^root: /etc/passwd; echo new > /etc/new && cat /etc/new",
+                   opts=["--tmpfs", "/etc"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["tmpfs", "root:x:0:0:root:/root:/bin/sh", "new"]
+
+
 def test_podman_network_none(podman):
     r = podman.run("sh", "-c", "ls /sys/class/net", opts=["--network", "none"])
     assert r.returncode == 0, r.stderr
