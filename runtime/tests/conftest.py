@@ -118,12 +118,19 @@ def make_bundle(tmp_path):
 
 
 def cgroup_dirs_named(cid):
-    """Every cgroup directory on the machine whose name is the container id."""
-    found = []
-    for top in Path("/sys/fs/cgroup").iterdir():
-        if top.is_dir():
-            found += [str(p) for p in top.rglob(cid)]
-    return found
+    """Every cgroup directory on the machine whose name is the container id.
+    Other containers' cgroups come and go during the walk (other tests, other
+    runs on the machine): a walk that meets a vanished one is done again."""
+    for _ in range(20):
+        try:
+            found = []
+            for top in Path("/sys/fs/cgroup").iterdir():
+                if top.is_dir():
+                    found += [str(p) for p in top.rglob(cid)]
+            return found
+        except FileNotFoundError:
+            continue
+    raise AssertionError("the cgroup tree kept changing under the walk")
 
 
 def processes_mentioning(text):
