@@ -3,8 +3,6 @@ they see it: the caller is a child subreaper and gets the container's init as
 its child; the container's fds 0-2 are exactly the caller's (a pipe and two
 files) and no other fd of the caller leaks in. runc is the reference."""
 import json
-import os
-import subprocess
 import sys
 
 import pytest
