@@ -30,10 +30,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-# podman: cgroupfs, file events, nofile within the hard limit, glassrun registered.
+# podman: cgroupfs, file events, rlimits within the hard limits, glassrun registered.
+# Raising an rlimit above the caller's hard limit needs CAP_SYS_RESOURCE, which
+# this machine's bounding set lacks: podman's own defaults (nofile 1048576) and
+# even "ulimit -H" as podman sees it fail in runc and glassrun alike. Modest
+# values, capped at our hard limits, always fit.
+at_most() { if [ "$2" = unlimited ] || [ "$1" -le "$2" ]; then echo "$1"; else echo "$2"; fi; }
+nofile=$(at_most 1024 "$(ulimit -Hn)")
+nproc=$(at_most 4096 "$(ulimit -Hu)")
 cat > "$dir/containers.conf" <<CONF
 [containers]
-default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=$(ulimit -Hu):$(ulimit -Hu)"]
+default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
 
 [engine]
 cgroup_manager = "cgroupfs"

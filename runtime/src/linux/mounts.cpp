@@ -12,6 +12,7 @@
 #include "linux/inroot.h"
 #include "linux/lsm.h"
 #include "linux/mount_options.h"
+#include "linux/tree_copy.h"
 #include "util/error.h"
 
 namespace glassrun::mounts {
@@ -109,6 +110,28 @@ void cgroup_mount(int root_fd, const spec::Mount& m, const ParsedOptions& o, con
   }
 }
 
+// "tmpcopyup" (podman, containerd): the new tmpfs starts with what the
+// directory it covers held. runc mounts on a temporary directory, copies and
+// moves the mount; an fd opened before the mount reaches the covered
+// directory just as well, without a temporary path on the host.
+void tmpfs_copyup(int root_fd, const spec::Mount& m, const ParsedOptions& o) {
+  UniqueFd target = inroot::open_or_create(root_fd, m.destination, inroot::Kind::Directory);
+  UniqueFd covered(::open(inroot::fd_path(target.get()).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!covered) throw_sys(fmt::format("open {} to copy it up", m.destination));
+  // Read-only after the copy, or the copy could not be written.
+  do_mount(m.source.empty() ? m.type : m.source, target.get(), m.destination, m.type.c_str(), o.flags & ~MS_RDONLY,
+           o.data);
+  UniqueFd mounted_path = inroot::open_existing(root_fd, m.destination);
+  if (!mounted_path) throw_sys(fmt::format("open {} after mounting tmpfs", m.destination));
+  UniqueFd mounted(::open(inroot::fd_path(mounted_path.get()).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!mounted) throw_sys(fmt::format("open {} after mounting tmpfs", m.destination));
+  with_context(fmt::format("copy up {} into its tmpfs", m.destination),
+               [&] { tree_copy::copy_contents(covered.get(), mounted.get()); });
+  if (o.flags & MS_RDONLY)
+    do_mount("", mounted_path.get(), m.destination, nullptr, MS_REMOUNT | (o.flags & kRemountable), o.data);
+  apply_propagation_and_attrs(mounted_path.get(), m.destination, o);
+}
+
 }  // namespace
 
 void mount_entry(int root_fd, const spec::Mount& m, const MountContext& ctx) {
@@ -116,6 +139,7 @@ void mount_entry(int root_fd, const spec::Mount& m, const MountContext& ctx) {
   if (o.flags & MS_BIND) return bind_mount(root_fd, m, o, ctx);
   if (m.type == "cgroup") return cgroup_mount(root_fd, m, o, ctx);
   if (m.type == "proc" || m.type == "sysfs") check_plain_directory(root_fd, m);
+  if (m.type == "tmpfs" && o.tmpcopyup) return tmpfs_copyup(root_fd, m, o);
   UniqueFd target = inroot::open_or_create(root_fd, m.destination, inroot::Kind::Directory);
   if (m.type == "sysfs" && ctx.user_ns &&
       ::mount("sysfs", inroot::fd_path(target.get()).c_str(), "sysfs", o.flags, o.data.empty() ? nullptr : o.data.c_str()) != 0) {
