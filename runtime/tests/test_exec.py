@@ -126,8 +126,7 @@ def test_missing_command(glassrun, running):
     cid, _ = running()
     r = glassrun("exec", cid, "nope")
     assert r.returncode != 0
-    assert 'exec: "nope": executable file not found in $PATH' in r.stderr
-    assert r.stderr.startswith("glassrun: exec: ")
+    assert r.stderr.startswith('glassrun: exec: process: exec: "nope": executable file not found in $PATH')
     assert len(r.stderr.strip().splitlines()) == 1
 
 

@@ -327,7 +327,7 @@ UniqueFd serve_child(const sync::Channel& chan, const ExecOptions& o, const Load
         if (channel_closed(chan)) return master;
         break;
       case sync::Msg::Error:
-        throw Error(m.text, m.err);
+        throw Error("process: " + m.text, m.err);  // the entering process's own failure, as "init:" for create
       default:
         throw Error(fmt::format("exec: unexpected message {}", static_cast<int>(m.type)));
     }
