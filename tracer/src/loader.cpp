@@ -169,6 +169,11 @@ int Tracer::poll(Recorder& rec, int timeout_ms) {
   return n < 0 ? 0 : n;
 }
 
+void Tracer::stop_polling() {
+  if (rb_) ring_buffer__free(rb_);
+  rb_ = nullptr;
+}
+
 uint64_t Tracer::dropped() const {
   uint32_t key = GT_STAT_DROPPED;
   uint64_t v = 0;

@@ -32,6 +32,9 @@ class Tracer {
   bool attach_usdt(const std::string& binary, std::string* why);
   // Feeds records to `rec`; returns the number consumed or throws.
   int poll(Recorder& rec, int timeout_ms);
+  // Unmaps the ring buffer (after the last poll), so that forking later does
+  // not copy its page tables.
+  void stop_polling();
   uint64_t dropped() const;
 
  private:

@@ -185,6 +185,12 @@ int record(const RecordOptions& o) {
   sa.sa_handler = on_stop_signal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  // The command's exit event reaches the ring buffer before the command is
+  // a zombie, so the poll after it could sleep its full 100 ms before
+  // waitpid sees the exit; SIGCHLD (no SA_RESTART) ends that poll at once.
+  struct sigaction wake {};
+  wake.sa_handler = [](int) {};
+  sigaction(SIGCHLD, &wake, nullptr);
 
   // -- CMD: the child waits on `go` until it is followed and everything is
   // attached, so its very first syscalls are seen. `exec_error` (CLOEXEC)
@@ -302,6 +308,7 @@ int record(const RecordOptions& o) {
     die(e.what());
   }
   rec.finish();
+  tracer->stop_polling();
   uint64_t dropped = tracer->dropped();
   out->write({{"v", 1},
               {"type", "summary"},
