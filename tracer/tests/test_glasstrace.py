@@ -265,6 +265,21 @@ def test_usdt_steps_with_explicit_binary(workdir):
     assert steps(load(out)) == WANT_STEPS
 
 
+def test_full_kernel_btf_fallback_records_the_same(workdir):
+    # On a kernel other than the build's, CO-RE relocates against the full
+    # kernel BTF instead of the embedded minimised one; forced here.
+    out = workdir / "u.jsonl"
+    env = dict(os.environ, GLASSTRACE_FULL_KERNEL_BTF="1")
+    r = run([GLASSTRACE, "-o", out, "--", PROBE_DEMO], env=env)
+    assert r.returncode == 0, r.stderr
+    events = load(out)
+    check_schema(events)
+    assert steps(events) == WANT_STEPS
+    getpids = syscalls(events, "getpid")
+    assert getpids and getpids[0]["pid"] == events[0]["root_pid"]
+    assert getpids[0]["ns_pid"] > 0 and getpids[0]["mntns"] > 0
+
+
 def test_usdt_target_equal_to_command_attached_once(workdir):
     # Attached twice, every step would be recorded twice.
     out = workdir / "u.jsonl"
