@@ -13,10 +13,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
-#include <filesystem>
 #include <set>
 #include <string_view>
 
