@@ -6,11 +6,13 @@
 
 namespace glasstrace {
 
-JsonlWriter::JsonlWriter(const std::string& path) : f_(fopen(path.c_str(), "we")) {
+JsonlWriter::JsonlWriter(const std::string& path) : path_(path), f_(fopen(path.c_str(), "we")) {
   if (!f_) throw std::runtime_error("cannot write " + path + ": " + strerror(errno));
 }
 
-JsonlWriter::~JsonlWriter() { fclose(f_); }
+JsonlWriter::~JsonlWriter() {
+  if (f_) fclose(f_);
+}
 
 void JsonlWriter::write(const Json& event) {
   // Kernel strings need not be UTF-8: replace, never throw mid-trace.
@@ -20,5 +22,12 @@ void JsonlWriter::write(const Json& event) {
 }
 
 void JsonlWriter::flush() { fflush(f_); }
+
+void JsonlWriter::close() {
+  bool failed = ferror(f_) != 0;
+  failed = fclose(f_) != 0 || failed;
+  f_ = nullptr;
+  if (failed) throw std::runtime_error("writing " + path_ + " failed: " + strerror(errno ? errno : EIO));
+}
 
 }  // namespace glasstrace

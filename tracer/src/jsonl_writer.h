@@ -16,8 +16,11 @@ class JsonlWriter {
   JsonlWriter& operator=(const JsonlWriter&) = delete;
   void write(const Json& event);
   void flush();
+  // Flushes and closes; throws if the trace could not be written completely.
+  void close();
 
  private:
+  std::string path_;
   FILE* f_;
 };
 

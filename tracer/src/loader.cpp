@@ -3,6 +3,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +18,7 @@
 #include "events.h"
 #include "glasstrace.skel.h"
 #include "syscalls.h"
+#include "unique_fd.h"
 
 namespace glasstrace {
 namespace {
@@ -44,6 +48,30 @@ gt_plan plan_for(const SyscallSignature& sig) {
   return p;
 }
 
+#include "min_btf.inc"
+
+// The minimised BTF serves only the kernel it was cut from at build time.
+// GLASSTRACE_FULL_KERNEL_BTF=1 forces the fallback (the tests use it, since
+// the build machine's kernel always fits).
+bool min_btf_fits_running_kernel() {
+  utsname u{};
+  struct stat st;
+  const char* force_full = getenv("GLASSTRACE_FULL_KERNEL_BTF");
+  if (force_full && *force_full && strcmp(force_full, "0")) return false;
+  return kMinBtfRelease[0] && uname(&u) == 0 && !strcmp(u.release, kMinBtfRelease) &&
+         !strcmp(u.version, kMinBtfVersion) && stat("/sys/kernel/btf/vmlinux", &st) == 0 &&
+         st.st_size == kMinBtfKernelBtfSize;
+}
+
+// The minimised BTF in a memfd, for libbpf's btf_custom_path; an empty fd if
+// it does not fit this kernel (libbpf then parses the full kernel BTF).
+UniqueFd min_btf_file() {
+  if (!min_btf_fits_running_kernel()) return UniqueFd();
+  UniqueFd fd(memfd_create("glasstrace-min-btf", MFD_CLOEXEC));
+  if (fd.fd < 0 || write(fd.fd, kMinBtf, sizeof kMinBtf) != static_cast<ssize_t>(sizeof kMinBtf)) fd.reset();
+  return fd;
+}
+
 int on_ring_record(void* ctx, void* data, size_t size) {
   static_cast<Recorder*>(ctx)->on_record(data, size);
   return 0;
@@ -56,7 +84,10 @@ Tracer::Tracer(bool verbose) {
   libbpf_set_print(libbpf_print);
   if (!std::filesystem::exists("/sys/kernel/btf/vmlinux"))
     throw TracerError("kernel BTF not found at /sys/kernel/btf/vmlinux (needs CONFIG_DEBUG_INFO_BTF=y)");
-  skel_ = glasstrace_bpf__open();
+  UniqueFd min_btf = min_btf_file();
+  std::string min_btf_path = fmt::format("/proc/self/fd/{}", min_btf.fd);
+  LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = min_btf.fd >= 0 ? min_btf_path.c_str() : nullptr);
+  skel_ = glasstrace_bpf__open_opts(&opts);
   if (!skel_) throw TracerError(fmt::format("opening the BPF object failed: {}", strerror(errno)));
   // USDT programs sleep to fault in step-name strings (libbpf 1.1 has no
   // "usdt.s" section, so the flag is set here).
@@ -140,6 +171,11 @@ int Tracer::poll(Recorder& rec, int timeout_ms) {
   int n = timeout_ms == 0 ? ring_buffer__consume(rb_) : ring_buffer__poll(rb_, timeout_ms);
   if (n < 0 && n != -EINTR) throw TracerError(fmt::format("polling the ring buffer failed: {}", strerror(-n)));
   return n < 0 ? 0 : n;
+}
+
+void Tracer::stop_polling() {
+  if (rb_) ring_buffer__free(rb_);
+  rb_ = nullptr;
 }
 
 uint64_t Tracer::dropped() const {

@@ -27,11 +27,14 @@ class Tracer {
   Tracer& operator=(const Tracer&) = delete;
 
   void follow(uint32_t tgid);
-  void attach();  // the five tp_btf programs
+  void attach();  // the five raw_tp programs
   // USDT step probes of glassrun in `binary`; returns false (with reason) if none attached.
   bool attach_usdt(const std::string& binary, std::string* why);
   // Feeds records to `rec`; returns the number consumed or throws.
   int poll(Recorder& rec, int timeout_ms);
+  // Unmaps the ring buffer (after the last poll), so that forking later does
+  // not copy its page tables.
+  void stop_polling();
   uint64_t dropped() const;
 
  private:

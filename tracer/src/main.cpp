@@ -13,16 +13,19 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <set>
+#include <string_view>
 
 #include "diff.h"
 #include "jsonl_writer.h"
 #include "loader.h"
 #include "milestones.h"
 #include "renderers.h"
+#include "unique_fd.h"
 #include "usdt_target.h"
 
 #ifndef GLASSTRACE_VERSION
@@ -40,19 +43,6 @@ void on_stop_signal(int sig) {
   g_stop_requests = g_stop_requests + 1;
   g_last_signal = sig;
 }
-
-struct UniqueFd {
-  int fd = -1;
-  UniqueFd() = default;
-  explicit UniqueFd(int f) : fd(f) {}
-  ~UniqueFd() { reset(); }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  void reset() {
-    if (fd >= 0) close(fd);
-    fd = -1;
-  }
-};
 
 [[noreturn]] void die(const std::string& msg, int code = 1) {
   std::cerr << "glasstrace: " << msg << '\n';
@@ -102,6 +92,62 @@ std::set<uint32_t> process_tree(uint32_t root) {
   return tree;
 }
 
+// Attaching the same binary twice would record every step twice (and cost a
+// second detach): `--usdt` naming the command, or a binary given twice.
+bool already_listed(const std::vector<std::pair<std::string, bool>>& targets, const std::string& path) {
+  for (const auto& [listed, explicit_target] : targets) {
+    std::error_code ec;
+    if (listed == path || std::filesystem::equivalent(listed, path, ec)) return true;
+  }
+  return false;
+}
+
+// Keeps, in the detaching child, only the fds that hold probes and BPF
+// objects (plus `keep`): the caller's pipes and files must see EOF/close
+// when glasstrace exits, not when detaching is done.
+void close_all_but_bpf_fds(int keep) {
+  std::vector<int> to_close;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (dirent* de = readdir(d)) {
+      char* end;
+      long fd = strtol(de->d_name, &end, 10);
+      if (*end || end == de->d_name || fd == keep || fd == dirfd(d)) continue;
+      char target[64] = {};
+      ssize_t n = readlink(fmt::format("/proc/self/fd/{}", fd).c_str(), target, sizeof target - 1);
+      std::string_view t(target, n > 0 ? n : 0);
+      if (!t.starts_with("anon_inode:bpf") && t != "anon_inode:[perf_event]") to_close.push_back(int(fd));
+    }
+    closedir(d);
+  }
+  for (int fd : to_close) close(fd);
+}
+
+// Detaching a uprobe waits for RCU grace periods (~75 ms each here, see
+// docs/BENCHMARKS.md "Tracer cost"), and the caller would wait for it when
+// we close our fds. Called once the trace is written and closed: a child
+// inherits the BPF fds and drops them only after this process has exited,
+// so our own closes at exit just drop references and the command's status
+// is returned at once. If anything fails here we simply detach ourselves.
+void detach_after_exit() {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC)) return;
+  pid_t pid = fork();
+  if (pid != 0) {
+    close(p[0]);  // p[1] stays open until we exit: that is the child's signal
+    if (pid < 0) close(p[1]);
+    return;
+  }
+  setsid();
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
+  close(p[1]);
+  close_all_but_bpf_fds(p[0]);
+  char c;
+  while (read(p[0], &c, 1) < 0 && errno == EINTR) {
+  }
+  _exit(0);  // the last references: the kernel detaches everything here
+}
+
 struct RecordOptions {
   std::string output;
   std::optional<uint32_t> attach_pid;
@@ -139,12 +185,18 @@ int record(const RecordOptions& o) {
   sa.sa_handler = on_stop_signal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  // The command's exit event reaches the ring buffer before the command is
+  // a zombie, so the poll after it could sleep its full 100 ms before
+  // waitpid sees the exit; SIGCHLD (no SA_RESTART) ends that poll at once.
+  struct sigaction wake {};
+  wake.sa_handler = [](int) {};
+  sigaction(SIGCHLD, &wake, nullptr);
 
   // -- CMD: the child waits on `go` until it is followed and everything is
   // attached, so its very first syscalls are seen. `exec_error` (CLOEXEC)
   // carries errno back if execv fails.
   pid_t child = -1;
-  UniqueFd go_read, go_write, err_read, err_write;
+  gt::UniqueFd go_read, go_write, err_read, err_write;
   std::set<uint32_t> live;
   if (cmd_path) {
     int p1[2], p2[2];
@@ -179,7 +231,8 @@ int record(const RecordOptions& o) {
     tracer->attach();
     std::vector<std::pair<std::string, bool>> usdt_targets;  // path, explicit
     if (cmd_path && gt::has_usdt_provider(*cmd_path, "glassrun")) usdt_targets.emplace_back(*cmd_path, false);
-    for (const auto& p : o.usdt) usdt_targets.emplace_back(p, true);
+    for (const auto& p : o.usdt)
+      if (!already_listed(usdt_targets, p)) usdt_targets.emplace_back(p, true);
     for (const auto& [path, explicit_target] : usdt_targets) {
       std::string why;
       if (explicit_target && !gt::has_usdt_provider(path, "glassrun"))
@@ -255,6 +308,7 @@ int record(const RecordOptions& o) {
     die(e.what());
   }
   rec.finish();
+  tracer->stop_polling();
   uint64_t dropped = tracer->dropped();
   out->write({{"v", 1},
               {"type", "summary"},
@@ -264,10 +318,16 @@ int record(const RecordOptions& o) {
               {"unpaired_exits", rec.unpaired_exits()},
               {"duration_ns", clock_ns(CLOCK_MONOTONIC) - mono},
               {"exit_status", exit_status ? gt::Json(*exit_status) : gt::Json(nullptr)}});
-  out->flush();
+  try {
+    out->close();
+  } catch (const std::exception& e) {
+    die(e.what());
+  }
+  out.reset();
   if (dropped > 0)
     std::cerr << fmt::format("glasstrace: warning: {} events were dropped (ring buffer full); the trace is incomplete\n",
                              dropped);
+  detach_after_exit();
   if (exit_status) return *exit_status;
   return g_stop_requests ? 128 + int(g_last_signal) : 0;
 }

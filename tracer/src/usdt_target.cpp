@@ -11,16 +11,10 @@
 #include <sstream>
 #include <string_view>
 
+#include "unique_fd.h"
+
 namespace glasstrace {
 namespace {
-
-struct Fd {
-  int fd;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() { if (fd >= 0) close(fd); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-};
 
 struct Mapping {
   void* p = MAP_FAILED;
@@ -50,7 +44,7 @@ std::optional<std::string> resolve_command(const std::string& name) {
 }
 
 bool has_usdt_provider(const std::string& path, const std::string& provider) {
-  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st;
   if (fd.fd < 0 || fstat(fd.fd, &st) || st.st_size < static_cast<off_t>(sizeof(Elf64_Ehdr))) return false;
   Mapping m;

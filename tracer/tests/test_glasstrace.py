@@ -265,10 +265,54 @@ def test_usdt_steps_with_explicit_binary(workdir):
     assert steps(load(out)) == WANT_STEPS
 
 
+def test_full_kernel_btf_fallback_records_the_same(workdir):
+    # On a kernel other than the build's, CO-RE relocates against the full
+    # kernel BTF instead of the embedded minimised one; forced here.
+    out = workdir / "u.jsonl"
+    env = dict(os.environ, GLASSTRACE_FULL_KERNEL_BTF="1")
+    r = run([GLASSTRACE, "-o", out, "--", PROBE_DEMO], env=env)
+    assert r.returncode == 0, r.stderr
+    events = load(out)
+    check_schema(events)
+    assert steps(events) == WANT_STEPS
+    getpids = syscalls(events, "getpid")
+    assert getpids and getpids[0]["pid"] == events[0]["root_pid"]
+    assert getpids[0]["ns_pid"] > 0 and getpids[0]["mntns"] > 0
+
+
+def test_usdt_target_equal_to_command_attached_once(workdir):
+    # Attached twice, every step would be recorded twice.
+    out = workdir / "u.jsonl"
+    r = run([GLASSTRACE, "-o", out, "--usdt", PROBE_DEMO, "--usdt", PROBE_DEMO, "--", PROBE_DEMO])
+    assert r.returncode == 0, r.stderr
+    events = load(out)
+    assert events[0]["usdt"] == [str(PROBE_DEMO)]
+    assert steps(events) == WANT_STEPS
+
+
 def test_usdt_not_attached_to_plain_binary(workdir):
     out = workdir / "u.jsonl"
     assert run([GLASSTRACE, "-o", out, "--", "true"]).returncode == 0
     assert load(out)[0]["usdt"] == []
+
+
+# --- exit ------------------------------------------------------------------
+
+def test_exit_leaves_no_holder_of_callers_pipes(workdir):
+    # Probes are detached after glasstrace exits (by a child holding only the
+    # BPF fds): the caller's stdout/stderr must reach EOF when glasstrace
+    # exits, and the trace must already be complete then.
+    out = workdir / "u.jsonl"
+    p = subprocess.Popen([str(GLASSTRACE), "-o", str(out), "--", str(PROBE_DEMO)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.wait(timeout=120) == 0
+    events = load(out)
+    check_schema(events)
+    assert steps(events) == WANT_STEPS
+    # communicate() returns only at EOF: no process but glasstrace held the
+    # pipes (the timeout only keeps a regression from hanging the suite).
+    stdout, stderr = p.communicate(timeout=60)
+    assert (stdout, stderr) == (b"", b"")
 
 
 # --- renderers -------------------------------------------------------------
