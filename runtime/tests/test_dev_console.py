@@ -9,6 +9,7 @@ import os
 import shutil
 import stat
 import subprocess
+import threading
 import uuid
 from pathlib import Path
 
@@ -190,3 +191,55 @@ def test_dev_console_that_is_a_directory_is_refused(glassrun, fast_bundle, recvt
     assert r.returncode != 0
     assert "process.terminal: /dev/console: not a regular file or a character device" in r.stderr, r.stderr
     assert not list((Path(glassrun.root)).glob(f"{cid}*"))  # nothing left behind
+
+
+def test_dev_console_swapped_during_setup_cannot_reach_the_host(glassrun, fast_bundle, recvtty, host_target):
+    """The race of CVE-2025-52565: while glassrun sets the container up, a host
+    thread keeps swapping the image's /dev/console (rename, atomic) between a
+    regular file and a symlink to a host file. Each create either binds the pty
+    onto a regular file or refuses the symlink; the host file is never reached.
+    (A bind that succeeded may be gone by the time the container looks: the
+    host's next rename replaces the mount point, which detaches the mount.
+    That the bind happens at all is test_dev_console_is_the_terminal's job.)"""
+    script = ("awk '$5 == \"/dev/console\" { for (i = 7; i <= NF; i++) if ($i == \"-\") print $(i + 1) }'"
+              " /proc/self/mountinfo")
+    b = terminal_bundle(fast_bundle, "con-race", "sh", "-c", script)
+    without_pid_namespace(b)
+    dev = b.path / "rootfs" / "dev"
+    (dev / "console").unlink(missing_ok=True)
+    stop = threading.Event()
+
+    def swap():
+        flip = 0
+        while not stop.is_set():
+            entry = dev / f".console-{flip % 2}"
+            if flip % 2:
+                entry.symlink_to(HOST_ROOT + str(host_target / "file"))
+            else:
+                entry.write_text("")
+            os.rename(entry, dev / "console")
+            flip += 1
+
+    swapper = threading.Thread(target=swap, daemon=True)
+    swapper.start()
+    outcomes = []
+    try:
+        for _ in range(12):
+            tty = recvtty()
+            cid = glassrun.new_id("race")
+            r = glassrun("create", "-b", b.path, "--console-socket", tty.sock, cid, stdin=subprocess.DEVNULL)
+            if r.returncode == 0:
+                assert glassrun("start", cid).returncode == 0
+                assert tty.wait() == 0, tty.stderr()
+                seen = tty.stdout().replace("\r", "").split()
+                assert seen in (["devpts"], []), seen
+                outcomes.append("bound" if seen else "bound, then detached by the swap")
+            else:
+                assert "/dev/console" in r.stderr, r.stderr
+                outcomes.append("refused")
+            glassrun("delete", "--force", cid)
+            assert host_state(host_target) == UNTOUCHED, outcomes
+    finally:
+        stop.set()
+        swapper.join()
+    print(f"[glassrun] outcomes under the swap: {outcomes}")
