@@ -237,35 +237,33 @@ def test_rootless_id_ranges_go_through_newuidmap(rootless_user, record_property)
     runc_record(record_property, u, u.new_id(), "run")
 
 
-def test_rootless_range_outside_subuid_is_a_clear_error(rootless_user, record_property):
-    u = rootless_user
-    c = u.rootless_spec("true")
-    c["linux"]["uidMappings"].append({"containerID": 1, "hostID": 7000000, "size": 10})
+def refused_run(u, c, record_property):
+    """Runs config c as the rootless user, which must fail with one line and
+    leave nothing behind; records runc on the same config. Returns the line."""
     u.write_config(c)
     cid = u.new_id()
     r = u.gr("run", cid)
     record(record_property, "glassrun", r)
     assert r.returncode != 0
     line = one_line(r.stderr)
-    assert "linux.uidMappings" in line and "newuidmap" in line and "/etc/subuid" in line, line
     assert_nothing_left(u, cid)
     runc_record(record_property, u, u.new_id(), "run")
+    return line
+
+
+def test_rootless_range_outside_subuid_is_a_clear_error(rootless_user, record_property):
+    c = rootless_user.rootless_spec("true")
+    c["linux"]["uidMappings"].append({"containerID": 1, "hostID": 7000000, "size": 10})
+    line = refused_run(rootless_user, c, record_property)
+    assert "linux.uidMappings" in line and "newuidmap" in line and "/etc/subuid" in line, line
 
 
 @pytest.mark.parametrize("field,value", [("memory", {"limit": 64 << 20}), ("pids", {"limit": 10})])
 def test_rootless_limits_without_delegation_are_a_clear_error(rootless_user, record_property, field, value):
-    u = rootless_user
-    c = u.rootless_spec("true")
+    c = rootless_user.rootless_spec("true")
     c["linux"]["resources"] = {field: value}
-    u.write_config(c)
-    cid = u.new_id()
-    r = u.gr("run", cid)
-    record(record_property, "glassrun", r)
-    assert r.returncode != 0
-    line = one_line(r.stderr)
+    line = refused_run(rootless_user, c, record_property)
     assert f"linux.resources.{field}" in line and "delegation" in line, line
-    assert_nothing_left(u, cid)
-    runc_record(record_property, u, u.new_id(), "run")
 
 
 def test_rootless_device_rules_alone_need_no_cgroup(rootless_user):

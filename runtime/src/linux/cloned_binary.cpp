@@ -99,8 +99,6 @@ UniqueFd sealed_memfd_copy() {
   return copy;
 }
 
-}  // namespace
-
 bool running_from_sealed_copy() {
   UniqueFd self(open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
   if (!self) return false;
@@ -108,10 +106,13 @@ bool running_from_sealed_copy() {
   return seals >= 0 && (seals & F_SEAL_WRITE);
 }
 
+}  // namespace
+
 bool binary_is_unwritable() {
   // EROFS: the file sits on a read-only mount (our overlay, or a read-only
   // install); nothing that reopens /proc/<pid>/exe can write through it.
-  return running_from_sealed_copy() || (access("/proc/self/exe", W_OK) != 0 && errno == EROFS);
+  // Checked first: after the overlay re-exec it is the one syscall paid.
+  return (access("/proc/self/exe", W_OK) != 0 && errno == EROFS) || running_from_sealed_copy();
 }
 
 void ensure() {

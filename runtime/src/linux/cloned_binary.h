@@ -8,8 +8,6 @@
 
 namespace glassrun::cloned_binary {
 
-// True when running from a sealed (F_SEAL_WRITE) memfd copy.
-bool running_from_sealed_copy();
 // True when /proc/self/exe cannot be opened for writing: a sealed copy, or a
 // file on a read-only mount (the overlay view, or a read-only install).
 bool binary_is_unwritable();

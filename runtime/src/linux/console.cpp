@@ -33,12 +33,18 @@ void check_devpts_slave(int fd, const std::string& name) {
     throw Error(fmt::format("pty slave {} is not a devpts terminal", name));
 }
 
+// The container's root, after pivot_root: the base of in-root lookups.
+UniqueFd open_root() {
+  UniqueFd root(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) throw_sys("open /");
+  return root;
+}
+
 // /dev/console in the image: no symlink anywhere on the way (a symlinked /dev
 // or /dev/console could point at /proc/1/root/<host path>), created by us when
 // missing, and only ever a regular file or a character device.
 UniqueFd open_console_target() {
-  UniqueFd root(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root) throw_sys("open /");
+  UniqueFd root = open_root();
   UniqueFd target = inroot::open_no_symlinks(root.get(), "/dev/console", O_PATH);
   if (!target && errno == ENOENT) {
     UniqueFd dev = inroot::open_no_symlinks(root.get(), "/dev", O_PATH | O_DIRECTORY);
@@ -64,8 +70,7 @@ Pty open_pty(unsigned rows, unsigned cols) {
   Step s("init.console");
   // The container's /dev/ptmx: symlinks stay in its root, no magic links (a
   // link to /proc/1/root/dev/ptmx would hand out a pty of the host's devpts).
-  UniqueFd root(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root) throw_sys("open /");
+  UniqueFd root = open_root();
   UniqueFd master = inroot::open_with(root.get(), "/dev/ptmx", O_RDWR | O_NOCTTY);
   if (!master) throw_sys("open /dev/ptmx");
   if (unlockpt(master.get()) != 0) throw_sys("unlockpt");

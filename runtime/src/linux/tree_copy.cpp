@@ -24,6 +24,12 @@ void set_owner(int dir, const char* name, const struct stat& st, int at_flags) {
     throw_sys("chown");
 }
 
+// Owner before mode: chown clears setuid/setgid bits.
+void set_owner_and_mode(int fd, const struct stat& st) {
+  if (fchown(fd, st.st_uid, st.st_gid) != 0 && errno != EINVAL) throw_sys("chown");
+  if (fchmod(fd, st.st_mode & 07777) != 0) throw_sys("chmod");
+}
+
 void set_times(int dir, const char* name, const struct stat& st) {
   timespec times[2] = {st.st_atim, st.st_mtim};
   if (utimensat(dir, name, times, AT_SYMLINK_NOFOLLOW) != 0) throw_sys("set times");
@@ -45,9 +51,7 @@ void copy_regular(int from_dir, int to_dir, const char* name, const struct stat&
   UniqueFd to(openat(to_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!to) throw_sys("create");
   copy_file_data(from.get(), to.get(), st.st_size);
-  // Owner before mode: chown clears setuid/setgid bits.
-  if (fchown(to.get(), st.st_uid, st.st_gid) != 0 && errno != EINVAL) throw_sys("chown");
-  if (fchmod(to.get(), st.st_mode & 07777) != 0) throw_sys("chmod");
+  set_owner_and_mode(to.get(), st);
 }
 
 void copy_symlink(int from_dir, int to_dir, const char* name, const struct stat& st) {
@@ -74,9 +78,7 @@ void copy_directory(int from_dir, int to_dir, const char* name, const struct sta
   UniqueFd to(openat(to_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!to) throw_sys("open the copy");
   copy_tree(from.get(), to.get());
-  // After the contents: a read-only directory could not take them.
-  if (fchown(to.get(), st.st_uid, st.st_gid) != 0 && errno != EINVAL) throw_sys("chown");
-  if (fchmod(to.get(), st.st_mode & 07777) != 0) throw_sys("chmod");
+  set_owner_and_mode(to.get(), st);  // after the contents: a read-only directory could not take them
 }
 
 void copy_entry(int from_dir, int to_dir, const char* name) {
@@ -122,8 +124,7 @@ void copy_contents(int from_dir, int to_dir) {
   copy_tree(from_dir, to_dir);
   struct stat st;
   if (fstat(from_dir, &st) != 0) throw_sys("stat the source directory");
-  if (fchown(to_dir, st.st_uid, st.st_gid) != 0 && errno != EINVAL) throw_sys("chown the copy");
-  if (fchmod(to_dir, st.st_mode & 07777) != 0) throw_sys("chmod the copy");
+  with_context("the copy's root", [&] { set_owner_and_mode(to_dir, st); });
 }
 
 }  // namespace glassrun::tree_copy
