@@ -18,7 +18,7 @@
 #include "events.h"
 #include "glasstrace.skel.h"
 #include "syscalls.h"
-#include "unique_fd.h"
+#include "util/fd.h"
 
 namespace glasstrace {
 namespace {
@@ -65,10 +65,10 @@ bool min_btf_fits_running_kernel() {
 
 // The minimised BTF in a memfd, for libbpf's btf_custom_path; an empty fd if
 // it does not fit this kernel (libbpf then parses the full kernel BTF).
-UniqueFd min_btf_file() {
-  if (!min_btf_fits_running_kernel()) return UniqueFd();
-  UniqueFd fd(memfd_create("glasstrace-min-btf", MFD_CLOEXEC));
-  if (fd.fd < 0 || write(fd.fd, kMinBtf, sizeof kMinBtf) != static_cast<ssize_t>(sizeof kMinBtf)) fd.reset();
+glassrun::UniqueFd min_btf_file() {
+  if (!min_btf_fits_running_kernel()) return glassrun::UniqueFd();
+  glassrun::UniqueFd fd(memfd_create("glasstrace-min-btf", MFD_CLOEXEC));
+  if (fd.get() < 0 || write(fd.get(), kMinBtf, sizeof kMinBtf) != static_cast<ssize_t>(sizeof kMinBtf)) fd.reset();
   return fd;
 }
 
@@ -84,9 +84,9 @@ Tracer::Tracer(bool verbose) {
   libbpf_set_print(libbpf_print);
   if (!std::filesystem::exists("/sys/kernel/btf/vmlinux"))
     throw TracerError("kernel BTF not found at /sys/kernel/btf/vmlinux (needs CONFIG_DEBUG_INFO_BTF=y)");
-  UniqueFd min_btf = min_btf_file();
-  std::string min_btf_path = fmt::format("/proc/self/fd/{}", min_btf.fd);
-  LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = min_btf.fd >= 0 ? min_btf_path.c_str() : nullptr);
+  glassrun::UniqueFd min_btf = min_btf_file();
+  std::string min_btf_path = fmt::format("/proc/self/fd/{}", min_btf.get());
+  LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = min_btf.get() >= 0 ? min_btf_path.c_str() : nullptr);
   skel_ = glasstrace_bpf__open_opts(&opts);
   if (!skel_) throw TracerError(fmt::format("opening the BPF object failed: {}", strerror(errno)));
   // USDT programs sleep to fault in step-name strings (libbpf 1.1 has no

@@ -25,7 +25,7 @@
 #include "loader.h"
 #include "milestones.h"
 #include "renderers.h"
-#include "unique_fd.h"
+#include "util/fd.h"
 #include "usdt_target.h"
 
 #ifndef GLASSTRACE_VERSION
@@ -196,26 +196,26 @@ int record(const RecordOptions& o) {
   // attached, so its very first syscalls are seen. `exec_error` (CLOEXEC)
   // carries errno back if execv fails.
   pid_t child = -1;
-  gt::UniqueFd go_read, go_write, err_read, err_write;
+  glassrun::UniqueFd go_read, go_write, err_read, err_write;
   std::set<uint32_t> live;
   if (cmd_path) {
     int p1[2], p2[2];
     if (pipe2(p1, O_CLOEXEC) || pipe2(p2, O_CLOEXEC)) die(fmt::format("pipe: {}", strerror(errno)));
-    go_read.fd = p1[0], go_write.fd = p1[1], err_read.fd = p2[0], err_write.fd = p2[1];
+    go_read.reset(p1[0]), go_write.reset(p1[1]), err_read.reset(p2[0]), err_write.reset(p2[1]);
     child = fork();
     if (child < 0) die(fmt::format("fork: {}", strerror(errno)));
     if (child == 0) {
       signal(SIGINT, SIG_DFL);
       signal(SIGTERM, SIG_DFL);
-      close(go_write.fd);
+      close(go_write.get());
       char c;
-      if (read(go_read.fd, &c, 1) != 1) _exit(127);  // the tracer gave up
+      if (read(go_read.get(), &c, 1) != 1) _exit(127);  // the tracer gave up
       std::vector<char*> argv;
       for (const auto& a : o.command) argv.push_back(const_cast<char*>(a.c_str()));
       argv.push_back(nullptr);
       execv(cmd_path->c_str(), argv.data());
       int e = errno;
-      (void)!write(err_write.fd, &e, sizeof(e));
+      (void)!write(err_write.get(), &e, sizeof(e));
       _exit(127);
     }
     go_read.reset();
@@ -268,10 +268,10 @@ int record(const RecordOptions& o) {
 
   std::optional<int> exit_status;
   if (child > 0) {
-    if (write(go_write.fd, "g", 1) != 1) die(fmt::format("releasing the command: {}", strerror(errno)));
+    if (write(go_write.get(), "g", 1) != 1) die(fmt::format("releasing the command: {}", strerror(errno)));
     go_write.reset();
     int e = 0;
-    if (read(err_read.fd, &e, sizeof(e)) == sizeof(e)) {
+    if (read(err_read.get(), &e, sizeof(e)) == sizeof(e)) {
       waitpid(child, nullptr, 0);
       die(fmt::format("cannot start {}: {}", o.command[0], strerror(e)), 127);
     }

@@ -11,7 +11,7 @@
 #include <sstream>
 #include <string_view>
 
-#include "unique_fd.h"
+#include "util/fd.h"
 
 namespace glasstrace {
 namespace {
@@ -44,12 +44,12 @@ std::optional<std::string> resolve_command(const std::string& name) {
 }
 
 bool has_usdt_provider(const std::string& path, const std::string& provider) {
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  glassrun::UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st;
-  if (fd.fd < 0 || fstat(fd.fd, &st) || st.st_size < static_cast<off_t>(sizeof(Elf64_Ehdr))) return false;
+  if (fd.get() < 0 || fstat(fd.get(), &st) || st.st_size < static_cast<off_t>(sizeof(Elf64_Ehdr))) return false;
   Mapping m;
   m.len = st.st_size;
-  m.p = mmap(nullptr, m.len, PROT_READ, MAP_PRIVATE, fd.fd, 0);
+  m.p = mmap(nullptr, m.len, PROT_READ, MAP_PRIVATE, fd.get(), 0);
   if (m.p == MAP_FAILED) return false;
   const auto* base = static_cast<const unsigned char*>(m.p);
   const auto* eh = reinterpret_cast<const Elf64_Ehdr*>(base);
