@@ -9,6 +9,7 @@
 
 #include "container/container.h"
 #include "container/init.h"
+#include "container/supervise.h"
 #include "linux/cgroups.h"
 #include "linux/cloned_binary.h"
 #include "linux/console.h"
@@ -101,32 +102,15 @@ pid_t clone_init(int flags) {
   return pid;
 }
 
-void kill_and_reap(pid_t pid) {
-  ::kill(pid, SIGKILL);
-  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-  }
-}
-
 std::string hook_state(const std::string& id, pid_t pid, const spec::Config& c, const char* status) {
   nlohmann::json j{{"ociVersion", "1.0.2"}, {"id", id}, {"status", status}, {"pid", pid}, {"bundle", c.bundle}};
   if (!c.annotations.empty()) j["annotations"] = c.annotations;
   return j.dump();
 }
 
-void write_pid_file(const std::string& path, pid_t pid) {
-  // Digits alone, no newline: containerd parses the file as an integer.
-  if (path.size() >= PATH_MAX)
-    throw Error(fmt::format("--pid-file {}...: too long ({} bytes)", path.substr(0, 64), path.size()), ENAMETOOLONG);
-  std::string dir = path.find('/') == std::string::npos ? "." : path.rfind('/') == 0 ? "/" : path.substr(0, path.rfind('/'));
-  std::string name = path.substr(path.rfind('/') + 1);
-  UniqueFd d(open(dir.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
-  if (!d) throw_sys(fmt::format("--pid-file {}: open {}", path, dir));
-  fileio::write_atomic(d.get(), name, std::to_string(pid), 0644);
-}
-
 // The parent's half of the conversation with the init, until it is Ready.
 void serve_init(const sync::Channel& chan, const CreateOptions& o, const spec::Config& c, pid_t pid,
-                Created& out, bool foreground) {
+                const seccomp::Filter* filter, Created& out, bool foreground) {
   for (;;) {
     UniqueFd fd;
     sync::Message m = chan.recv(&fd);
@@ -144,11 +128,9 @@ void serve_init(const sync::Channel& chan, const CreateOptions& o, const spec::C
         else if (foreground)
           out.console_master = std::move(fd);
         break;
-      case sync::Msg::SeccompFd: {
-        auto sc = seccomp::compile(c.linux_section("seccomp"));
-        seccomp::send_to_listener(sc->listener_path(), fd.get(), hook_state(o.id, pid, c, "creating"));
+      case sync::Msg::SeccompFd:
+        if (filter) hand_off_seccomp_fd(*filter, fd.get(), hook_state(o.id, pid, c, "creating"));
         break;
-      }
       case sync::Msg::Ready:
         return;
       case sync::Msg::Error:
@@ -228,7 +210,7 @@ Created create(const CreateOptions& o, bool foreground) {
       cg->add_process(pid);
     }
     parent_chan.send(sync::Msg::Continue);
-    serve_init(parent_chan, o, config, pid, out, foreground);
+    serve_init(parent_chan, o, config, pid, filter.get(), out, foreground);
   }
 
   Step s("create.state");

@@ -22,6 +22,7 @@
 #include <optional>
 
 #include "container/loaded.h"
+#include "container/process.h"
 #include "container/supervise.h"
 #include "linux/capabilities.h"
 #include "linux/cloned_binary.h"
@@ -57,15 +58,8 @@ struct ChildContext {
   sync::Channel* parent_channel = nullptr;
   seccomp::Filter* seccomp = nullptr;
   int preserve_fds = 0;
-  bool joins_user_ns = false;
+  std::vector<int> keep_fds;                // besides stdio and the preserved ones
 };
-
-std::vector<char*> c_strings(const std::vector<std::string>& v) {
-  std::vector<char*> out;
-  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
-  out.push_back(nullptr);
-  return out;
-}
 
 // ---- the process: config.process with the flags applied (runc's getProcess)
 
@@ -159,27 +153,13 @@ std::vector<NsFd> open_namespaces(const spec::Config& c, pid_t init, UniqueFd& p
   return out;
 }
 
-void write_pid_file(const std::string& path, pid_t pid) {
-  // Digits alone, no newline: containerd parses the file as an integer.
-  std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
-  if (dir.empty()) dir = "/";
-  std::string name = path.substr(path.rfind('/') + 1);
-  UniqueFd d(open(dir.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
-  if (!d) throw_sys(fmt::format("--pid-file {}: open {}", path, dir));
-  fileio::write_atomic(d.get(), name, std::to_string(pid), 0644);
-}
-
 // ---- the child
 
 void join_namespaces(const ChildContext& x) {
   Step s("exec.namespaces");
   for (auto& ns : *x.namespaces) {
     if (setns(ns.fd.get(), ns.flag) != 0) throw_sys(fmt::format("setns {}", ns.path));
-    if (ns.flag == CLONE_NEWUSER) {
-      // Become root of the container's user namespace, as the init did.
-      if (setresgid(0, 0, 0) != 0) throw_sys("setresgid 0 in the container's user namespace");
-      if (setresuid(0, 0, 0) != 0) throw_sys("setresuid 0 in the container's user namespace");
-    }
+    if (ns.flag == CLONE_NEWUSER) process::become_root_in_user_ns();
     ns.fd.reset();
   }
 }
@@ -195,15 +175,6 @@ void enter_root(const ChildContext& x) {
   ::close(x.root_fd);
 }
 
-void load_seccomp(const ChildContext& x) {
-  Step s("exec.seccomp");
-  int notify_fd = x.seccomp->load();
-  if (notify_fd >= 0) {
-    x.channel->send(sync::Msg::SeccompFd, "", 0, notify_fd);
-    ::close(notify_fd);
-  }
-}
-
 bool setgroups_allowed() {
   std::string v;
   if (!fileio::read_file("/proc/self/setgroups", v)) return true;
@@ -213,8 +184,14 @@ bool setgroups_allowed() {
 void child_flow(const ChildContext& x) {
   const spec::Process& p = *x.process;
   x.parent_channel->close();
+  // Born in the container's pid namespace: hold nothing of the host's that a
+  // container process could reach through us (CVE-2016-9962).
+  process::close_fds_except(x.preserve_fds, x.keep_fds);
   // Nothing of the user's runs before the parent moved us into the cgroups.
   x.channel->expect(sync::Msg::Continue);
+  // Still on the host's side: once in the container's user namespace, a
+  // non-dumpable process's /proc/self belongs to a root not mapped there.
+  if (p.oom_score_adj) fileio::write_file("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj));
   join_namespaces(x);
   enter_root(x);
 
@@ -225,46 +202,10 @@ void child_flow(const ChildContext& x) {
     pty.master.reset();
     console::attach_slave(pty);
   }
-  if (p.oom_score_adj) fileio::write_file("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj));
-  lsm::set_exec_labels(p);
-  {
-    Step s("exec.rlimits");
-    rlimits::apply(p.rlimits);
-  }
-  if (p.user.umask) umask(*p.user.umask);
-  unsigned first = 3 + static_cast<unsigned>(x.preserve_fds);
-  if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) != 0) throw_sys("close_range");
-
-  std::string exe = user::find_executable(p.args[0], p.env);
-  if (x.seccomp && !p.no_new_privileges) load_seccomp(x);  // needs CAP_SYS_ADMIN
-  {
-    Step s("exec.capabilities");
-    if (p.capabilities) {
-      caps::drop_bounding(*p.capabilities);
-      caps::keep_across_setuid();
-    }
-    user::switch_to(p.user, setgroups_allowed());
-    if (p.capabilities) caps::apply_sets(*p.capabilities);
-  }
-  if (chdir(p.cwd.c_str()) != 0) throw_sys(fmt::format("chdir to cwd {} (process.cwd)", p.cwd));
-  if (exe.empty()) {
-    if (p.args[0].find('/') != std::string::npos)
-      throw Error(fmt::format("exec: \"{}\": stat {}: no such file or directory", p.args[0], p.args[0]), ENOENT);
-    throw Error(fmt::format("exec: \"{}\": executable file not found in $PATH", p.args[0]), ENOENT);
-  }
-  if (p.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) throw_sys("prctl PR_SET_NO_NEW_PRIVS");
-  if (x.seccomp && p.no_new_privileges) load_seccomp(x);
-
-  auto argv = c_strings(p.args);
-  auto envp = c_strings(p.env);
+  process::Ready ready = process::finalize({&p, x.channel, x.seccomp, x.preserve_fds, setgroups_allowed(), true});
   x.channel->send(sync::Msg::Ready);
-  signal(SIGPIPE, SIG_DFL);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  GLASS_STEP_BEGIN("exec.execve");
-  execve(exe.c_str(), argv.data(), envp.data());
-  throw_sys(fmt::format("exec {}", exe));
+  process::exec(ready, true);
+  throw_sys(fmt::format("exec {}", ready.exe));
 }
 
 [[noreturn]] void run_child(const ChildContext& x) {
@@ -286,12 +227,6 @@ void child_flow(const ChildContext& x) {
 
 // ---- the parent after fork
 
-void kill_and_reap(pid_t pid) {
-  ::kill(pid, SIGKILL);
-  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-  }
-}
-
 // True once the channel is closed (the child's end went away at execve).
 bool channel_closed(const sync::Channel& chan) {
   char b;
@@ -303,7 +238,8 @@ bool channel_closed(const sync::Channel& chan) {
 
 // Talks with the child until it execs; the console master is returned when
 // it stays with us (foreground without --console-socket).
-UniqueFd serve_child(const sync::Channel& chan, const ExecOptions& o, const Loaded& c, pid_t pid) {
+UniqueFd serve_child(const sync::Channel& chan, const ExecOptions& o, const Loaded& c, pid_t pid,
+                     const seccomp::Filter* filter) {
   UniqueFd master;
   for (;;) {
     UniqueFd fd;
@@ -316,10 +252,10 @@ UniqueFd serve_child(const sync::Channel& chan, const ExecOptions& o, const Load
           master = std::move(fd);
         break;
       case sync::Msg::SeccompFd: {
-        auto sc = seccomp::compile(c.extras.oci_config["linux"]["seccomp"]);
+        if (!filter) break;
         auto st = nlohmann::json::parse(c.state_json(state::Status::Running));
         st["pid"] = pid;
-        seccomp::send_to_listener(sc->listener_path(), fd.get(), st.dump(), sc->listener_metadata());
+        hand_off_seccomp_fd(*filter, fd.get(), st.dump());
         break;
       }
       case sync::Msg::Ready:
@@ -339,6 +275,10 @@ UniqueFd serve_child(const sync::Channel& chan, const ExecOptions& o, const Load
 
 int exec(const ExecOptions& o) {
   cloned_binary::ensure();  // CVE-2019-5736: the entering process must not be the host binary
+  // CVE-2016-9962: before any setns, so no container process can ptrace or
+  // read /proc/<pid>/mem|environ|fd of us or the child (inherited by fork);
+  // the final execve makes the container's process dumpable again.
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw_sys("prctl PR_SET_DUMPABLE 0");
   Loaded c = Loaded::open(o.root, o.id);
   {
     Step s("exec.status");
@@ -372,17 +312,8 @@ int exec(const ExecOptions& o) {
   UniqueFd root_fd(open(fmt::format("/proc/{}/root", init).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd) throw_sys(fmt::format("open /proc/{}/root", init));
 
-  // Block the forwarded signals before the process exists so none is lost;
-  // the child unblocks them before execve.
   UniqueFd sfd;
-  sigset_t set;
-  sigfillset(&set);
-  for (int s : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGKILL, SIGSTOP}) sigdelset(&set, s);
-  if (!o.detach) {
-    sigprocmask(SIG_BLOCK, &set, nullptr);
-    sfd.reset(signalfd(-1, &set, SFD_CLOEXEC));
-    if (!sfd) throw_sys("signalfd");
-  }
+  if (!o.detach) sfd = block_forwarded_signals();  // before the process exists, so none is lost
 
   auto [parent_chan, child_chan] = sync::Channel::pair();
   if (pid_ns) {
@@ -401,7 +332,8 @@ int exec(const ExecOptions& o) {
   x.parent_channel = &parent_chan;
   x.seccomp = filter.get();
   x.preserve_fds = o.preserve_fds;
-  x.joins_user_ns = config.has_namespace("user");
+  x.keep_fds = {child_chan.fd(), root_fd.get()};
+  for (const auto& ns : nss) x.keep_fds.push_back(ns.fd.get());
 
   pid_t pid;
   {
@@ -421,7 +353,7 @@ int exec(const ExecOptions& o) {
       c.cg->add_process(pid);
     }
     parent_chan.send(sync::Msg::Continue);
-    master = serve_child(parent_chan, o, c, pid);
+    master = serve_child(parent_chan, o, c, pid, filter.get());
   } catch (const Error& e) {
     kill_and_reap(pid);
     throw;

@@ -13,9 +13,10 @@
 
 #include <algorithm>
 
-#include "linux/capabilities.h"
+#include "container/process.h"
 #include "linux/console.h"
 #include "linux/hooks.h"
+#include "linux/inroot.h"
 #include "linux/lsm.h"
 #include "linux/namespaces.h"
 #include "linux/rlimits.h"
@@ -50,12 +51,6 @@ void join_namespaces(const spec::Config& c) {
     if (unshare(CLONE_NEWTIME) != 0) throw_sys("unshare CLONE_NEWTIME");
 }
 
-void become_root_in_user_ns(const spec::Config& c) {
-  if (!c.has_namespace("user")) return;
-  if (setresgid(0, 0, 0) != 0) throw_sys("setresgid 0 in the user namespace");
-  if (setresuid(0, 0, 0) != 0) throw_sys("setresuid 0 in the user namespace");
-}
-
 void set_names(const spec::Config& c) {
   Step s("init.hostname");
   if (!c.hostname.empty() && sethostname(c.hostname.data(), c.hostname.size()) != 0)
@@ -75,40 +70,14 @@ void set_oom_score_adj(const spec::Process& p) {
   fileio::write_file("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj));
 }
 
-// Only fds 0-2 and the preserved ones reach the container process
-// (CVE-2016-9962, CVE-2024-21626): everything else is closed at execve.
-void mark_fds_cloexec(int preserve_fds) {
-  unsigned first = 3 + static_cast<unsigned>(preserve_fds);
-  if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) != 0) throw_sys("close_range");
-}
-
-void change_to_cwd(const std::string& cwd) {
-  if (chdir(cwd.c_str()) != 0) throw_sys(fmt::format("chdir to cwd {} (process.cwd)", cwd));
-  // A cwd reached through a leaked host fd shows as "(unreachable)".
-  char buf[4096];
-  if (!getcwd(buf, sizeof buf)) throw_sys(fmt::format("getcwd after chdir {}", cwd));
-  if (buf[0] != '/') throw Error(fmt::format("process.cwd {} resolves outside the container", cwd));
-}
-
-// Privileges: bounding set, user, then the other capability sets (runc's
-// finalizeNamespace order).
-void drop_privileges(const spec::Process& p, bool setgroups_allowed) {
-  Step s("init.capabilities");
-  if (p.capabilities) {
-    caps::drop_bounding(*p.capabilities);
-    caps::keep_across_setuid();
-  }
-  user::switch_to(p.user, setgroups_allowed);
-  if (p.capabilities) caps::apply_sets(*p.capabilities);
-}
-
-void load_seccomp(const InitContext& ctx) {
-  Step s("init.seccomp");
-  int notify_fd = ctx.seccomp->load();
-  if (notify_fd >= 0) {
-    ctx.channel->send(sync::Msg::SeccompFd, "", 0, notify_fd);
-    ::close(notify_fd);
-  }
+// runc creates a missing cwd (0755) before the process starts. Resolved in
+// the rootfs without magic links: a /proc/self/fd/N cwd is left alone here
+// and refused by the cwd check.
+void make_cwd(int root_fd, const std::string& cwd) {
+  Step s("init.cwd");
+  if (inroot::open_existing(root_fd, cwd) || errno != ENOENT) return;
+  with_context(fmt::format("process.cwd {}", cwd),
+               [&] { inroot::open_or_create(root_fd, cwd, inroot::Kind::Directory, 0755); });
 }
 
 // Blocks until `start` opens exec.fifo for reading. The write end stays open
@@ -122,19 +91,12 @@ void wait_for_start(int fifo_fd) {
   ::close(fifo_fd);
 }
 
-std::vector<char*> c_strings(const std::vector<std::string>& v) {
-  std::vector<char*> out;
-  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
-  out.push_back(nullptr);
-  return out;
-}
-
 void init_flow(const InitContext& ctx) {
   const spec::Config& c = *ctx.config;
   const spec::Process& p = *c.process;
   ctx.parent_channel->close();
   ctx.channel->expect(sync::Msg::Continue);
-  become_root_in_user_ns(c);
+  if (c.has_namespace("user")) process::become_root_in_user_ns();
   join_namespaces(c);
   if (!ctx.no_new_keyring) join_session_keyring(ctx.id);
   set_names(c);
@@ -151,6 +113,7 @@ void init_flow(const InitContext& ctx) {
     state_json = ctx.channel->expect(sync::Msg::HooksDone).text;
     hooks::run_all("createContainer", c.hooks.create_container, state_json);
   }
+  if (root_fd) make_cwd(root_fd.get(), p.cwd);
   if (root_fd)
     rootfs::enter(c, root_fd.get(), ctx.no_pivot);
   else if (chroot(c.root_path.c_str()) != 0 || chdir("/") != 0)
@@ -167,45 +130,20 @@ void init_flow(const InitContext& ctx) {
   sysctl::apply(c.sysctl);
   rootfs::protect_paths(c);
   rootfs::finalize(c);
-  if (p.user.umask) umask(*p.user.umask);
-  mark_fds_cloexec(ctx.preserve_fds);
-
-  std::vector<std::string> env = p.env;
-  if (std::none_of(env.begin(), env.end(), [](const std::string& e) { return e.rfind("HOME=", 0) == 0; }))
-    env.push_back("HOME=" + user::home_dir(p.user.uid));
-  // A missing executable fails `create`, not the later `start` (as runc).
-  std::string exe = user::find_executable(p.args[0], env);
-  rlimits::apply(p.rlimits);
-  lsm::set_exec_labels(p);  // as runc: before seccomp, the capability drop and no_new_privs
-  if (ctx.seccomp && !p.no_new_privileges) load_seccomp(ctx);  // needs CAP_SYS_ADMIN
   bool setgroups_allowed = !c.has_namespace("user") || c.find_namespace("user")->path.empty();
   // A rootless parent that wrote gid_map itself had to deny setgroups.
   if (std::string sg; setgroups_allowed && c.has_namespace("user") && fileio::read_file("/proc/self/setgroups", sg))
     setgroups_allowed = sg.rfind("deny", 0) != 0;
-  drop_privileges(p, setgroups_allowed);
-  change_to_cwd(p.cwd);
-  if (exe.empty()) {
-    if (p.args[0].find('/') != std::string::npos)
-      throw Error(fmt::format("exec: \"{}\": stat {}: no such file or directory", p.args[0], p.args[0]), ENOENT);
-    throw Error(fmt::format("exec: \"{}\": executable file not found in $PATH", p.args[0]), ENOENT);
-  }
-  if (p.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) throw_sys("prctl PR_SET_NO_NEW_PRIVS");
-  if (ctx.seccomp && p.no_new_privileges) load_seccomp(ctx);
+  // A missing executable or a refused cwd fails `create`, not the later `start` (as runc).
+  process::Ready ready = process::finalize({&p, ctx.channel, ctx.seccomp, ctx.preserve_fds, setgroups_allowed, false});
 
   ctx.channel->send(sync::Msg::Ready);
   wait_for_start(ctx.exec_fifo_fd);
   hooks::run_all("startContainer", c.hooks.start_container, state_json);
-
-  auto argv = c_strings(p.args);
-  auto envp = c_strings(env);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  GLASS_STEP_BEGIN("init.exec");
-  execve(exe.c_str(), argv.data(), envp.data());
+  process::exec(ready, false);
   // After Ready nobody reads the channel: say it on stderr, where engines look.
   int err = errno;
-  dprintf(2, "glassrun: start: init: exec %s: %s\n", exe.c_str(), errno_text(err).c_str());
+  dprintf(2, "glassrun: start: init: exec %s: %s\n", ready.exe.c_str(), errno_text(err).c_str());
   _exit(127);
 }
 

@@ -24,14 +24,7 @@ int run(const CreateOptions& o, bool detach) {
     return 0;
   }
   prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-  // Block the forwarded signals before the init exists, so none is lost; the
-  // init unblocks them itself before execve.
-  sigset_t set;
-  sigfillset(&set);
-  for (int s : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGKILL, SIGSTOP}) sigdelset(&set, s);
-  sigprocmask(SIG_BLOCK, &set, nullptr);
-  UniqueFd sfd(signalfd(-1, &set, SFD_CLOEXEC));
-  if (!sfd) throw_sys("signalfd");
+  UniqueFd sfd = block_forwarded_signals();  // before the init exists, so none is lost
 
   Created c = create(o, true);
   int status;

@@ -1,5 +1,6 @@
-// Waiting for a container process in the foreground (run, exec without
-// --detach): forward signals, proxy a terminal, reap, report the status.
+// The parent of a container process: start-up helpers shared by create and
+// exec, and waiting in the foreground (forward signals, proxy a terminal,
+// reap, report the status).
 #include "container/supervise.h"
 
 #include <poll.h>
@@ -8,13 +9,46 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <optional>
 
 #include "util/error.h"
+#include "util/fileio.h"
 
 namespace glassrun::container {
+
+UniqueFd block_forwarded_signals() {
+  sigset_t set;
+  sigfillset(&set);
+  for (int s : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGKILL, SIGSTOP}) sigdelset(&set, s);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  UniqueFd sfd(signalfd(-1, &set, SFD_CLOEXEC));
+  if (!sfd) throw_sys("signalfd");
+  return sfd;
+}
+
+void hand_off_seccomp_fd(const seccomp::Filter& filter, int notify_fd, const std::string& state_json) {
+  seccomp::send_to_listener(filter.listener_path(), notify_fd, state_json, filter.listener_metadata());
+}
+
+void kill_and_reap(pid_t pid) {
+  ::kill(pid, SIGKILL);
+  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+void write_pid_file(const std::string& path, pid_t pid) {
+  if (path.size() >= PATH_MAX)
+    throw Error(fmt::format("--pid-file {}...: too long ({} bytes)", path.substr(0, 64), path.size()), ENAMETOOLONG);
+  std::string dir = path.find('/') == std::string::npos ? "." : path.rfind('/') == 0 ? "/" : path.substr(0, path.rfind('/'));
+  std::string name = path.substr(path.rfind('/') + 1);
+  UniqueFd d(open(dir.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  if (!d) throw_sys(fmt::format("--pid-file {}: open {}", path, dir));
+  fileio::write_atomic(d.get(), name, std::to_string(pid), 0644);
+}
 
 namespace {
 

@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "linux/inroot.h"
+#include "util/fd_passing.h"
 #include "util/error.h"
 #include "util/probes.h"
 
@@ -107,32 +108,11 @@ void bind_dev_console(const Pty& pty) {
     throw_sys(fmt::format("bind {} on /dev/console: move_mount", pty.slave_name));
 }
 
-void send_fd(int sock, int fd, const std::string& payload) {
-  iovec iov{const_cast<char*>(payload.data()), payload.size()};
-  msghdr m{};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))];
-  m.msg_control = ctl;
-  m.msg_controllen = sizeof ctl;
-  cmsghdr* c = CMSG_FIRSTHDR(&m);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  if (sendmsg(sock, &m, MSG_NOSIGNAL) < 0) throw_sys("send console fd");
-}
-
 void send_to_socket(const std::string& socket_path, int master_fd, const std::string& name) {
-  UniqueFd sock(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!sock) throw_sys("socket");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (socket_path.size() >= sizeof addr.sun_path) throw Error(fmt::format("--console-socket {}: path too long", socket_path));
-  strcpy(addr.sun_path, socket_path.c_str());
-  if (connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    throw_sys(fmt::format("connect to --console-socket {}", socket_path));
-  send_fd(sock.get(), master_fd, name.empty() ? "/dev/ptmx" : name);
+  UniqueFd sock = fd_passing::connect_unix(socket_path, "--console-socket");
+  std::string payload = name.empty() ? "/dev/ptmx" : name;
+  iovec iov{payload.data(), payload.size()};
+  fd_passing::send(sock.get(), &iov, 1, master_fd, "send console fd");
 }
 
 }  // namespace glassrun::console

@@ -25,7 +25,5 @@ void attach_slave(const Pty& pty);
 void bind_dev_console(const Pty& pty);
 // Connects to the console socket (a unix socket path) and sends the master.
 void send_to_socket(const std::string& socket_path, int master_fd, const std::string& name);
-// Sends an fd over an already connected unix socket.
-void send_fd(int sock, int fd, const std::string& payload);
 
 }  // namespace glassrun::console

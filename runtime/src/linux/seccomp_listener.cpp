@@ -10,6 +10,7 @@
 #include "linux/seccomp.h"
 #include "util/error.h"
 #include "util/fd.h"
+#include "util/fd_passing.h"
 
 namespace glassrun::seccomp {
 namespace {
@@ -35,40 +36,12 @@ std::string container_process_state(const std::string& state_json, const std::st
   return cps.dump();
 }
 
-UniqueFd connect_unix(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.empty() || path.size() >= sizeof(addr.sun_path))
-    fail("seccomp listener: invalid socket path \"{}\" (length {}, max {})", path, path.size(), sizeof(addr.sun_path) - 1);
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  UniqueFd sock(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!sock) throw_sys("seccomp listener: socket");
-  if (connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0)
-    throw_sys(fmt::format("seccomp listener: connect to {}", path));
-  return sock;
-}
-
 // The fd rides on the first byte of the payload; any tail a short send left
 // over goes out plainly afterwards.
 void send_with_fd(int sock, const std::string& payload, int fd) {
   iovec iov{const_cast<char*>(payload.data()), payload.size()};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-
-  ssize_t sent;
-  do sent = sendmsg(sock, &msg, MSG_NOSIGNAL);
-  while (sent < 0 && errno == EINTR);
-  if (sent < 0) throw_sys("seccomp listener: sendmsg");
-  for (size_t off = static_cast<size_t>(sent); off < payload.size();) {
+  size_t sent = fd_passing::send(sock, &iov, 1, fd, "seccomp listener: sendmsg");
+  for (size_t off = sent; off < payload.size();) {
     ssize_t n = send(sock, payload.data() + off, payload.size() - off, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw_sys("seccomp listener: send");
@@ -82,7 +55,7 @@ void send_to_listener(const std::string& listener_path, int notify_fd, const std
                       const std::string& metadata) {
   if (notify_fd < 0) fail("seccomp listener: no notify fd to send");
   std::string payload = container_process_state(state_json, metadata);
-  UniqueFd sock = connect_unix(listener_path);
+  UniqueFd sock = fd_passing::connect_unix(listener_path, "seccomp listener");
   send_with_fd(sock.get(), payload, notify_fd);
 }
 

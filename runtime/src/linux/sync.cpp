@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "util/error.h"
+#include "util/fd_passing.h"
 
 namespace glassrun::sync {
 
@@ -26,22 +27,7 @@ std::pair<Channel, Channel> Channel::pair() {
 void Channel::send(Msg type, const std::string& text, int err, int fd_to_pass) const {
   Header h{type, err};
   iovec iov[2] = {{&h, sizeof h}, {const_cast<char*>(text.data()), std::min(text.size(), kMaxMessage - sizeof h)}};
-  msghdr m{};
-  m.msg_iov = iov;
-  m.msg_iovlen = 2;
-  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))];
-  if (fd_to_pass >= 0) {
-    m.msg_control = ctl;
-    m.msg_controllen = sizeof ctl;
-    cmsghdr* c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd_to_pass, sizeof(int));
-  }
-  while (sendmsg(fd_.get(), &m, MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) throw_sys("send on sync socket");
-  }
+  fd_passing::send(fd_.get(), iov, 2, fd_to_pass, "send on sync socket");
 }
 
 Message Channel::recv(UniqueFd* received_fd) const {

@@ -1,6 +1,9 @@
 #include "linux/user.h"
 
+#include <fcntl.h>
 #include <grp.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +11,7 @@
 #include <vector>
 
 #include "util/error.h"
+#include "util/fd.h"
 
 namespace glassrun::user {
 
@@ -34,25 +38,41 @@ std::string home_dir(uid_t uid) {
   return "/";
 }
 
-std::string find_executable(const std::string& name, const std::vector<std::string>& env) {
-  auto executable = [](const std::string& p) {
+Lookup find_executable(const std::string& name, const std::vector<std::string>& env) {
+  // Go's findExecutable: a non-directory with an execute bit; anything else
+  // that exists is "permission denied".
+  // A /proc/self/fd/N on the way (ELOOP) is refused: it could name a host
+  // file the entering process still holds (CVE-2024-21626's args[0] form).
+  auto check = [](const std::string& p) {
+    open_how how{};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_MAGICLINKS;
+    UniqueFd fd(static_cast<int>(syscall(SYS_openat2, AT_FDCWD, p.c_str(), &how, sizeof how)));
     struct stat st;
-    return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0;
+    if (!fd) return errno == EACCES || errno == ELOOP ? errno : ENOENT;
+    if (fstat(fd.get(), &st) != 0) return ENOENT;
+    if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0 || access(p.c_str(), X_OK) != 0) return EACCES;
+    return 0;
   };
-  if (name.find('/') != std::string::npos) return executable(name) ? name : "";
+  if (name.find('/') != std::string::npos) {
+    int err = check(name);
+    return err ? Lookup{"", err} : Lookup{name, 0};
+  }
   std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   for (const auto& e : env)
     if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+  // As Go's LookPath (runc 1.1.5): on PATH, a file that is not executable is
+  // passed over, and none found is "not found", whatever was passed over.
   size_t i = 0;
   while (i <= path.size()) {
     size_t j = path.find(':', i);
     if (j == std::string::npos) j = path.size();
     std::string dir = path.substr(i, j - i);
     std::string cand = (dir.empty() ? "." : dir) + "/" + name;
-    if (executable(cand)) return cand;
+    if (check(cand) == 0) return {cand, 0};
     i = j + 1;
   }
-  return "";
+  return {"", ENOENT};
 }
 
 }  // namespace glassrun::user

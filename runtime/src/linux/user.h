@@ -9,7 +9,12 @@ namespace glassrun::user {
 void switch_to(const spec::User& u, bool setgroups_allowed);
 // The user's home from the container's /etc/passwd, "/" when it has none (runc's rule).
 std::string home_dir(uid_t uid);
-// PATH lookup as execvp would do it, with the container's env; "" if not found.
-std::string find_executable(const std::string& name, const std::vector<std::string>& env);
+struct Lookup {
+  std::string path;  // "" when not found
+  int err = 0;       // then ENOENT; for a path (a '/' in name) also EACCES: there but not an
+                     // executable file, ELOOP: a loop or a /proc magic link on the way
+};
+// PATH lookup as Go's exec.LookPath does it (runc), with the container's env.
+Lookup find_executable(const std::string& name, const std::vector<std::string>& env);
 
 }  // namespace glassrun::user

@@ -8,6 +8,12 @@
  *                                  and write "pwned"; result in DIR/result
  *   probe fds                      "N -> target" for each open fd
  *   probe cwd                      getcwd()
+ *   probe attach FIFO DIR          (as the container's pid 1) make FIFO a fifo,
+ *                                  create DIR/ready, wait for another process
+ *                                  to open it (blocked there, entering the
+ *                                  container), try PTRACE_ATTACH and its
+ *                                  /proc/N/mem, environ, fd; lines in
+ *                                  DIR/result; then feed FIFO a passwd line
  * Prints "ok" or "errno N" (the test compares N). Exits 0 unless killed. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -20,6 +26,7 @@
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -35,6 +42,80 @@ static void write_file(const char *dir, const char *name, const char *text) {
   snprintf(p, sizeof p, "%s/%s", dir, name);
   FILE *f = fopen(p, "w");
   if (f) { fputs(text, f); fclose(f); } else { fprintf(stderr, "probe: create %s: errno %d\n", p, errno); }
+}
+
+static void try_open(FILE *out, const char *what, int pid, int flags) {
+  char p[64], b[64];
+  snprintf(p, sizeof p, "/proc/%d/%s", pid, what);
+  int fd = open(p, flags);
+  if (fd < 0) { fprintf(out, "%s errno %d\n", what, errno); return; }
+  ssize_t n = read(fd, b, sizeof b);
+  if (n < 0) fprintf(out, "%s read-errno %d\n", what, errno);
+  else fprintf(out, "%s ok read %zd\n", what, n);
+  close(fd);
+}
+
+static int attach(const char *fifo, const char *dir) {
+  unlink(fifo);
+  if (mkfifo(fifo, 0644) != 0) { write_file(dir, "result", "mkfifo failed\n"); return 1; }
+  write_file(dir, "ready", "");
+  int w = -1;
+  for (int i = 0; i < 12000 && w < 0; ++i) { /* a reader has it open: it is blocked entering */
+    w = open(fifo, O_WRONLY | O_NONBLOCK);
+    if (w < 0) usleep(10000);
+  }
+  char rp[4096];
+  snprintf(rp, sizeof rp, "%s/result", dir);
+  FILE *out = fopen(rp, "w");
+  if (!out) return 1;
+  if (w < 0) { fprintf(out, "nobody opened the fifo\n"); fclose(out); return 1; }
+  int pid = 0;
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  while (d && (e = readdir(d))) {
+    int n = atoi(e->d_name);
+    if (n > 1 && n != getpid()) pid = n;
+  }
+  if (d) closedir(d);
+  fprintf(out, "found %d\n", pid);
+  if (pid > 0) {
+    if (ptrace(PTRACE_ATTACH, pid, 0, 0) == 0) {
+      waitpid(pid, NULL, __WALL);
+      ptrace(PTRACE_DETACH, pid, 0, 0);
+      fprintf(out, "ptrace ok\n");
+    } else {
+      fprintf(out, "ptrace errno %d\n", errno);
+    }
+    try_open(out, "mem", pid, O_RDONLY);
+    try_open(out, "environ", pid, O_RDONLY);
+    char fdd[64];
+    snprintf(fdd, sizeof fdd, "/proc/%d/fd", pid);
+    DIR *fds = opendir(fdd);
+    if (!fds) fprintf(out, "fd errno %d\n", errno);
+    else {
+      int listed = 0, errs = 0, err = 0;
+      char targets[2048] = "";
+      while ((e = readdir(fds))) {
+        if (e->d_name[0] == '.') continue;
+        char p[512], t[512];
+        snprintf(p, sizeof p, "%s/%s", fdd, e->d_name);
+        ssize_t n = readlink(p, t, sizeof t - 1);
+        if (n < 0) { errs++; err = errno; continue; }
+        t[n] = 0;
+        listed++;
+        if (strlen(targets) + n + 8 < sizeof targets) { strcat(targets, e->d_name); strcat(targets, "="); strcat(targets, t); strcat(targets, ";"); }
+      }
+      closedir(fds);
+      if (listed) fprintf(out, "fd ok %s\n", targets);
+      else fprintf(out, "fd errno %d (%d entries)\n", err, errs);
+    }
+  }
+  fclose(out);
+  const char *line = "root:x:0:0:root:/root:/bin/sh\n";
+  fcntl(w, F_SETFL, 0);
+  if (write(w, line, strlen(line)) < 0) { /* the reader went away */ }
+  close(w);
+  for (;;) pause();
 }
 
 int main(int argc, char **argv) {
@@ -98,5 +179,6 @@ int main(int argc, char **argv) {
     write_file(dir, "result", msg);
     return 0;
   }
+  if (!strcmp(cmd, "attach") && argc > 3) return attach(argv[2], argv[3]);
   return 2;
 }
