@@ -286,12 +286,6 @@ void child_flow(const ChildContext& x) {
 
 // ---- the parent after fork
 
-void kill_and_reap(pid_t pid) {
-  ::kill(pid, SIGKILL);
-  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-  }
-}
-
 // True once the channel is closed (the child's end went away at execve).
 bool channel_closed(const sync::Channel& chan) {
   char b;
@@ -307,7 +301,8 @@ UniqueFd serve_child(const sync::Channel& chan, const ExecOptions& o, const Load
   UniqueFd master;
   for (;;) {
     UniqueFd fd;
-    sync::Message m = chan.recv(&fd);
+    // Bounded: a child stuck in a frozen cgroup must not hang exec.
+    sync::Message m = chan.recv(&fd, sync::kChildMessageTimeoutMs);
     switch (m.type) {
       case sync::Msg::ConsoleFd:
         if (!o.console_socket.empty())
