@@ -3,7 +3,7 @@ BUILD ?= build
 PYTEST := /usr/bin/python3 -m pytest
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build demo test unit fuzz pytest bench clean
+.PHONY: deps build demo test unit fuzz pytest bench clean faults soak test-asan
 
 deps:
 	@bash ci/install-deps.sh
@@ -28,6 +28,35 @@ pytest: build
 	bash ci/test.sh
 
 test: unit fuzz pytest
+
+# Fault injection, the full sweep (issue 14): every syscall of run, create,
+# start, exec, kill, pause, resume, update and delete, failed at each of its
+# first 4 occurrences with EIO and ENOSPC; counts in results/faults.json.
+# `make test` runs a bounded sample (runtime/tests/test_faults.py).
+faults: build
+	GLASSRUN_BUILD=$(abspath $(BUILD)) $(PYTEST) -q -p no:cacheprovider runtime/tests/test_reliability.py
+	GLASSRUN_BUILD=$(abspath $(BUILD)) /usr/bin/python3 runtime/tests/test_faults.py --out results/faults.json
+
+# Load, bigger than in `make test`: 8 parallel lifecycle loops, a long
+# sequential soak, 32 racing creates of one id.
+soak: build
+	GLASSRUN_BUILD=$(abspath $(BUILD)) GLASSRUN_LOAD_LOOPS=8 GLASSRUN_LOAD_CYCLES=30 GLASSRUN_RACE_N=32 \
+	  GLASSRUN_SOAK_CYCLES=1000 $(PYTEST) -q -p no:cacheprovider runtime/tests/test_reliability.py -k "parallel or soak"
+
+# ASan+UBSan glassrun (dynamically linked, its own build dir) running the
+# lifecycle, exec, cgroup, reliability and fault tests; any sanitizer report
+# (written under results/asan/) fails the run.
+ASAN_BUILD ?= build-asan
+test-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DGLASSRUN_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target glassrun
+	@rm -rf results/asan && mkdir -p results/asan
+	GLASSRUN_BUILD=$(abspath $(ASAN_BUILD)) \
+	  ASAN_OPTIONS=log_path=$(abspath results/asan)/asan:detect_leaks=0:abort_on_error=1 \
+	  UBSAN_OPTIONS=log_path=$(abspath results/asan)/ubsan:print_stacktrace=1:halt_on_error=1 \
+	  $(PYTEST) -q -p no:cacheprovider runtime/tests/test_lifecycle.py runtime/tests/test_exec.py \
+	  runtime/tests/test_cgroups.py runtime/tests/test_reliability.py runtime/tests/test_faults.py; \
+	  rc=$$?; if ls results/asan/* >/dev/null 2>&1; then cat results/asan/*; echo "test-asan: sanitizer reports above" >&2; exit 1; fi; exit $$rc
 
 bench: build
 	bash bench/run.sh

@@ -143,3 +143,17 @@ def processes_mentioning(text):
 
 def mounts_mentioning(text):
     return [l for l in Path("/proc/self/mountinfo").read_text().splitlines() if text in l]
+
+
+def leftovers(root, cid, bundle=None):
+    """What a container left behind: its state dir under root, any cgroup dir
+    named cid at any depth, processes and mounts naming the bundle or cid.
+    Empty when nothing is left."""
+    left = []
+    if Path(root, cid).exists():
+        left.append(f"state dir {Path(root, cid)}")
+    left += [f"cgroup {d}" for d in cgroup_dirs_named(cid)]
+    for text in filter(None, [str(bundle) if bundle else None, cid]):
+        left += [f"process {p} ({text})" for p in processes_mentioning(text) if int(p) != os.getpid()]
+        left += [f"mount {m}" for m in mounts_mentioning(text)]
+    return left

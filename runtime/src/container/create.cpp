@@ -7,6 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <map>
+#include <memory>
+
 #include "container/container.h"
 #include "container/init.h"
 #include "container/supervise.h"
@@ -42,6 +46,10 @@ spec::Config load_config(const CreateOptions& o, bool foreground) {
     throw Error("cannot use console socket if glassrun will not detach or allocate tty");
   lsm::check_process(*c.process);
   lsm::check_mount_label(c);
+  // Refused before anything is made, in runc's words.
+  if (const auto& u = c.linux_section("resources"); u.is_object() && u.contains("unified") &&
+      !u["unified"].is_null() && !u["unified"].empty() && cgroups::detect_layout() != cgroups::Layout::V2)
+    throw Error("invalid configuration: cannot use unified on cgroup v1");
   return c;
 }
 
@@ -54,9 +62,40 @@ std::string first_limit(const nlohmann::json& r) {
   return "";
 }
 
-std::unique_ptr<cgroups::Manager> make_cgroups(const spec::Config& c, const std::string& id, Cleanup& cleanup) {
+// The directories of paths that do not exist yet: what create() will make,
+// recorded before it runs (see record_pieces).
+std::vector<std::string> missing_dirs(const std::map<std::string, std::string>& paths) {
+  std::vector<std::string> out;
+  for (const auto& [ctrl, dir] : paths)
+    for (std::string d = dir; d.size() > 1 && access(d.c_str(), F_OK) != 0; d = d.substr(0, d.rfind('/')))
+      if (std::find(out.begin(), out.end(), d) == out.end()) out.push_back(d);
+  return out;
+}
+
+// Before the first cgroup or process exists: which cgroups this container
+// will have, so `delete --force` can find them if glassrun dies (kill -9)
+// before state.json is written.
+void record_pieces(const state::ContainerDir& dir, const spec::Config& c, const cgroups::Manager& cg) {
+  dir.write_extras({c.raw, missing_dirs(cg.paths()), cg.paths()});
+}
+
+// runc refuses at once rather than starting an init that would never run.
+void refuse_frozen(const cgroups::Manager& cg) {
+  bool frozen = false;
+  try {
+    frozen = cg.frozen();
+  } catch (const Error&) {
+  }
+  if (frozen) throw Error("container's cgroup unexpectedly frozen");
+}
+
+// The cleanup list shares ownership of the manager: an undo action must not
+// outlive what it undoes (the limits step may throw before we return).
+std::shared_ptr<cgroups::Manager> make_cgroups(const spec::Config& c, const std::string& id,
+                                               const state::ContainerDir& dir, Cleanup& cleanup) {
   Step s("create.cgroups");
-  auto cg = cgroups::for_new_container(c.cgroups_path, id);
+  std::shared_ptr<cgroups::Manager> cg = cgroups::for_new_container(c.cgroups_path, id);
+  record_pieces(dir, c, *cg);
   try {
     cg->create();
   } catch (const Error& e) {
@@ -71,7 +110,8 @@ std::unique_ptr<cgroups::Manager> make_cgroups(const spec::Config& c, const std:
                   err);
     return cgroups::from_state({}, {});
   }
-  cleanup.add([m = cg.get()] { m->destroy(); });
+  cleanup.add([cg] { cg->destroy(); });
+  refuse_frozen(*cg);
   // Also without linux.resources: the default device rules apply (as runc).
   cg->apply_resources(c.linux_section("resources"));
   return cg;
@@ -113,7 +153,7 @@ void serve_init(const sync::Channel& chan, const CreateOptions& o, const spec::C
                 const seccomp::Filter* filter, Created& out, bool foreground) {
   for (;;) {
     UniqueFd fd;
-    sync::Message m = chan.recv(&fd);
+    sync::Message m = chan.recv(&fd, sync::kChildMessageTimeoutMs);
     switch (m.type) {
       case sync::Msg::HooksRequest: {
         std::string st = hook_state(o.id, pid, c, "created");
@@ -166,15 +206,15 @@ Created create(const CreateOptions& o, bool foreground) {
   Created out;
   spec::Config config = load_config(o, foreground);
   // Declared before the Cleanup, so they outlive the undo actions that use them.
-  std::unique_ptr<state::ContainerDir> dir;
-  std::unique_ptr<cgroups::Manager> cg;
+  std::shared_ptr<state::ContainerDir> dir;
+  std::shared_ptr<cgroups::Manager> cg;
   Cleanup cleanup;
   idmapped::Trees idmapped_trees = make_idmapped_trees(config);
 
-  dir = std::make_unique<state::ContainerDir>(state::ContainerDir::create(o.root, o.id));
-  cleanup.add([d = dir.get()] { d->remove(); });
+  dir = std::make_shared<state::ContainerDir>(state::ContainerDir::create(o.root, o.id));
+  cleanup.add([dir] { dir->remove(); });
   UniqueFd fifo = dir->make_exec_fifo();
-  cg = make_cgroups(config, o.id, cleanup);
+  cg = make_cgroups(config, o.id, *dir, cleanup);
   auto filter = compile_seccomp(config);
 
   auto [parent_chan, init_chan] = sync::Channel::pair();
@@ -215,7 +255,7 @@ Created create(const CreateOptions& o, bool foreground) {
 
   Step s("create.state");
   state::State st = make_state(o, config, pid, *cg);
-  dir->write_extras({config.raw, cg->created_dirs()});
+  dir->write_extras({config.raw, cg->created_dirs(), cg->paths()});
   dir->write_state(st);
   if (!o.pid_file.empty()) write_pid_file(o.pid_file, pid);
   cleanup.disarm();

@@ -15,17 +15,42 @@ namespace glassrun::container {
 
 namespace {
 
-void kill_init_and_wait(const Loaded& c) {
-  for (pid_t p : c.cg->pids()) ::kill(p, SIGKILL);
-  ::kill(c.st.init_pid, SIGKILL);
-  if (c.cg->frozen()) c.cg->thaw();
-  // The init may be our child (run) or someone else's: wait by polling.
-  for (int i = 0; i < 10000 && state::init_alive(c.st); ++i) {
-    waitpid(c.st.init_pid, nullptr, WNOHANG);
-    usleep(1000);
+// SIGKILLs the init (if known) and everything in the container's cgroups, at
+// any depth, until all are gone: returns only then, or fails after 10 s
+// (e.g. a process in uninterruptible sleep), leaving the state to retry with.
+void kill_all_and_wait(cgroups::Manager& cg, const state::State* st) {
+  for (int i = 0; i < 1000; ++i) {
+    bool init = st && state::init_alive(*st);
+    if (init) ::kill(st->init_pid, SIGKILL);
+    auto pids = cg.pids();
+    if (!init && pids.empty()) return;
+    for (pid_t p : pids) ::kill(p, SIGKILL);
+    // A frozen process sees SIGKILL only once thawed (v1 freezer).
+    try {
+      if (cg.frozen()) cg.thaw();
+    } catch (const Error&) {
+    }
+    // The init may be our child (run) or someone else's: wait by polling.
+    if (st) waitpid(st->init_pid, nullptr, WNOHANG);
+    usleep(10000);
   }
-  // Its children may outlive it for a moment; the cgroup must be empty to go.
-  for (int i = 0; i < 2000 && !c.cg->pids().empty(); ++i) usleep(1000);
+  fail("delete: processes of the container are still running after SIGKILL (10 s)");
+}
+
+// A create that died (kill -9) before state.json was written: the cgroups it
+// recorded first (glassrun.json) are found by id, emptied and removed.
+void remove_half_made(const state::ContainerDir& dir) {
+  state::Extras ex;
+  try {
+    ex = dir.read_extras();
+  } catch (const Error&) {
+  }
+  if (!ex.cgroup_paths.empty()) {
+    auto cg = cgroups::from_state(ex.cgroup_paths, ex.created_cgroups);
+    kill_all_and_wait(*cg, nullptr);
+    cg->destroy();
+  }
+  dir.remove();
 }
 
 }  // namespace
@@ -42,16 +67,16 @@ void remove(const std::string& root, const std::string& id, bool force) {
   try {
     c.emplace(Loaded::open(root, id));
   } catch (const Error& e) {
-    // The state vanished (a half-removed container): clean up what is there.
+    // The state is missing or torn (a create killed half-way): clean up what is there.
     if (!force) throw;
-    dir->remove();
+    remove_half_made(*dir);
     return;
   }
   Step s("delete");
   state::Status st = c->status();
   if ((st == state::Status::Running || st == state::Status::Paused) && !force)
     throw Error(fmt::format("cannot delete container {} that is not stopped: {}", id, state::to_string(st)));
-  if (st != state::Status::Stopped) kill_init_and_wait(*c);
+  kill_all_and_wait(*c->cg, &c->st);
   c->cg->destroy();
   c->dir.remove();
   auto h = c->hooks();

@@ -243,7 +243,8 @@ UniqueFd serve_child(const sync::Channel& chan, const ExecOptions& o, const Load
   UniqueFd master;
   for (;;) {
     UniqueFd fd;
-    sync::Message m = chan.recv(&fd);
+    // Bounded: a child stuck in a frozen cgroup must not hang exec.
+    sync::Message m = chan.recv(&fd, sync::kChildMessageTimeoutMs);
     switch (m.type) {
       case sync::Msg::ConsoleFd:
         if (!o.console_socket.empty())

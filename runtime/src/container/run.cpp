@@ -34,14 +34,21 @@ int run(const CreateOptions& o, bool detach) {
   } catch (...) {
     try {
       remove(o.root, o.id, true);
-    } catch (...) {
+    } catch (const Error& e) {
+      log::warn(e.what());
     }
     throw;
   }
-  try {
-    remove(o.root, o.id, true);
-  } catch (const Error& e) {
-    log::warn(e.what());
+  // A cleanup step that fails is retried; if it keeps failing, the id stays
+  // taken, and that is an error (non-zero), never a warning with exit 0.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      remove(o.root, o.id, true);
+      break;
+    } catch (const Error& e) {
+      if (attempt == 2) throw Error(fmt::format("delete after exit: {}", e.what()), e.sys_errno());
+      usleep(100000);
+    }
   }
   return exit_code(status);
 }

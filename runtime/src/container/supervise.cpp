@@ -92,7 +92,27 @@ void copy_window_size(int master) {
   if (isatty(0) && ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
 }
 
-// Waits for pid, forwarding signals and proxying the terminal; returns its wait status.
+// Reaps every exited child; true (and *status set) once pid is among them.
+// A failing wait4 is retried (a few times, briefly), then reported: never a
+// silent give-up that would leave us waiting for a SIGCHLD already consumed.
+bool reap_all(pid_t pid, int* status) {
+  int failures = 0;
+  for (;;) {
+    pid_t r = waitpid(-1, status, WNOHANG);
+    if (r == pid) return true;
+    if (r > 0) continue;
+    if (r == 0) return false;
+    if (errno == EINTR) continue;
+    if (errno == ECHILD) throw Error(fmt::format("wait4 {}: not a child of glassrun any more", pid), ECHILD);
+    if (++failures == 10) throw_sys(fmt::format("wait4 {}", pid));
+    usleep(10000);
+  }
+}
+
+// Without signals, the loop still wakes this often and reaps: bounded, even
+// when a SIGCHLD was lost or a wait4 failed.
+constexpr int kReapTickMs = 1000;
+
 }  // namespace
 
 int supervise(pid_t pid, int master, int sfd) {
@@ -105,7 +125,8 @@ int supervise(pid_t pid, int master, int sfd) {
   int out = master;
   for (;;) {
     pollfd fds[3] = {{sfd, POLLIN, 0}, {out, POLLIN, 0}, {in, POLLIN, 0}};
-    if (poll(fds, 3, -1) < 0) {
+    int polled = poll(fds, 3, kReapTickMs);
+    if (polled < 0) {
       if (errno == EINTR) continue;
       throw_sys("poll");
     }
@@ -113,29 +134,40 @@ int supervise(pid_t pid, int master, int sfd) {
       if (!copy_once(out, 1)) out = -1;
     if (fds[2].revents & (POLLIN | POLLHUP | POLLERR))
       if (!copy_once(0, master)) in = -1;
-    if (!(fds[0].revents & POLLIN)) continue;
-    signalfd_siginfo si;
-    if (read(sfd, &si, sizeof si) != sizeof si) continue;
-    if (si.ssi_signo == SIGWINCH) {
-      if (master >= 0) copy_window_size(master);
-      continue;
-    }
-    if (si.ssi_signo != SIGCHLD) {
-      ::kill(pid, static_cast<int>(si.ssi_signo));
-      continue;
+    // Reap on SIGCHLD, and on a timed-out poll (a SIGCHLD may have been missed).
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo si;
+      if (read(sfd, &si, sizeof si) != sizeof si) continue;
+      if (si.ssi_signo == SIGWINCH) {
+        if (master >= 0) copy_window_size(master);
+        continue;
+      }
+      if (si.ssi_signo != SIGCHLD) {
+        ::kill(pid, static_cast<int>(si.ssi_signo));
+        continue;
+      }
+    } else if (polled != 0) {
+      continue;  // terminal traffic only
     }
     int status;
-    pid_t r;
-    while ((r = waitpid(-1, &status, WNOHANG)) > 0)
-      if (r == pid) {
-        // Drain what the process wrote before it exited.
-        if (out >= 0) {
-          pollfd d{out, POLLIN, 0};
-          while (poll(&d, 1, 0) > 0 && (d.revents & POLLIN) && copy_once(out, 1)) {
-          }
+    if (reap_all(pid, &status)) {
+      // Drain what the process wrote before it exited.
+      if (out >= 0) {
+        pollfd d{out, POLLIN, 0};
+        while (poll(&d, 1, 0) > 0 && (d.revents & POLLIN) && copy_once(out, 1)) {
         }
-        return status;
       }
+      return status;
+    }
+  }
+}
+
+void kill_and_reap(pid_t pid) {
+  ::kill(pid, SIGKILL);
+  for (int i = 0; i < 1000; ++i) {
+    pid_t r = waitpid(pid, nullptr, WNOHANG);
+    if (r == pid || (r < 0 && errno == ECHILD)) return;
+    usleep(10000);
   }
 }
 

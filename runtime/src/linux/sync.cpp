@@ -1,5 +1,6 @@
 #include "linux/sync.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -30,7 +31,15 @@ void Channel::send(Msg type, const std::string& text, int err, int fd_to_pass) c
   fd_passing::send(fd_.get(), iov, 2, fd_to_pass, "send on sync socket");
 }
 
-Message Channel::recv(UniqueFd* received_fd) const {
+Message Channel::recv(UniqueFd* received_fd, int timeout_ms) const {
+  if (timeout_ms >= 0) {
+    pollfd p{fd_.get(), POLLIN, 0};
+    int r;
+    while ((r = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR) {
+    }
+    if (r < 0) throw_sys("poll sync socket");
+    if (r == 0) throw Error(fmt::format("receive on sync socket: no message in {} s", timeout_ms / 1000), ETIMEDOUT);
+  }
   std::vector<char> buf(kMaxMessage);
   iovec iov{buf.data(), buf.size()};
   msghdr m{};

@@ -31,6 +31,10 @@ struct PeerGone : Error {
   PeerGone() : Error("the other side exited without a word") {}
 };
 
+// How long glassrun waits for its child's next message (init or exec): the
+// child's steps take milliseconds; hooks run in glassrun itself, not counted.
+constexpr int kChildMessageTimeoutMs = 60000;
+
 class Channel {
  public:
   Channel() = default;
@@ -38,8 +42,10 @@ class Channel {
   static std::pair<Channel, Channel> pair();
 
   void send(Msg type, const std::string& text = "", int err = 0, int fd_to_pass = -1) const;
-  // Throws Error on EOF ("peer closed the channel") or a bad message.
-  Message recv(UniqueFd* received_fd = nullptr) const;
+  // Throws Error on EOF ("peer closed the channel") or a bad message; with
+  // timeout_ms >= 0, also when nothing arrives in that time (a stuck peer,
+  // e.g. an init in a frozen cgroup, must not hang the caller forever).
+  Message recv(UniqueFd* received_fd = nullptr, int timeout_ms = -1) const;
   // recv, and if it is an Error message, throw it as an Error.
   Message expect(Msg type, UniqueFd* received_fd = nullptr) const;
 

@@ -175,7 +175,7 @@ State ContainerDir::read_state() const {
 }
 
 void ContainerDir::write_extras(const Extras& e) const {
-  json j{{"oci_config", e.oci_config}, {"created_cgroups", e.created_cgroups}};
+  json j{{"oci_config", e.oci_config}, {"created_cgroups", e.created_cgroups}, {"cgroup_paths", e.cgroup_paths}};
   fileio::write_atomic(dirfd_.get(), "glassrun.json", j.dump(), 0600);
 }
 
@@ -187,6 +187,7 @@ Extras ContainerDir::read_extras() const {
     json j = json::parse(text);
     e.oci_config = j.value("oci_config", json::object());
     e.created_cgroups = j.value("created_cgroups", std::vector<std::string>{});
+    e.cgroup_paths = j.value("cgroup_paths", std::map<std::string, std::string>{});
   } catch (const json::exception& ex) {
     throw Error(fmt::format("{}/glassrun.json: {}", path_, ex.what()));
   }
@@ -194,15 +195,34 @@ Extras ContainerDir::read_extras() const {
 }
 
 void ContainerDir::remove() const {
-  DIR* d = fdopendir(dup(dirfd_.get()));
-  if (d) {
-    while (dirent* e = readdir(d)) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      unlinkat(dirfd_.get(), e->d_name, 0);
+  // A failed unlink or rmdir (a transient error) is retried: a directory left
+  // behind keeps the id taken. If it still fails, the caller reports it.
+  int err = 0;
+  std::string what;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    if (attempt) usleep(10000 << attempt);
+    err = 0;
+    if (DIR* d = fdopendir(fcntl(dirfd_.get(), F_DUPFD_CLOEXEC, 0))) {
+      while (dirent* e = readdir(d)) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        if (unlinkat(dirfd_.get(), e->d_name, 0) != 0 && errno != ENOENT && !err) {
+          err = errno;
+          what = fmt::format("unlink {}/{}", path_, e->d_name);
+        }
+      }
+      closedir(d);
+    } else {
+      err = errno;
+      what = fmt::format("open {}", path_);
+      continue;
     }
-    closedir(d);
+    if (rmdir(path_.c_str()) == 0 || errno == ENOENT) return;
+    if (!err) {
+      err = errno;
+      what = fmt::format("rmdir {}", path_);
+    }
   }
-  if (rmdir(path_.c_str()) != 0 && errno != ENOENT) throw_sys(fmt::format("rmdir {}", path_));
+  throw_sys(what, err);
 }
 
 uint64_t process_start_time(pid_t pid) {

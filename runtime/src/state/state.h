@@ -42,9 +42,12 @@ State parse_state_json(std::string_view text);
 
 // What glassrun keeps beside state.json for its own later commands: the OCI
 // config as given, and the cgroups that create made (so delete removes only those).
+// Written first before any cgroup or process exists, so that `delete --force`
+// finds the pieces of a create that died before state.json was written.
 struct Extras {
   nlohmann::json oci_config;
   std::vector<std::string> created_cgroups;
+  std::map<std::string, std::string> cgroup_paths;  // as state.json's, for that case
 };
 
 // Valid ids: runc's rule ([A-Za-z0-9_+.-]+, not "." or ".."), at most 1024 bytes.

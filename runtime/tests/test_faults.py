@@ -1,0 +1,241 @@
+"""Fault injection (issue 14): every kernel-facing syscall that a glassrun
+command makes, failed at each of its first occurrences with strace's
+`-e inject=SYSCALL:error=ERRNO:when=N`. The syscall list comes from a trace of
+the same command, never from a hard-coded list. Each trial must end without a
+signal, within a bounded time, leave nothing behind (state dir, cgroup dir at
+any depth, process, mount) and, when it fails, say so on one line naming the
+call and the errno.
+
+`make test` runs a bounded sample (the first occurrence of each syscall of
+`run`, and of `create` for a few syscalls); `make faults` runs the sweep
+over run/create/start/exec/kill/pause/resume/update/delete and writes counts
+per command and per syscall to results/faults.json (see docs/FAULTS.md):
+    /usr/bin/python3 runtime/tests/test_faults.py --out results/faults.json
+"""
+import argparse
+import collections
+import errno as errno_mod
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conftest import GLASSRUN, MKBUNDLE, leftovers, run  # noqa: E402
+
+STRACE = shutil.which("strace") or "/usr/bin/strace"
+TRIAL_TIMEOUT = 30  # seconds: a trial that takes longer is a hang
+# Not faults a program can handle: the process is already leaving, or the
+# call is the kernel's own bookkeeping.
+NOT_INJECTABLE = {"exit", "exit_group", "rt_sigreturn", "restart_syscall", "execve", "vfork", "clone3"}
+LINE = re.compile(r"^(\d+)\s+([a-z_0-9]+)\(")
+
+
+class Env:
+    """A --root and a bundle of its own; every container id made is deleted at the end."""
+
+    def __init__(self, workdir, args=("sleep", "100")):
+        self.root = Path(workdir, "root")
+        self.bundle = Path(workdir, "bundle")
+        r = run([MKBUNDLE, "-o", self.bundle, "--", *args], env={**os.environ, "GLASSRUN": str(GLASSRUN)})
+        assert r.returncode == 0, r.stderr
+        self.ids = []
+
+    def glassrun(self, *args, **kw):
+        return run([GLASSRUN, "--root", self.root, *args], **kw)
+
+    def new_id(self):
+        cid = f"f-{uuid.uuid4().hex[:10]}"
+        self.ids.append(cid)
+        return cid
+
+    def cleanup(self):
+        for cid in self.ids:
+            self.glassrun("delete", "--force", cid)
+
+
+# What each command needs before it (made without faults) and its arguments.
+def setup_for(command, env, cid):
+    if command in ("run", "create"):
+        return
+    assert env.glassrun("create", "-b", env.bundle, cid).returncode == 0
+    if command in ("exec", "kill", "pause", "resume", "update", "delete"):
+        assert env.glassrun("start", cid).returncode == 0
+    if command == "resume":
+        assert env.glassrun("pause", cid).returncode == 0
+
+
+def args_for(command, env, cid):
+    return {
+        "run": ["run", "-b", env.bundle, cid],
+        "create": ["create", "-b", env.bundle, cid],
+        "start": ["start", cid],
+        "exec": ["exec", cid, "true"],
+        "kill": ["kill", cid, "KILL"],
+        "pause": ["pause", cid],
+        "resume": ["resume", cid],
+        "update": ["update", "--pids-limit", "100", cid],
+        "delete": ["delete", "--force", cid],
+    }[command]
+
+
+def bundle_args(command):
+    # run waits for its container: a short one. The others act on a long one.
+    return ("true",) if command == "run" else ("sleep", "100")
+
+
+def traced_syscalls(command, env):
+    """{syscall: occurrences} of one fault-free run of the command (all its processes)."""
+    cid = env.new_id()
+    setup_for(command, env, cid)
+    with tempfile.NamedTemporaryFile("r", suffix=".strace") as t:
+        r = run([STRACE, "-f", "-qq", "-o", t.name, GLASSRUN, "--root", env.root, *args_for(command, env, cid)],
+                timeout=TRIAL_TIMEOUT)
+        assert r.returncode == 0, r.stderr
+        counts = collections.Counter()
+        for line in open(t.name):
+            m = LINE.match(line)
+            if m and m.group(2) not in NOT_INJECTABLE:
+                counts[m.group(2)] += 1
+    env.glassrun("delete", "--force", cid)
+    return dict(counts)
+
+
+def trial(command, env, syscall, when, err):
+    """One injected run: returns (outcome, detail). Outcomes: ok (exit 0,
+    nothing left), clean_error (non-zero, one line naming the errno, nothing
+    left), vague_error (non-zero and clean, but the line misses the errno),
+    crash, hang, leftover."""
+    cid = env.new_id()
+    setup_for(command, env, cid)
+    cmd = [STRACE, "-f", "-qq", "-o", "/dev/null", "-e", f"inject={syscall}:error={err}:when={when}",
+           GLASSRUN, "--root", str(env.root), *map(str, args_for(command, env, cid))]
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as errf:
+        p = subprocess.Popen(cmd, stdout=out, stderr=errf, start_new_session=True)
+        try:
+            rc = p.wait(timeout=TRIAL_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            rc = None
+        errf.seek(0)
+        stderr = errf.read().decode(errors="replace")
+    # strace re-raises the signal that killed glassrun: a negative code.
+    if rc is None:
+        outcome, detail = "hang", f"no exit in {TRIAL_TIMEOUT} s"
+    elif rc < 0:
+        outcome, detail = "crash", f"signal {-rc}: {stderr.strip()[-300:]}"
+    else:
+        outcome, detail = None, stderr.strip()
+    # A failed run/create must leave nothing by itself; the other commands act
+    # on a container that stays until delete, so leftovers are checked after it.
+    if command in ("run", "create") and rc not in (None, 0):
+        left = leftovers(env.root, cid, env.bundle)
+        if left and outcome is None:
+            outcome, detail = "leftover", f"after a failed {command}: {left}"
+    if command == "delete" and rc == 0 and Path(env.root, cid).exists() and outcome is None:
+        outcome, detail = "leftover", "delete exited 0 and the id is still taken"
+    r = env.glassrun("delete", "--force", cid)
+    left = leftovers(env.root, cid, env.bundle)
+    if left and outcome is None:
+        outcome, detail = "leftover", f"after delete --force ({r.stderr.strip()}): {left}"
+    if outcome is None:
+        lines = [l for l in stderr.splitlines() if l.startswith("glassrun: ")]
+        if rc == 0:
+            outcome = "ok"
+        elif len(lines) == 1 and os.strerror(getattr(errno_mod, err)).lower() in lines[0].lower():
+            outcome = "clean_error"
+        else:
+            outcome = "vague_error"
+    return outcome, detail
+
+
+BAD = ("crash", "hang", "leftover")
+
+
+def sweep(commands, errnos=("EIO", "ENOSPC"), occurrences=4, syscalls=None, progress=None):
+    """Runs the trials; returns {"commands": {cmd: {syscall: {outcome: n}}}, "bad": [...], "totals": {...}}."""
+    result = {"commands": {}, "bad": [], "totals": collections.Counter()}
+    for command in commands:
+        with tempfile.TemporaryDirectory(prefix="glassrun-faults-") as wd:
+            env = Env(wd, bundle_args(command))
+            try:
+                counts = traced_syscalls(command, env)
+                per = result["commands"].setdefault(command, {})
+                for sc in sorted(counts):
+                    if syscalls and sc not in syscalls:
+                        continue
+                    for when in range(1, min(occurrences, counts[sc]) + 1):
+                        for err in errnos:
+                            outcome, detail = trial(command, env, sc, when, err)
+                            per.setdefault(sc, collections.Counter())[outcome] += 1
+                            result["totals"][outcome] += 1
+                            if outcome in BAD:
+                                result["bad"].append({"command": command, "syscall": sc, "when": when,
+                                                      "errno": err, "outcome": outcome, "detail": detail})
+                            if progress:
+                                progress(command, sc, when, err, outcome)
+            finally:
+                env.cleanup()
+    return result
+
+
+def needs_strace():
+    if not Path(STRACE).exists():
+        pytest.skip("strace is not installed (apt-get install strace)")
+
+
+# The bounded sample for `make test`: the first occurrence of every syscall
+# that `run` makes, failed with EIO.
+def test_faults_sample_run():
+    needs_strace()
+    res = sweep(["run"], errnos=("EIO",), occurrences=1)
+    assert res["totals"], "no trial ran"
+    assert res["bad"] == [], json.dumps(res["bad"], indent=1)
+
+
+# create, start, exec, delete: a few calls each (the full sweep: make faults).
+@pytest.mark.parametrize("command", ["create", "start", "exec", "delete"])
+def test_faults_sample_lifecycle(command):
+    needs_strace()
+    res = sweep([command], errnos=("ENOSPC",), occurrences=1,
+                syscalls={"write", "openat", "mkdir", "rmdir", "unlinkat", "wait4", "read", "kill", "sendmsg",
+                          "recvmsg", "clone", "fcntl", "poll", "ppoll"})
+    assert res["totals"], "no trial ran"
+    assert res["bad"] == [], json.dumps(res["bad"], indent=1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="results/faults.json")
+    ap.add_argument("--commands", default="run,create,start,exec,kill,pause,resume,update,delete")
+    ap.add_argument("--errnos", default="EIO,ENOSPC")
+    ap.add_argument("--occurrences", type=int, default=4)
+    a = ap.parse_args()
+    started = time.monotonic()
+
+    def progress(command, sc, when, err, outcome):
+        if outcome in BAD:
+            print(f"{command} {sc}#{when} {err}: {outcome}", flush=True)
+
+    res = sweep(a.commands.split(","), tuple(a.errnos.split(",")), a.occurrences, progress=progress)
+    res["seconds"] = round(time.monotonic() - started)
+    res["per_command"] = {c: dict(sum((collections.Counter(v) for v in per.values()), collections.Counter()))
+                          for c, per in res["commands"].items()}
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(res, indent=1, sort_keys=True, default=dict))
+    print(json.dumps({"totals": res["totals"], "per_command": res["per_command"], "seconds": res["seconds"]}))
+    return 1 if res["bad"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
