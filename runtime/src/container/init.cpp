@@ -149,7 +149,7 @@ void init_flow(const InitContext& ctx) {
   if (ctx.wants_hooks) {
     ctx.channel->send(sync::Msg::HooksRequest);
     state_json = ctx.channel->expect(sync::Msg::HooksDone).text;
-    hooks::run_all("createContainer", c.hooks.create_container, state_json);
+    hooks::run_all("createContainer", c.hooks.create_container, state_json, c.root_path);  // cwd: the rootfs, as runc
   }
   if (root_fd)
     rootfs::enter(c, root_fd.get(), ctx.no_pivot);
