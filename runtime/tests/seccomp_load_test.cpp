@@ -342,7 +342,7 @@ TEST(SeccompNotify, AgentAnswerReachesTheChild) {
       if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0) {
         int notify_fd = filter->load();
         std::string state = json{{"ociVersion", "1.0.2"}, {"id", "c1"}, {"status", "creating"}, {"pid", getpid()}, {"bundle", "/b"}}.dump();
-        send_to_listener(filter->listener_path(), notify_fd, state, filter->listener_metadata());
+        send_to_listener(*filter, notify_fd, getpid(), state);
         close(notify_fd);
         // The agent answers kAgentAnswer; the kernel never runs mkdir.
         code = do_mkdir("/nonexistent-glassrun/x") == kAgentAnswer ? 0 : 1;

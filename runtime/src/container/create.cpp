@@ -9,6 +9,7 @@
 
 #include "container/container.h"
 #include "container/init.h"
+#include "linux/capabilities.h"
 #include "linux/cgroups.h"
 #include "linux/cloned_binary.h"
 #include "linux/console.h"
@@ -35,6 +36,7 @@ spec::Config load_config(const CreateOptions& o, bool foreground) {
   Step s("create.config");
   spec::Config c = spec::load_bundle(o.bundle);
   if (!c.process) throw Error("config.json: process: must be set");
+  if (c.process->capabilities) caps::warn_unknown(c.process->capabilities->unknown);
   if (c.process->terminal && o.console_socket.empty() && !foreground)
     throw Error("cannot allocate tty if glassrun will detach without setting console socket");
   if (!c.process->terminal && !o.console_socket.empty())
@@ -125,8 +127,8 @@ void write_pid_file(const std::string& path, pid_t pid) {
 }
 
 // The parent's half of the conversation with the init, until it is Ready.
-void serve_init(const sync::Channel& chan, const CreateOptions& o, const spec::Config& c, pid_t pid,
-                Created& out, bool foreground) {
+void serve_init(const sync::Channel& chan, const CreateOptions& o, const spec::Config& c,
+                const seccomp::Filter* filter, pid_t pid, Created& out, bool foreground) {
   for (;;) {
     UniqueFd fd;
     sync::Message m = chan.recv(&fd);
@@ -144,11 +146,10 @@ void serve_init(const sync::Channel& chan, const CreateOptions& o, const spec::C
         else if (foreground)
           out.console_master = std::move(fd);
         break;
-      case sync::Msg::SeccompFd: {
-        auto sc = seccomp::compile(c.linux_section("seccomp"));
-        seccomp::send_to_listener(sc->listener_path(), fd.get(), hook_state(o.id, pid, c, "creating"));
+      case sync::Msg::SeccompFd:
+        if (!filter) throw Error("init: sent a seccomp notify fd without a seccomp profile");
+        seccomp::send_to_listener(*filter, fd.get(), pid, hook_state(o.id, pid, c, "creating"));
         break;
-      }
       case sync::Msg::Ready:
         return;
       case sync::Msg::Error:
@@ -228,7 +229,7 @@ Created create(const CreateOptions& o, bool foreground) {
       cg->add_process(pid);
     }
     parent_chan.send(sync::Msg::Continue);
-    serve_init(parent_chan, o, config, pid, out, foreground);
+    serve_init(parent_chan, o, config, filter.get(), pid, out, foreground);
   }
 
   Step s("create.state");

@@ -119,7 +119,10 @@ spec::Process build_process(const ExecOptions& o, const spec::Config& c) {
     if (!p.capabilities) p.capabilities.emplace();
     for (const auto& name : o.caps) {
       auto cap = caps::from_name(name);
-      if (!cap) throw Error(fmt::format("--cap {}: unknown capability", name));
+      if (!cap || *cap > caps::last_cap()) {  // skipped with a warning, as runc and crun
+        p.capabilities->unknown.push_back(name);
+        continue;
+      }
       add_cap(p.capabilities->bounding, *cap);
       add_cap(p.capabilities->effective, *cap);
       add_cap(p.capabilities->permitted, *cap);
@@ -303,7 +306,8 @@ bool channel_closed(const sync::Channel& chan) {
 
 // Talks with the child until it execs; the console master is returned when
 // it stays with us (foreground without --console-socket).
-UniqueFd serve_child(const sync::Channel& chan, const ExecOptions& o, const Loaded& c, pid_t pid) {
+UniqueFd serve_child(const sync::Channel& chan, const ExecOptions& o, const Loaded& c,
+                     const seccomp::Filter* filter, pid_t pid) {
   UniqueFd master;
   for (;;) {
     UniqueFd fd;
@@ -315,13 +319,10 @@ UniqueFd serve_child(const sync::Channel& chan, const ExecOptions& o, const Load
         else
           master = std::move(fd);
         break;
-      case sync::Msg::SeccompFd: {
-        auto sc = seccomp::compile(c.extras.oci_config["linux"]["seccomp"]);
-        auto st = nlohmann::json::parse(c.state_json(state::Status::Running));
-        st["pid"] = pid;
-        seccomp::send_to_listener(sc->listener_path(), fd.get(), st.dump(), sc->listener_metadata());
+      case sync::Msg::SeccompFd:
+        if (!filter) throw Error("process: sent a seccomp notify fd without a seccomp profile");
+        seccomp::send_to_listener(*filter, fd.get(), pid, c.state_json(state::Status::Running));
         break;
-      }
       case sync::Msg::Ready:
         // execve comes next: the channel closes (CLOEXEC) or an Error follows.
         if (channel_closed(chan)) return master;
@@ -353,6 +354,7 @@ int exec(const ExecOptions& o) {
   if (c.extras.oci_config.is_null()) throw Error(fmt::format("{}: the container's config is missing", c.dir.path()));
   spec::Config config = spec::parse_config(c.extras.oci_config.dump(), c.st.bundle());
   spec::Process p = build_process(o, config);
+  if (p.capabilities) caps::warn_unknown(p.capabilities->unknown);
   lsm::check_process(p, {o.apparmor.empty() ? "process.apparmorProfile" : "--apparmor",
                          o.process_label.empty() ? "process.selinuxLabel" : "--process-label"});
   if (p.terminal && o.detach && o.console_socket.empty())
@@ -421,7 +423,7 @@ int exec(const ExecOptions& o) {
       c.cg->add_process(pid);
     }
     parent_chan.send(sync::Msg::Continue);
-    master = serve_child(parent_chan, o, c, pid);
+    master = serve_child(parent_chan, o, c, filter.get(), pid);
   } catch (const Error& e) {
     kill_and_reap(pid);
     throw;
