@@ -108,6 +108,25 @@ TEST(SeccompLoad, ErrnoRetIsWhatTheCallFailsWith) {
   fs::remove_all(dir);
 }
 
+#if defined(__x86_64__)
+// runc's ENOSYS stub: above the highest syscall the profile names (exit_group,
+// 231 on x86_64) ENOSYS, below it the default action.
+TEST(SeccompLoad, SyscallsNewerThanTheProfileGetEnosys) {
+  json profile = {{"defaultAction", "SCMP_ACT_ERRNO"},
+                  {"defaultErrnoRet", EXDEV},
+                  {"architectures", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}},
+                  {"syscalls", json::array({{{"names", {"exit_group", "exit", "getpid", "write"}}, {"action", "SCMP_ACT_ALLOW"}}})}};
+  auto filter = compile(profile);
+  EXPECT_EQ(errno_under(*filter, do_getpid), 0);
+  EXPECT_EQ(errno_under(*filter, [] { return do_umask(022); }), EXDEV);  // 95: the default
+  EXPECT_EQ(errno_under(*filter, [] { return syscall(SYS_keyctl, 0, -3, 0); }), ENOSYS);  // 250
+  EXPECT_EQ(errno_under(*filter, [] { return syscall(1000); }), ENOSYS);
+  // No architectures listed: no stub (as runc).
+  profile.erase("architectures");
+  EXPECT_EQ(errno_under(profile, [] { return syscall(1000); }), EXDEV);
+}
+#endif
+
 TEST(SeccompLoad, ErrnoDefaultsToEperm) {
   EXPECT_EQ(errno_under(allow_all_but({{"names", {"unshare"}}, {"action", "SCMP_ACT_ERRNO"}}), do_unshare), EPERM);
 }
