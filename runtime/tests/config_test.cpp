@@ -110,11 +110,18 @@ TEST(Config, UserNamespaceNeedsMappings) {
   EXPECT_EQ(error_of(j), "");
 }
 
-TEST(Config, UnknownCapabilityAndRlimit) {
+TEST(Config, UnknownCapabilitiesAreSkippedAndListed) {
+  // As runc and crun: a newer kernel's capability or a typo is left out (create warns).
   auto j = minimal();
-  j["process"]["capabilities"] = {{"bounding", {"CAP_KILL", "CAP_NOPE"}}};
-  EXPECT_EQ(error_of(j), "config.json: process.capabilities.bounding[1]: unknown capability \"CAP_NOPE\"");
-  j = minimal();
+  j["process"]["capabilities"] = {{"bounding", {"CAP_KILL", "CAP_NOPE"}}, {"effective", {"CAP_NOPE", "CAP_FOO"}}};
+  auto c = parse_config(j.dump(), "/b");
+  EXPECT_EQ(*c.process->capabilities->bounding, std::vector<int>{5});  // CAP_KILL
+  EXPECT_TRUE(c.process->capabilities->effective->empty());
+  EXPECT_EQ(c.process->capabilities->unknown, (std::vector<std::string>{"CAP_NOPE", "CAP_FOO"}));
+}
+
+TEST(Config, UnknownRlimit) {
+  auto j = minimal();
   j["process"]["rlimits"] = {{{"type", "RLIMIT_NOPE"}, {"soft", 1}, {"hard", 1}}};
   EXPECT_EQ(error_of(j), "config.json: process.rlimits[0].type: unknown rlimit \"RLIMIT_NOPE\"");
 }
@@ -156,6 +163,19 @@ TEST(Config, SysctlMustBeNamespaced) {
   EXPECT_NE(error_of(j).find("kernel.shmmax"), std::string::npos);  // no ipc namespace
   j["linux"]["namespaces"].push_back({{"type", "ipc"}});
   EXPECT_EQ(error_of(j), "");
+}
+
+TEST(Config, SysctlUtsKeysAsRunc) {
+  auto j = minimal();  // with a uts namespace
+  j["linux"]["sysctl"] = {{"kernel.domainname", "example.org"}};
+  EXPECT_EQ(error_of(j), "");
+  j["linux"]["sysctl"] = {{"kernel.hostname", "h"}};  // the hostname field owns it
+  EXPECT_NE(error_of(j).find("linux.sysctl.kernel.hostname: is not allowed as it conflicts with the OCI \"hostname\" field"),
+            std::string::npos);
+  j = minimal();  // no uts namespace: it would change the host's
+  j["linux"]["namespaces"] = {{{"type", "pid"}}, {{"type", "mount"}}};
+  j["linux"]["sysctl"] = {{"kernel.domainname", "example.org"}};
+  EXPECT_NE(error_of(j).find("linux.sysctl.kernel.domainname"), std::string::npos);
 }
 
 TEST(Config, DefaultSpecParses) {

@@ -71,12 +71,18 @@ def glassrun(tmp_path):
     rt.cleanup()
 
 
+def installed_runtime(name, tmp_path):
+    """A reference runtime from PATH (runc, crun) with its own --root; skips,
+    saying so, when it is not installed."""
+    binary = shutil.which(name)
+    if not binary:
+        pytest.skip(f"{name} is not installed")
+    return Runtime(binary, tmp_path / f"state-{name}")
+
+
 @pytest.fixture
 def runc(tmp_path):
-    binary = shutil.which("runc")
-    if not binary:
-        pytest.skip("runc is not installed")
-    rt = Runtime(binary, tmp_path / "state-runc")
+    rt = installed_runtime("runc", tmp_path)
     yield rt
     rt.cleanup()
 

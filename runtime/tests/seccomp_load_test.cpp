@@ -108,6 +108,25 @@ TEST(SeccompLoad, ErrnoRetIsWhatTheCallFailsWith) {
   fs::remove_all(dir);
 }
 
+#if defined(__x86_64__)
+// runc's ENOSYS stub: above the highest syscall the profile names (exit_group,
+// 231 on x86_64) ENOSYS, below it the default action.
+TEST(SeccompLoad, SyscallsNewerThanTheProfileGetEnosys) {
+  json profile = {{"defaultAction", "SCMP_ACT_ERRNO"},
+                  {"defaultErrnoRet", EXDEV},
+                  {"architectures", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}},
+                  {"syscalls", json::array({{{"names", {"exit_group", "exit", "getpid", "write"}}, {"action", "SCMP_ACT_ALLOW"}}})}};
+  auto filter = compile(profile);
+  EXPECT_EQ(errno_under(*filter, do_getpid), 0);
+  EXPECT_EQ(errno_under(*filter, [] { return do_umask(022); }), EXDEV);  // 95: the default
+  EXPECT_EQ(errno_under(*filter, [] { return syscall(SYS_keyctl, 0, -3, 0); }), ENOSYS);  // 250
+  EXPECT_EQ(errno_under(*filter, [] { return syscall(1000); }), ENOSYS);
+  // No architectures listed: no stub (as runc).
+  profile.erase("architectures");
+  EXPECT_EQ(errno_under(profile, [] { return syscall(1000); }), EXDEV);
+}
+#endif
+
 TEST(SeccompLoad, ErrnoDefaultsToEperm) {
   EXPECT_EQ(errno_under(allow_all_but({{"names", {"unshare"}}, {"action", "SCMP_ACT_ERRNO"}}), do_unshare), EPERM);
 }
@@ -342,7 +361,7 @@ TEST(SeccompNotify, AgentAnswerReachesTheChild) {
       if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0) {
         int notify_fd = filter->load();
         std::string state = json{{"ociVersion", "1.0.2"}, {"id", "c1"}, {"status", "creating"}, {"pid", getpid()}, {"bundle", "/b"}}.dump();
-        send_to_listener(filter->listener_path(), notify_fd, state, filter->listener_metadata());
+        send_to_listener(*filter, notify_fd, getpid(), state);
         close(notify_fd);
         // The agent answers kAgentAnswer; the kernel never runs mkdir.
         code = do_mkdir("/nonexistent-glassrun/x") == kAgentAnswer ? 0 : 1;

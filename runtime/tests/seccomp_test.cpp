@@ -209,19 +209,29 @@ TEST(SeccompCompile, VendoredProfilesCompile) {
   }
 }
 
-TEST(SeccompListener, ConnectFailureNamesThePath) {
+json with_listener(const std::string& path) {
+  json p = allow_all_but({{"names", {"mkdir"}}, {"action", "SCMP_ACT_NOTIFY"}});
+  p["listenerPath"] = path;
+  return p;
+}
+
+TEST(SeccompListener, ConnectFailureNamesThePathInRuncsWords) {
+  auto f = compile(with_listener("/nonexistent/glassrun-agent.sock"));
   try {
-    send_to_listener("/nonexistent/glassrun-agent.sock", 0, R"({"ociVersion":"1.0.2","id":"c","pid":1})");
+    send_to_listener(*f, 0, 1, R"({"ociVersion":"1.0.2","id":"c","pid":1})");
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), "seccomp listener: connect to /nonexistent/glassrun-agent.sock: no such file or directory");
+    EXPECT_EQ(std::string(e.what()),
+              "seccomp listener: failed to connect with seccomp agent specified in the seccomp profile: "
+              "connect to /nonexistent/glassrun-agent.sock: no such file or directory");
     EXPECT_EQ(e.sys_errno(), ENOENT);
   }
 }
 
 TEST(SeccompListener, StateWithoutPidIsRejected) {
-  EXPECT_THROW(send_to_listener("/nonexistent/a.sock", 0, R"({"id":"c"})"), Error);
-  EXPECT_THROW(send_to_listener("/nonexistent/a.sock", 0, "not json"), Error);
+  auto f = compile(with_listener("/nonexistent/a.sock"));
+  EXPECT_THROW(send_to_listener(*f, 0, 1, R"({"id":"c"})"), Error);
+  EXPECT_THROW(send_to_listener(*f, 0, 1, "not json"), Error);
 }
 
 }  // namespace

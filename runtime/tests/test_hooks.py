@@ -97,7 +97,7 @@ def test_failing_create_time_hook_fails_create(glassrun, make_bundle, kind):
     assert r.returncode != 0
     assert "from-hook" in r.stderr  # the hook's stderr is the runtime's
     last = r.stderr.strip().splitlines()[-1]
-    assert last.startswith("glassrun: create: ") and f"{kind} hook 0 ({BUSYBOX}): exit status 3" in last
+    assert last.startswith("glassrun: create: ") and f"{kind} hook ({BUSYBOX}): error running hook #0: exit status 3" in last
     assert_nothing_left(glassrun, cid)
 
 

@@ -14,6 +14,7 @@
 #include "container/container.h"
 #include "container/init.h"
 #include "container/supervise.h"
+#include "linux/capabilities.h"
 #include "linux/cgroups.h"
 #include "linux/cloned_binary.h"
 #include "linux/console.h"
@@ -40,6 +41,7 @@ spec::Config load_config(const CreateOptions& o, bool foreground) {
   Step s("create.config");
   spec::Config c = spec::load_bundle(o.bundle);
   if (!c.process) throw Error("config.json: process: must be set");
+  if (c.process->capabilities) caps::warn_unknown(c.process->capabilities->unknown);
   if (c.process->terminal && o.console_socket.empty() && !foreground)
     throw Error("cannot allocate tty if glassrun will detach without setting console socket");
   if (!c.process->terminal && !o.console_socket.empty())
@@ -169,7 +171,8 @@ void serve_init(const sync::Channel& chan, const CreateOptions& o, const spec::C
           out.console_master = std::move(fd);
         break;
       case sync::Msg::SeccompFd:
-        if (filter) hand_off_seccomp_fd(*filter, fd.get(), hook_state(o.id, pid, c, "creating"));
+        if (!filter) throw Error("init: sent a seccomp notify fd without a seccomp profile");
+        seccomp::send_to_listener(*filter, fd.get(), pid, hook_state(o.id, pid, c, "creating"));
         break;
       case sync::Msg::Ready:
         return;

@@ -8,7 +8,6 @@
 #include "container/loaded.h"
 #include "linux/hooks.h"
 #include "util/error.h"
-#include "util/log.h"
 #include "util/probes.h"
 
 namespace glassrun::container {
@@ -80,13 +79,7 @@ void remove(const std::string& root, const std::string& id, bool force) {
   c->cg->destroy();
   c->dir.remove();
   auto h = c->hooks();
-  if (!h.poststop.empty()) {
-    try {
-      hooks::run_all("poststop", h.poststop, c->state_json(state::Status::Stopped));
-    } catch (const Error& e) {
-      log::warn(e.what());
-    }
-  }
+  if (!h.poststop.empty()) hooks::run_all_warning("poststop", h.poststop, c->state_json(state::Status::Stopped));
 }
 
 }  // namespace glassrun::container

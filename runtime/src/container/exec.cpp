@@ -113,7 +113,10 @@ spec::Process build_process(const ExecOptions& o, const spec::Config& c) {
     if (!p.capabilities) p.capabilities.emplace();
     for (const auto& name : o.caps) {
       auto cap = caps::from_name(name);
-      if (!cap) throw Error(fmt::format("--cap {}: unknown capability", name));
+      if (!cap || *cap > caps::last_cap()) {  // skipped with a warning, as runc and crun
+        p.capabilities->unknown.push_back(name);
+        continue;
+      }
       add_cap(p.capabilities->bounding, *cap);
       add_cap(p.capabilities->effective, *cap);
       add_cap(p.capabilities->permitted, *cap);
@@ -252,13 +255,10 @@ UniqueFd serve_child(const sync::Channel& chan, const ExecOptions& o, const Load
         else
           master = std::move(fd);
         break;
-      case sync::Msg::SeccompFd: {
-        if (!filter) break;
-        auto st = nlohmann::json::parse(c.state_json(state::Status::Running));
-        st["pid"] = pid;
-        hand_off_seccomp_fd(*filter, fd.get(), st.dump());
+      case sync::Msg::SeccompFd:
+        if (!filter) throw Error("process: sent a seccomp notify fd without a seccomp profile");
+        seccomp::send_to_listener(*filter, fd.get(), pid, c.state_json(state::Status::Running));
         break;
-      }
       case sync::Msg::Ready:
         // execve comes next: the channel closes (CLOEXEC) or an Error follows.
         if (channel_closed(chan)) return master;
@@ -294,6 +294,7 @@ int exec(const ExecOptions& o) {
   if (c.extras.oci_config.is_null()) throw Error(fmt::format("{}: the container's config is missing", c.dir.path()));
   spec::Config config = spec::parse_config(c.extras.oci_config.dump(), c.st.bundle());
   spec::Process p = build_process(o, config);
+  if (p.capabilities) caps::warn_unknown(p.capabilities->unknown);
   lsm::check_process(p, {o.apparmor.empty() ? "process.apparmorProfile" : "--apparmor",
                          o.process_label.empty() ? "process.selinuxLabel" : "--process-label"});
   if (p.terminal && o.detach && o.console_socket.empty())

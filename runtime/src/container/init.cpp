@@ -111,7 +111,7 @@ void init_flow(const InitContext& ctx) {
   if (ctx.wants_hooks) {
     ctx.channel->send(sync::Msg::HooksRequest);
     state_json = ctx.channel->expect(sync::Msg::HooksDone).text;
-    hooks::run_all("createContainer", c.hooks.create_container, state_json);
+    hooks::run_all("createContainer", c.hooks.create_container, state_json, c.root_path);  // cwd: the rootfs, as runc
   }
   if (root_fd) make_cwd(root_fd.get(), p.cwd);
   if (root_fd)

@@ -7,7 +7,6 @@
 #include "container/loaded.h"
 #include "linux/hooks.h"
 #include "util/error.h"
-#include "util/log.h"
 #include "util/probes.h"
 
 namespace glassrun::container {
@@ -53,14 +52,7 @@ void start(const std::string& root, const std::string& id) {
   }
   release_init(c);
   auto h = c.hooks();
-  if (!h.poststart.empty()) {
-    // The runtime-spec: a failing poststart hook is logged and ignored.
-    try {
-      hooks::run_all("poststart", h.poststart, c.state_json(state::Status::Running));
-    } catch (const Error& e) {
-      log::warn(e.what());
-    }
-  }
+  if (!h.poststart.empty()) hooks::run_all_warning("poststart", h.poststart, c.state_json(state::Status::Running));
 }
 
 }  // namespace glassrun::container

@@ -30,16 +30,6 @@ UniqueFd block_forwarded_signals() {
   return sfd;
 }
 
-void hand_off_seccomp_fd(const seccomp::Filter& filter, int notify_fd, const std::string& state_json) {
-  seccomp::send_to_listener(filter.listener_path(), notify_fd, state_json, filter.listener_metadata());
-}
-
-void kill_and_reap(pid_t pid) {
-  ::kill(pid, SIGKILL);
-  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-  }
-}
-
 void write_pid_file(const std::string& path, pid_t pid) {
   if (path.size() >= PATH_MAX)
     throw Error(fmt::format("--pid-file {}...: too long ({} bytes)", path.substr(0, 64), path.size()), ENAMETOOLONG);

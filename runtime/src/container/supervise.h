@@ -1,14 +1,12 @@
 // The parent of a container process (create's init, exec's process): what
-// both do around it, once: block the forwarded signals, hand the seccomp
-// notify fd to the listener, kill on failure, write --pid-file, and wait in
-// the foreground (run, exec without --detach).
+// both do around it, once: block the forwarded signals, kill on failure,
+// write --pid-file, and wait in the foreground (run, exec without --detach).
 #pragma once
 
 #include <sys/types.h>
 
 #include <string>
 
-#include "linux/seccomp.h"
 #include "util/fd.h"
 
 namespace glassrun::container {
@@ -17,10 +15,6 @@ namespace glassrun::container {
 // the synchronous ones, SIGKILL and SIGSTOP) before the process exists, so
 // none is lost; returns a signalfd for them. The child unblocks its own.
 UniqueFd block_forwarded_signals();
-// The notify fd with the ContainerProcessState (state_json, listenerMetadata)
-// to linux.seccomp.listenerPath, from the filter compiled before the fork.
-void hand_off_seccomp_fd(const seccomp::Filter& filter, int notify_fd, const std::string& state_json);
-void kill_and_reap(pid_t pid);
 // --pid-file: digits alone, no newline (containerd parses an integer), written atomically.
 void write_pid_file(const std::string& path, pid_t pid);
 

@@ -10,7 +10,10 @@
 #include <cctype>
 #include <fstream>
 
+#include <fmt/ranges.h>
+
 #include "util/error.h"
+#include "util/log.h"
 
 namespace glassrun::caps {
 
@@ -28,6 +31,14 @@ std::string to_name(int cap) {
   cap_free(n);
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
   return s;
+}
+
+void warn_unknown(const std::vector<std::string>& names) {
+  if (names.empty()) return;
+  std::vector<std::string> sorted = names;
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  log::warn(fmt::format("ignoring unknown or unavailable capabilities: [{}]", fmt::join(sorted, " ")));
 }
 
 int last_cap() {

@@ -12,6 +12,9 @@ namespace glassrun::caps {
 // "CAP_SYS_ADMIN" → 21; nullopt when this kernel/libcap does not know it.
 std::optional<int> from_name(const std::string& name);
 std::string to_name(int cap);
+// runc's warning for the names the config parser skipped (spec::Capabilities
+// ::unknown): "ignoring unknown or unavailable capabilities: [A B]", sorted.
+void warn_unknown(const std::vector<std::string>& names);
 // Highest capability the running kernel knows (/proc/sys/kernel/cap_last_cap).
 int last_cap();
 

@@ -9,6 +9,7 @@
 
 #include "util/error.h"
 #include "util/fd.h"
+#include "util/log.h"
 #include "util/probes.h"
 
 namespace glassrun::hooks {
@@ -39,7 +40,10 @@ int wait_with_timeout(pid_t pid, int timeout_s) {
   }
 }
 
-void run_one(const spec::Hook& h, const std::string& state_json) {
+void run_one(const spec::Hook& h, const std::string& state_json, const std::string& cwd) {
+  // Opened here, where a failure can still be reported; the child only fchdirs.
+  UniqueFd dir(cwd.empty() ? -1 : open(cwd.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!cwd.empty() && !dir) throw_sys(fmt::format("open hook working directory {}", cwd));
   int in[2];
   if (pipe2(in, O_CLOEXEC) != 0) throw_sys("pipe for hook stdin");
   UniqueFd rd(in[0]), wr(in[1]);
@@ -50,6 +54,7 @@ void run_one(const spec::Hook& h, const std::string& state_json) {
   if (pid < 0) throw_sys("fork hook");
   if (pid == 0) {
     dup2(rd.get(), 0);
+    if (dir && fchdir(dir.get()) != 0) _exit(127);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -75,13 +80,30 @@ void run_one(const spec::Hook& h, const std::string& state_json) {
   if (WIFSIGNALED(status)) throw Error(fmt::format("killed by signal {}", WTERMSIG(status)));
 }
 
+std::string context(const char* kind, const std::vector<spec::Hook>& hooks, size_t i) {
+  return fmt::format("{} hook ({}): error running hook #{}", kind, hooks[i].path, i);
+}
+
 }  // namespace
 
-void run_all(const char* kind, const std::vector<spec::Hook>& hooks, const std::string& state_json) {
+void run_all(const char* kind, const std::vector<spec::Hook>& hooks, const std::string& state_json,
+             const std::string& cwd) {
   if (hooks.empty()) return;
   Step s("hooks");
   for (size_t i = 0; i < hooks.size(); ++i)
-    with_context(fmt::format("{} hook {} ({})", kind, i, hooks[i].path), [&] { run_one(hooks[i], state_json); });
+    with_context(context(kind, hooks, i), [&] { run_one(hooks[i], state_json, cwd); });
+}
+
+void run_all_warning(const char* kind, const std::vector<spec::Hook>& hooks, const std::string& state_json) {
+  if (hooks.empty()) return;
+  Step s("hooks");
+  for (size_t i = 0; i < hooks.size(); ++i) {
+    try {
+      with_context(context(kind, hooks, i), [&] { run_one(hooks[i], state_json, {}); });
+    } catch (const Error& e) {
+      log::warn(e.what());
+    }
+  }
 }
 
 }  // namespace glassrun::hooks

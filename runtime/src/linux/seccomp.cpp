@@ -1,8 +1,13 @@
 #include "linux/seccomp.h"
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <array>
+#include <cstring>
 
 #include "linux/seccomp_context.h"
+#include "linux/seccomp_enosys.h"
 #include "linux/seccomp_profile.h"
 #include "util/error.h"
 
@@ -14,12 +19,33 @@ namespace {
 constexpr size_t kBinaryTreeThreshold = 32;
 constexpr size_t kMaxSyscallArgs = 6;
 
+// The SECCOMP_FILTER_FLAG_* a loaded program needs, from the profile's flags
+// (as libseccomp's seccomp_load would pass them).
+unsigned filter_flags(const Profile& p, bool notify) {
+  unsigned flags = notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+  for (const auto& f : p.flags) {
+    if (f.attribute == SCMP_FLTATR_CTL_TSYNC)
+      flags |= SECCOMP_FILTER_FLAG_TSYNC | (notify ? SECCOMP_FILTER_FLAG_TSYNC_ESRCH : 0);
+    if (f.attribute == SCMP_FLTATR_CTL_LOG) flags |= SECCOMP_FILTER_FLAG_LOG;
+    if (f.attribute == SCMP_FLTATR_CTL_SSB) flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+  }
+  return flags;
+}
+
 class LibseccompFilter final : public Filter {
  public:
-  LibseccompFilter(Context ctx, Profile profile, std::vector<std::string> skipped, bool notify_rules)
-      : ctx_(std::move(ctx)), profile_(std::move(profile)), skipped_(std::move(skipped)), notify_(notify_rules) {}
+  // program: the ENOSYS stub followed by libseccomp's program, or empty when
+  // there is no stub and libseccomp loads its own.
+  LibseccompFilter(Context ctx, Profile profile, std::vector<std::string> skipped, bool notify_rules,
+                   std::vector<sock_filter> program)
+      : ctx_(std::move(ctx)),
+        profile_(std::move(profile)),
+        skipped_(std::move(skipped)),
+        notify_(notify_rules),
+        program_(std::move(program)) {}
 
   int load() override {
+    if (!program_.empty()) return load_program();
     if (int rc = seccomp_load(ctx_.get()); rc < 0) throw_sys("seccomp: load filter", -rc);
     if (!notify_) return -1;
     int fd = seccomp_notify_fd(ctx_.get());
@@ -30,13 +56,23 @@ class LibseccompFilter final : public Filter {
   std::string listener_path() const override { return profile_.listener_path; }
   std::string listener_metadata() const override { return profile_.listener_metadata; }
   std::vector<std::string> skipped_syscalls() const override { return skipped_; }
-  std::size_t bpf_size() const override { return export_bpf(ctx_).size(); }
+  std::size_t bpf_size() const override {
+    return program_.empty() ? export_bpf(ctx_).size() : program_.size() * sizeof(sock_filter);
+  }
 
  private:
+  int load_program() {
+    sock_fprog prog{static_cast<unsigned short>(program_.size()), program_.data()};
+    long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, filter_flags(profile_, notify_), &prog);
+    if (rc < 0) throw_sys("seccomp: load filter");
+    return notify_ ? static_cast<int>(rc) : -1;
+  }
+
   Context ctx_;
   Profile profile_;
   std::vector<std::string> skipped_;
   bool notify_;
+  std::vector<sock_filter> program_;
 };
 
 void set_attribute(const Context& ctx, scmp_filter_attr attr, uint32_t value, const std::string& what) {
@@ -94,6 +130,18 @@ void add_syscall(const Context& ctx, const SyscallRule& rule, const std::string&
   for (const auto& c : conds) add_conditional(ctx, rule, name, nr, {c});
 }
 
+// runc's ENOSYS stub in front of libseccomp's program; empty when none applies.
+std::vector<sock_filter> with_enosys_stub(const Context& ctx, const Profile& p) {
+  std::vector<sock_filter> program = enosys_stub(p);
+  if (program.empty()) return program;
+  std::string bpf = export_bpf(ctx);
+  size_t stub = program.size();
+  program.resize(stub + bpf.size() / sizeof(sock_filter));
+  std::memcpy(program.data() + stub, bpf.data(), bpf.size() - bpf.size() % sizeof(sock_filter));
+  if (program.size() > BPF_MAXINSNS) fail("linux.seccomp: the filter has {} instructions (max {})", program.size(), BPF_MAXINSNS);
+  return program;
+}
+
 }  // namespace
 
 std::unique_ptr<Filter> compile(const nlohmann::json& seccomp) {
@@ -117,7 +165,9 @@ std::unique_ptr<Filter> compile(const nlohmann::json& seccomp) {
       notify_rules |= rule.action == SCMP_ACT_NOTIFY;
     }
   }
-  return std::make_unique<LibseccompFilter>(std::move(ctx), std::move(profile), std::move(skipped), notify_rules);
+  std::vector<sock_filter> program = with_enosys_stub(ctx, profile);
+  return std::make_unique<LibseccompFilter>(std::move(ctx), std::move(profile), std::move(skipped), notify_rules,
+                                            std::move(program));
 }
 
 }  // namespace glassrun::seccomp

@@ -39,12 +39,14 @@ class Filter {
 // ("linux.seccomp.syscalls[3].action: unknown action SCMP_ACT_FOO").
 std::unique_ptr<Filter> compile(const nlohmann::json& seccomp);
 
-// Sends the notify fd and the container state to listenerPath, as runc does
-// (one SCM_RIGHTS message with the fd and the state JSON as payload).
-// state_json is the OCI state; the payload is the runtime-spec
-// ContainerProcessState wrapping it: {"ociVersion","fds":["seccompFd"],"pid",
-// "metadata","state"}; metadata is linux.seccomp.listenerMetadata.
-void send_to_listener(const std::string& listener_path, int notify_fd, const std::string& state_json,
-                      const std::string& metadata = {});
+// Sends the notify fd to the profile's listenerPath, as runc does, for the
+// init and for an exec'd process alike: one SCM_RIGHTS message whose payload
+// is the runtime-spec ContainerProcessState {"ociVersion","fds":["seccompFd"],
+// "pid","metadata","state"}. pid is the process that loaded the filter;
+// state_json is the container's OCI state (its pid the init's); metadata is
+// the profile's listenerMetadata. A socket that cannot be reached fails with
+// runc's "failed to connect with seccomp agent specified in the seccomp
+// profile: ...".
+void send_to_listener(const Filter& filter, int notify_fd, int pid, const std::string& state_json);
 
 }  // namespace glassrun::seccomp

@@ -3,9 +3,6 @@
 // send one message carrying the ContainerProcessState JSON and, via
 // SCM_RIGHTS, the notify fd named "seccompFd" in its "fds" array.
 #include <sys/socket.h>
-#include <sys/un.h>
-
-#include <cstring>
 
 #include "linux/seccomp.h"
 #include "util/error.h"
@@ -20,19 +17,24 @@ using nlohmann::json;
 constexpr const char* kSeccompFdName = "seccompFd";
 constexpr const char* kFallbackOciVersion = "1.0.2";
 
-std::string container_process_state(const std::string& state_json, const std::string& metadata) {
+std::string container_process_state(int pid, const std::string& state_json, const std::string& metadata) {
   json state = json::parse(state_json, nullptr, /*allow_exceptions=*/false);
   if (!state.is_object()) fail("seccomp listener: container state is not a JSON object");
-  auto pid = state.find("pid");
-  if (pid == state.end() || !pid->is_number_integer()) fail("seccomp listener: container state has no pid");
+  auto init_pid = state.find("pid");
+  if (init_pid == state.end() || !init_pid->is_number_integer()) fail("seccomp listener: container state has no pid");
   auto version = state.find("ociVersion");
   json cps = {
       {"ociVersion", version != state.end() && version->is_string() ? *version : json(kFallbackOciVersion)},
       {"fds", json::array({kSeccompFdName})},
-      {"pid", *pid},
+      {"pid", pid},
   };
   if (!metadata.empty()) cps["metadata"] = metadata;  // omitempty, as runc's Go struct
-  cps["state"] = std::move(state);
+  // The runtime-spec's State and nothing more (runc's specs.State), whoever
+  // built it: the init's and an exec'd process's messages have one shape.
+  json spec_state = json::object();
+  for (const char* key : {"ociVersion", "id", "status", "pid", "bundle", "annotations"})
+    if (auto it = state.find(key); it != state.end()) spec_state[key] = *it;
+  cps["state"] = std::move(spec_state);
   return cps.dump();
 }
 
@@ -51,11 +53,11 @@ void send_with_fd(int sock, const std::string& payload, int fd) {
 
 }  // namespace
 
-void send_to_listener(const std::string& listener_path, int notify_fd, const std::string& state_json,
-                      const std::string& metadata) {
+void send_to_listener(const Filter& filter, int notify_fd, int pid, const std::string& state_json) {
   if (notify_fd < 0) fail("seccomp listener: no notify fd to send");
-  std::string payload = container_process_state(state_json, metadata);
-  UniqueFd sock = fd_passing::connect_unix(listener_path, "seccomp listener");
+  std::string payload = container_process_state(pid, state_json, filter.listener_metadata());
+  UniqueFd sock = fd_passing::connect_unix(
+      filter.listener_path(), "seccomp listener: failed to connect with seccomp agent specified in the seccomp profile");
   send_with_fd(sock.get(), payload, notify_fd);
 }
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <fstream>
 #include <set>
@@ -136,25 +137,28 @@ void require_execable(const std::vector<std::string>& args, const std::vector<st
 
 // ---- process ----
 
-std::optional<std::vector<int>> parse_cap_set(const json& caps, const char* key, const Field& f) {
+std::optional<std::vector<int>> parse_cap_set(const json& caps, const char* key, const Field& f,
+                                              std::vector<std::string>& skipped) {
   if (!caps.contains(key) || caps[key].is_null()) return std::nullopt;
   std::vector<int> out;
   auto names = get_strings(caps, key, f);
   for (size_t i = 0; i < names.size(); ++i) {
-    auto c = caps::from_name(names[i]);
-    if (!c) bad(f[key][i], fmt::format("unknown capability \"{}\"", names[i]));
-    out.push_back(*c);
+    // A newer kernel's capability on this host, or a typo: skipped, as runc and crun do.
+    if (auto c = caps::from_name(names[i]); c && *c <= caps::last_cap())
+      out.push_back(*c);
+    else if (std::find(skipped.begin(), skipped.end(), names[i]) == skipped.end())
+      skipped.push_back(names[i]);
   }
   return out;
 }
 
 Capabilities parse_capabilities(const json& j, const Field& f) {
   Capabilities c;
-  c.bounding = parse_cap_set(j, "bounding", f);
-  c.effective = parse_cap_set(j, "effective", f);
-  c.inheritable = parse_cap_set(j, "inheritable", f);
-  c.permitted = parse_cap_set(j, "permitted", f);
-  c.ambient = parse_cap_set(j, "ambient", f);
+  c.bounding = parse_cap_set(j, "bounding", f, c.unknown);
+  c.effective = parse_cap_set(j, "effective", f, c.unknown);
+  c.inheritable = parse_cap_set(j, "inheritable", f, c.unknown);
+  c.permitted = parse_cap_set(j, "permitted", f, c.unknown);
+  c.ambient = parse_cap_set(j, "ambient", f, c.unknown);
   return c;
 }
 
@@ -356,7 +360,9 @@ void check_consistency(const Config& c) {
       bool net = k.rfind("net.", 0) == 0;
       bool ipc = k.rfind("kernel.msg", 0) == 0 || k.rfind("kernel.sem", 0) == 0 || k.rfind("kernel.shm", 0) == 0 ||
                  k.rfind("fs.mqueue.", 0) == 0;
-      bool uts = k == "kernel.hostname" || k == "kernel.domainname";
+      // kernel.hostname is namespaced, but the hostname field owns it (runc's rule).
+      if (k == "kernel.hostname") bad(Field{"linux.sysctl"}[k], "is not allowed as it conflicts with the OCI \"hostname\" field");
+      bool uts = k == "kernel.domainname";
       if ((net && !c.has_namespace("network")) || (ipc && !c.has_namespace("ipc")) || (uts && !c.has_namespace("uts")) ||
           (!net && !ipc && !uts))
         bad(Field{"linux.sysctl"}[k], "is not namespaced by the container's namespaces");

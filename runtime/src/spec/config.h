@@ -32,6 +32,9 @@ struct Rlimit {
 // Capability sets as numbers (CAP_*), each possibly absent.
 struct Capabilities {
   std::optional<std::vector<int>> bounding, effective, inheritable, permitted, ambient;
+  // Names this host does not know (libcap or the kernel's cap_last_cap), left
+  // out of the sets above; create and exec warn about them.
+  std::vector<std::string> unknown;
 };
 
 struct Process {
