@@ -25,6 +25,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/fileio.h"
+#include "util/log.h"
 #include "util/probes.h"
 
 namespace glassrun::container {
@@ -56,6 +57,9 @@ std::string first_limit(const nlohmann::json& r) {
 std::unique_ptr<cgroups::Manager> make_cgroups(const spec::Config& c, const std::string& id, Cleanup& cleanup) {
   Step s("create.cgroups");
   auto cg = cgroups::for_new_container(c.cgroups_path, id);
+  // As runc 1.1: a cgroup that already has processes is used, with a warning.
+  if (auto n = cg->pids().size(); n > 0)
+    log::warn(fmt::format("container's cgroup is not empty: {} process(es) found", n));
   try {
     cg->create();
   } catch (const Error& e) {
