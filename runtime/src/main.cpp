@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "cli/usage.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -39,15 +40,13 @@ namespace {
 }
 
 int find_trace_flag(int argc, char** argv, std::string& file) {
-  static const char* kTakesValue[] = {"--root", "--log", "--log-format", "--criu", "--rootless"};
   for (int i = 1; i < argc; ++i) {
     if (argv[i][0] != '-') return -1;  // global flags come before the command
     if (!strcmp(argv[i], "--trace") && i + 1 < argc) {
       file = argv[i + 1];
       return i;
     }
-    for (const char* f : kTakesValue)
-      if (!strcmp(argv[i], f)) ++i;  // skip the flag's value
+    if (glassrun::cli::global_flag_takes_value(argv[i])) ++i;  // skip the flag's value
   }
   return -1;
 }
@@ -61,16 +60,16 @@ int main(int argc, char** argv) {
     std::string trace_file;
     if (int i = find_trace_flag(argc, argv, trace_file); i > 0) exec_under_tracer(trace_file, argc, argv, i);
 
-    CLI::App app{"glassrun: an OCI container runtime whose every kernel-facing step can be seen", "glassrun"};
-    app.set_version_flag("-v,--version", fmt::format("glassrun version {}\nspec: 1.0.2", GLASSRUN_VERSION));
+    CLI::App app{"an OCI container runtime whose every kernel-facing step can be seen", "glassrun"};
+    app.set_version_flag("-v,--version", cli::version_text());
     app.require_subcommand(1);
     cli::Globals g;
     // As runc: an unprivileged caller keeps its state under $XDG_RUNTIME_DIR.
     if (geteuid() != 0)
       if (const char* x = getenv("XDG_RUNTIME_DIR"); x && *x) g.root = std::string(x) + "/glassrun";
-    app.add_option("--root", g.root, "root directory for container state");
+    app.add_option("--root", g.root, "root directory for container state")->capture_default_str();
     app.add_option("--log", g.log, "log file (default stderr)");
-    app.add_option("--log-format", g.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+    app.add_option("--log-format", g.log_format, "text or json")->capture_default_str()->check(CLI::IsMember({"text", "json"}));
     app.add_flag("--debug", g.debug, "debug logging");
     app.add_flag("--systemd-cgroup", g.systemd_cgroup, "accepted for runc compatibility; not supported");
     app.add_option("--criu", g.criu, "accepted for runc compatibility");
@@ -91,10 +90,13 @@ int main(int argc, char** argv) {
     cli::add_cgroup_commands(app, g, action);
     cli::add_events_update(app, g, action);
 
+    if (auto done = cli::handle_help_topics(app, argc, argv)) return *done;
     try {
       app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-      return app.exit(e);
+    } catch (const CLI::CallForHelp&) {
+      auto selected = app.get_subcommands();
+      fmt::print("{}", cli::help_text(app, selected.empty() ? nullptr : selected.front()));
+      return 0;
     } catch (const CLI::CallForVersion& e) {
       return app.exit(e);
     } catch (const CLI::ParseError& e) {

@@ -1,5 +1,7 @@
 #include "decode.h"
 
+#include "util/escape.h"
+
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -403,21 +405,6 @@ std::vector<std::string> namespace_names(uint64_t v) {
   return out;
 }
 
-std::string c_escape(std::string_view bytes) {
-  std::string out;
-  for (unsigned char c : bytes) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20 || c >= 0x7f) out += fmt::format("\\x{:02x}", c);
-        else out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
+std::string c_escape(std::string_view bytes) { return glassrun::c_escape(bytes); }
 
 }  // namespace glasstrace

@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "cli/usage.h"
 #include "container/exec.h"
 #include "util/error.h"
 
@@ -28,12 +29,12 @@ void add_exec(CLI::App& app, Globals& g, Action& action) {
   sub->add_option("--pid-file", o->pid_file, "file to write the process's pid to");
   sub->add_flag("-d,--detach", o->detach, "detach from the process");
   sub->add_flag("--ignore-paused", o->ignore_paused, "exec even if the container is paused");
+  one(sub->add_option("--cgroup", o->sub_cgroups,
+                      "run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>."));
   sub->callback([&g, o, tty, tty_opt, sub, &action] {
     auto rest = sub->remaining();
-    if (!rest.empty() && rest[0] == "--") rest.erase(rest.begin());
-    if (rest.empty()) throw CLI::ValidationError("container-id", "exec needs a container id");
-    o->id = rest[0];
-    o->args.assign(rest.begin() + 1, rest.end());
+    o->id = take_container_id(rest, "exec");
+    o->args = std::move(rest);
     if (!o->args.empty() && o->args[0] == "--") o->args.erase(o->args.begin());
     if (tty_opt->count() > 0) o->tty = *tty;
     if (o->process_file.empty() && o->args.empty())

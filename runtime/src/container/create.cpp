@@ -31,6 +31,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/fileio.h"
+#include "util/log.h"
 #include "util/probes.h"
 
 namespace glassrun::container {
@@ -98,6 +99,9 @@ std::shared_ptr<cgroups::Manager> make_cgroups(const spec::Config& c, const std:
   Step s("create.cgroups");
   std::shared_ptr<cgroups::Manager> cg = cgroups::for_new_container(c.cgroups_path, id);
   record_pieces(dir, c, *cg);
+  // As runc 1.1: a cgroup that already has processes is used, with a warning.
+  if (auto n = cg->pids().size(); n > 0)
+    log::warn(fmt::format("container's cgroup is not empty: {} process(es) found", n));
   try {
     cg->create();
   } catch (const Error& e) {

@@ -25,6 +25,7 @@
 #include "container/process.h"
 #include "container/supervise.h"
 #include "linux/capabilities.h"
+#include "linux/cgroups_paths.h"
 #include "linux/cloned_binary.h"
 #include "linux/console.h"
 #include "linux/lsm.h"
@@ -302,6 +303,10 @@ int exec(const ExecOptions& o) {
   if (!p.terminal && !o.console_socket.empty())
     throw Error("cannot use console socket if glassrun will not detach or allocate tty");
 
+  // --cgroup: checked before any process exists (as runc); joined at attach.
+  std::unique_ptr<cgroups::Manager> sub_cgroups;
+  if (!o.sub_cgroups.empty()) sub_cgroups = cgroups::from_state(cgroups::sub_cgroup_paths(c.cg->paths(), o.sub_cgroups), {});
+
   std::unique_ptr<seccomp::Filter> filter;
   if (const auto& sc = config.linux_section("seccomp"); !sc.is_null()) {
     Step s("exec.seccomp_compile");
@@ -352,7 +357,7 @@ int exec(const ExecOptions& o) {
   try {
     {
       Step s("exec.cgroup_attach");
-      c.cg->add_process(pid);
+      (sub_cgroups ? sub_cgroups : c.cg)->add_process(pid);
     }
     parent_chan.send(sync::Msg::Continue);
     master = serve_child(parent_chan, o, c, pid, filter.get());

@@ -28,6 +28,7 @@ struct ExecOptions {
   std::string pid_file;
   bool detach = false;
   bool ignore_paused = false;
+  std::vector<std::string> sub_cgroups;  // --cgroup [controller:]path, below the container's cgroups
 };
 
 // Detached: returns 0 once the process runs. Else waits for it, forwarding

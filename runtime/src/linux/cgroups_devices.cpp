@@ -17,10 +17,14 @@ DeviceRule parse_rule(const nlohmann::json& d) {
   r.type = type[0];
   if (d.contains("major") && !d["major"].is_null()) r.major = d["major"].get<int64_t>();
   if (d.contains("minor") && !d["minor"].is_null()) r.minor = d["minor"].get<int64_t>();
-  r.access = d.value("access", std::string());
-  if (r.access.empty()) fail("access cannot be empty");
-  for (char c : r.access)
-    if (c != 'r' && c != 'w' && c != 'm') fail("invalid access \"{}\"", r.access);
+  std::string access = d.value("access", std::string());
+  if (access.empty()) fail("access cannot be empty");
+  // As runc: any order and repeats of r, w, m; other letters are ignored
+  // ("rwa" is "rw"). Nothing left is refused here (runc fails later, vaguely).
+  r.access.clear();
+  for (char c : {'r', 'w', 'm'})
+    if (access.find(c) != std::string::npos) r.access += c;
+  if (r.access.empty()) fail("invalid access \"{}\": none of r, w, m", access);
   return r;
 }
 

@@ -172,6 +172,38 @@ std::string clean_path(const std::string& path) {
   return out.empty() ? "." : out;
 }
 
+std::map<std::string, std::string> sub_cgroup_paths(std::map<std::string, std::string> paths,
+                                                   const std::vector<std::string>& args) {
+  std::map<std::string, std::string> sub;  // controller ("" for all) → sub path
+  for (const auto& a : args) {
+    auto parts = split(a, ':');
+    if (parts.size() > 2) fail("invalid --cgroup argument: {}", a);
+    if (parts.size() == 1) {
+      if (args.size() != 1) fail("invalid --cgroup argument: {} (missing <controller>: prefix)", a);
+      sub[""] = a;
+    } else {
+      for (const auto& ctrl : split(parts[0], ',')) sub[ctrl] = parts[1];
+    }
+  }
+  // Below the container's cgroup, by whole components (runc compares string
+  // prefixes, which lets "../c1x" reach a sibling named like it).
+  auto below = [](const std::string& base, const std::string& add) {
+    std::string p = join(base, add);
+    if (p != base && p.rfind(base + "/", 0) != 0) fail("{} is not a sub cgroup path", add);
+    return p;
+  };
+  if (auto all = sub.find(""); all != sub.end()) {
+    for (auto& [ctrl, dir] : paths) dir = below(dir, all->second);
+    return paths;
+  }
+  for (const auto& [ctrl, add] : sub) {
+    auto it = paths.find(ctrl);
+    if (it == paths.end()) fail("unknown controller {}", ctrl);
+    it->second = below(it->second, add);
+  }
+  return paths;
+}
+
 const std::vector<std::string>& v1_subsystems() {
   static const std::vector<std::string> subs = {"cpuset",     "devices", "memory",  "cpu",          "cpuacct",
                                                 "pids",       "blkio",   "hugetlb", "net_cls",      "net_prio",

@@ -40,4 +40,12 @@ std::map<std::string, std::string> compute_paths(const std::string& cgroups_path
                                                  const std::string& proc_self_cgroup,
                                                  const std::string& mountinfo);
 
+// `exec --cgroup [controller[,controller]:]path` (repeatable), as runc: the
+// container's paths with each sub path joined below them; one argument
+// without a controller applies to every hierarchy (the only form on v2).
+// Throws "<p> is not a sub cgroup path", "unknown controller <c>",
+// "invalid --cgroup argument: <arg>".
+std::map<std::string, std::string> sub_cgroup_paths(std::map<std::string, std::string> paths,
+                                                   const std::vector<std::string>& args);
+
 }  // namespace glassrun::cgroups
