@@ -31,6 +31,7 @@ class LibseccompFilter final : public Filter {
   std::string listener_metadata() const override { return profile_.listener_metadata; }
   std::vector<std::string> skipped_syscalls() const override { return skipped_; }
   std::size_t bpf_size() const override { return export_bpf(ctx_).size(); }
+  std::string bpf_program() const override { return export_bpf(ctx_); }
 
  private:
   Context ctx_;
