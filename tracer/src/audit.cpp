@@ -32,9 +32,12 @@ constexpr std::array<NsField, 9> kNamespaces = {{
     {"user", &gt_audit::ns_user},
 }};
 
-uint64_t init_ns_inode(const char* name) {
+// The host's namespaces: pid 1's, or glasstrace's own where /proc/1/ns
+// cannot be read (a sandbox denying ptrace access to pid 1).
+uint64_t host_ns_inode(const char* name) {
   struct stat st;
-  return stat(fmt::format("/proc/1/ns/{}", name).c_str(), &st) == 0 ? st.st_ino : 0;
+  if (stat(fmt::format("/proc/1/ns/{}", name).c_str(), &st) == 0) return st.st_ino;
+  return stat(fmt::format("/proc/self/ns/{}", name).c_str(), &st) == 0 ? st.st_ino : 0;
 }
 
 std::string name_of(const char* s) { return std::string(s, strnlen(s, GT_NAME_LEN)); }
@@ -82,9 +85,9 @@ const char* seccomp_mode_text(int m) { return m == 0 ? "disabled" : m == 1 ? "st
 }  // namespace
 
 Json audit_event(const gt_audit& a) {
-  static const auto init_ns = [] {
+  static const auto host_ns = [] {
     std::array<uint64_t, kNamespaces.size()> v{};
-    for (size_t i = 0; i < v.size(); i++) v[i] = init_ns_inode(kNamespaces[i].name);
+    for (size_t i = 0; i < v.size(); i++) v[i] = host_ns_inode(kNamespaces[i].name);
     return v;
   }();
   Json j = task_fields(a.h);
@@ -111,7 +114,7 @@ Json audit_event(const gt_audit& a) {
   Json ns = Json::object();
   for (size_t i = 0; i < kNamespaces.size(); i++) {
     uint32_t inode = a.*kNamespaces[i].inode;
-    ns[kNamespaces[i].name] = {{"inode", inode}, {"same_as_init", init_ns[i] && inode == init_ns[i]}};
+    ns[kNamespaces[i].name] = {{"inode", inode}, {"same_as_host", host_ns[i] && inode == host_ns[i]}};
   }
   j["namespaces"] = ns;
   j["root"] = {{"path", path_text(a.root)}, {"is_mount_ns_root", a.root.at_ns_top && a.root.depth == 0}};
@@ -149,7 +152,7 @@ std::string audit_text(const Json& a) {
                    a["cwd"]["inside_root"].get<bool>() ? "" : " (OUTSIDE the root)");
   std::string ns;
   for (const auto& [name, v] : a["namespaces"].items())
-    ns += fmt::format(" {}:{}{}", name, v["inode"].get<uint32_t>(), v["same_as_init"].get<bool>() ? "=init" : "");
+    ns += fmt::format(" {}:{}{}", name, v["inode"].get<uint32_t>(), v["same_as_host"].get<bool>() ? "=host" : "");
   s += "  ns" + ns + fmt::format("  cgroup {}\n", a["cgroup"].get<uint64_t>());
   for (const auto& f : a["fds"])
     s += fmt::format("  fd {:<3} {:<10} {}{} {}{}\n", f["fd"].get<int>(), f["type"].get<std::string>(),
@@ -222,7 +225,7 @@ std::vector<std::string> audit_violations(const Json& a, const Json& policy) {
     }
   for (const auto& ns : policy_value<std::vector<std::string>>(policy, "namespaces_not_shared", {})) {
     if (!a["namespaces"].contains(ns)) throw std::runtime_error(fmt::format("policy field \"namespaces_not_shared\": unknown namespace \"{}\"", ns));
-    if (a["namespaces"][ns]["same_as_init"].get<bool>()) out.push_back(fmt::format("namespace {}: shared with the host's init", ns));
+    if (a["namespaces"][ns]["same_as_host"].get<bool>()) out.push_back(fmt::format("namespace {}: shared with the host", ns));
   }
   if (policy.contains("dumpable") && a["dumpable"].get<int>() != policy_value<int>(policy, "dumpable", 0))
     out.push_back(fmt::format("dumpable {}: expected {}", a["dumpable"].get<int>(), policy["dumpable"].dump()));

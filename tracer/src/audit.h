@@ -13,7 +13,7 @@ struct gt_audit;
 namespace glasstrace {
 
 // The "exec_audit" event (docs/TRACE_SCHEMA.md). Namespaces are compared with
-// those of pid 1 (/proc/1/ns, read once while recording).
+// the host's (pid 1's, else glasstrace's own; read once while recording).
 Json audit_event(const gt_audit& a);
 
 std::vector<const Json*> audit_events(const Trace& t);
