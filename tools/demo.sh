@@ -22,6 +22,9 @@ echo "== glassrun --trace $out/trace.jsonl run -b $out/bundle $id"
 echo
 echo "== what glassrun did, step by step (glasstrace show --format summary)"
 "$glasstrace" show "$out/trace.jsonl" --format summary | sed -n '1,/^$/p'
+echo "== what the container's first program inherited (glasstrace audit)"
+"$glasstrace" audit "$out/trace.jsonl"
+echo
 echo "== the kernel-facing milestones (glasstrace milestones)"
 "$glasstrace" milestones "$out/trace.jsonl" | head -40
 echo

@@ -24,6 +24,7 @@ enum gt_kind {
   GT_EXEC = 4,
   GT_EXIT = 5,
   GT_STEP = 6,
+  GT_AUDIT = 7,
 };
 
 // What the BPF side captures beyond the raw args, per syscall number. User
@@ -111,6 +112,53 @@ struct gt_step {
   __u8 is_end;
   __s32 err;
   char step[GT_NAME_LEN * 2];
+};
+
+// exec_audit: the state a container's first program starts with, read at
+// its exec (sched_process_exec: after the kernel closed O_CLOEXEC fds and
+// computed the new credentials).
+#define GT_AUDIT_FDS 32     // open fds described (lowest numbers first)
+#define GT_AUDIT_FD_SCAN 256  // fd numbers looked at
+#define GT_AUDIT_GROUPS 32
+#define GT_AUDIT_DEPTH 8    // names per path, leaf first, across mounts
+#define GT_RLIMITS 16
+
+struct gt_path {
+  __u8 depth;       // names valid, leaf first
+  __u8 truncated;   // more components than GT_AUDIT_DEPTH
+  __u8 in_root;     // the walk met the task's root (fs->root)
+  __u8 at_ns_top;   // the walk met the top of the mount namespace
+  char names[GT_AUDIT_DEPTH][GT_NAME_LEN];
+};
+
+struct gt_audit_fd {
+  __s32 fd;
+  __u32 mode;      // i_mode: S_IFMT type and permissions
+  __u32 flags;     // f_flags
+  __u8 cloexec;
+  __u64 ino;
+  char fstype[16];
+  struct gt_path path;
+};
+
+struct gt_audit {
+  struct gt_header h;
+  __u32 uid, euid, suid, fsuid, gid, egid, sgid, fsgid;  // init user ns view
+  __u32 securebits;
+  __u32 ngroups;
+  __u32 groups[GT_AUDIT_GROUPS];
+  __u64 cap_inheritable, cap_permitted, cap_effective, cap_bset, cap_ambient;
+  __u8 no_new_privs;
+  __u8 dumpable;         // 0 no, 1 yes, 2 root-only (suid_dumpable)
+  __s32 seccomp_mode;    // 0 disabled, 1 strict, 2 filter
+  __u32 seccomp_filters;
+  __u64 rlim[GT_RLIMITS][2];  // cur, max
+  // Namespace inodes: the task's pid ns, then nsproxy's, then the cred's user ns.
+  __u32 ns_pid, ns_pid_children, ns_mnt, ns_uts, ns_ipc, ns_net, ns_cgroup, ns_time, ns_user;
+  __u32 nfds;            // open fds found in the first GT_AUDIT_FD_SCAN numbers
+  __u32 fds_described;   // entries valid in fds
+  struct gt_path root, cwd;
+  struct gt_audit_fd fds[GT_AUDIT_FDS];
 };
 
 // Index into the stats array map.

@@ -50,6 +50,17 @@ struct {
   __type(value, __u64);
 } stats SEC(".maps");
 
+// Mount namespaces whose first exec has been audited. User space seeds the
+// traced command's own, so only execs in a new mount namespace (the
+// container's) are audited, each namespace once.
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, 1024);
+  __type(key, __u32);
+  __type(value, __u8);
+} audited SEC(".maps");
+
 static __always_inline void count_drop(void) {
   __u32 k = GT_STAT_DROPPED;
   __u64 *v = bpf_map_lookup_elem(&stats, &k);
@@ -278,6 +289,163 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child) {
   return 0;
 }
 
+// --- exec_audit --------------------------------------------------------------
+
+static __always_inline struct mount *real_mount(struct vfsmount *vm) {
+  return (struct mount *)((char *)vm - bpf_core_field_offset(struct mount, mnt));
+}
+
+// Names from (d, vm) up, leaf first, crossing mount points, until the
+// task's root (in_root), the top of the mount namespace (at_ns_top) or
+// GT_AUDIT_DEPTH names (truncated).
+static __always_inline void walk_path(struct gt_path *out, struct dentry *d, struct vfsmount *vm,
+                                      struct dentry *root_d, struct vfsmount *root_mnt) {
+  struct mount *m = real_mount(vm);
+  out->depth = 0;
+  out->truncated = 0;
+  out->in_root = 0;
+  out->at_ns_top = 0;
+  for (int i = 0; i < GT_AUDIT_DEPTH * 2 + 2; i++) {
+    if (d == root_d && vm == root_mnt) {
+      out->in_root = 1;
+      return;
+    }
+    if (d == BPF_CORE_READ(vm, mnt_root)) {
+      struct mount *parent = BPF_CORE_READ(m, mnt_parent);
+      if (!parent || parent == m) {
+        out->at_ns_top = 1;
+        return;
+      }
+      d = BPF_CORE_READ(m, mnt_mountpoint);
+      m = parent;
+      vm = (struct vfsmount *)((char *)parent + bpf_core_field_offset(struct mount, mnt));
+      continue;
+    }
+    __u8 n = out->depth;
+    if (n >= GT_AUDIT_DEPTH) {
+      out->truncated = 1;
+      return;
+    }
+    bpf_probe_read_kernel_str(out->names[n], GT_NAME_LEN, BPF_CORE_READ(d, d_name.name));
+    out->depth = n + 1;
+    struct dentry *up = BPF_CORE_READ(d, d_parent);
+    if (!up || up == d) {
+      out->at_ns_top = 1;  // a detached tree
+      return;
+    }
+    d = up;
+  }
+  out->truncated = 1;
+}
+
+// Scratch for the audit record (too large for the stack; built there, then
+// copied out once with bpf_ringbuf_output, so the fd walk's bpf_loop
+// callback can reach it without holding a ring-buffer reservation).
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct gt_audit);
+} audit_scratch SEC(".maps");
+
+struct fd_walk {
+  struct file **fds;
+  unsigned long *cloexec;
+  unsigned int max;
+  struct dentry *root_d;
+  struct vfsmount *root_mnt;
+};
+
+// One fd number (bpf_loop callback: one verification for every fd).
+static long audit_one_fd(__u32 fd, struct fd_walk *w) {
+  if (fd >= w->max) return 1;
+  struct file *f = NULL;
+  bpf_probe_read_kernel(&f, sizeof(f), &w->fds[fd]);
+  if (!f) return 0;
+  __u32 zero = 0;
+  struct gt_audit *a = bpf_map_lookup_elem(&audit_scratch, &zero);
+  if (!a) return 1;
+  a->nfds++;
+  __u32 n = a->fds_described;
+  if (n >= GT_AUDIT_FDS) return 0;
+  struct gt_audit_fd *o = &a->fds[n];
+  o->fd = fd;
+  o->mode = BPF_CORE_READ(f, f_inode, i_mode);
+  o->flags = BPF_CORE_READ(f, f_flags);
+  o->ino = BPF_CORE_READ(f, f_inode, i_ino);
+  unsigned long word = 0;
+  bpf_probe_read_kernel(&word, sizeof(word), &w->cloexec[fd / 64]);
+  o->cloexec = (word >> (fd % 64)) & 1;
+  bpf_probe_read_kernel_str(o->fstype, sizeof(o->fstype), BPF_CORE_READ(f, f_inode, i_sb, s_type, name));
+  walk_path(&o->path, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), w->root_d, w->root_mnt);
+  a->fds_described = n + 1;
+  return 0;
+}
+
+// The container's first program, as the kernel hands it over: credentials,
+// capabilities, seccomp, limits, namespaces, root/cwd and every open fd.
+static __always_inline void emit_audit(struct task_struct *p) {
+  __u32 mntns = BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum);
+  __u8 one = 1;
+  if (bpf_map_update_elem(&audited, &mntns, &one, BPF_NOEXIST)) return;  // not the first exec there
+  __u32 zero = 0;
+  struct gt_audit *a = bpf_map_lookup_elem(&audit_scratch, &zero);
+  if (!a) return;
+  fill_header(&a->h, GT_AUDIT, sizeof(*a), p);
+  const struct cred *c = BPF_CORE_READ(p, cred);
+  a->uid = BPF_CORE_READ(c, uid.val);
+  a->euid = BPF_CORE_READ(c, euid.val);
+  a->suid = BPF_CORE_READ(c, suid.val);
+  a->fsuid = BPF_CORE_READ(c, fsuid.val);
+  a->gid = BPF_CORE_READ(c, gid.val);
+  a->egid = BPF_CORE_READ(c, egid.val);
+  a->sgid = BPF_CORE_READ(c, sgid.val);
+  a->fsgid = BPF_CORE_READ(c, fsgid.val);
+  a->securebits = BPF_CORE_READ(c, securebits);
+  // kernel_cap_t is one u64 since 6.3, two u32 (same bytes) before.
+  bpf_core_read(&a->cap_inheritable, 8, &c->cap_inheritable);
+  bpf_core_read(&a->cap_permitted, 8, &c->cap_permitted);
+  bpf_core_read(&a->cap_effective, 8, &c->cap_effective);
+  bpf_core_read(&a->cap_bset, 8, &c->cap_bset);
+  bpf_core_read(&a->cap_ambient, 8, &c->cap_ambient);
+  struct group_info *gi = BPF_CORE_READ(c, group_info);
+  int ng = BPF_CORE_READ(gi, ngroups);
+  a->ngroups = ng < 0 ? 0 : ng;
+  bpf_probe_read_kernel(a->groups, sizeof(a->groups), &gi->gid);
+  a->ns_user = BPF_CORE_READ(c, user_ns, ns.inum);
+
+  a->no_new_privs = BPF_CORE_READ(p, atomic_flags) & 1;  // PFA_NO_NEW_PRIVS
+  unsigned long mmflags = 0;
+  struct mm_struct *mm = BPF_CORE_READ(p, mm);
+  bpf_core_read(&mmflags, sizeof(mmflags), &mm->flags);
+  a->dumpable = mmflags & 3;  // MMF_DUMPABLE_MASK
+  a->seccomp_mode = BPF_CORE_READ(p, seccomp.mode);
+  a->seccomp_filters = BPF_CORE_READ(p, seccomp.filter_count.counter);
+  struct signal_struct *sig = BPF_CORE_READ(p, signal);
+  bpf_core_read(a->rlim, sizeof(a->rlim), &sig->rlim);
+
+  a->ns_pid = a->h.task.pidns;
+  a->ns_mnt = mntns;
+  a->ns_pid_children = BPF_CORE_READ(p, nsproxy, pid_ns_for_children, ns.inum);
+  a->ns_uts = BPF_CORE_READ(p, nsproxy, uts_ns, ns.inum);
+  a->ns_ipc = BPF_CORE_READ(p, nsproxy, ipc_ns, ns.inum);
+  a->ns_net = BPF_CORE_READ(p, nsproxy, net_ns, ns.inum);
+  a->ns_cgroup = BPF_CORE_READ(p, nsproxy, cgroup_ns, ns.inum);
+  a->ns_time = BPF_CORE_READ(p, nsproxy, time_ns, ns.inum);
+
+  struct dentry *root_d = BPF_CORE_READ(p, fs, root.dentry);
+  struct vfsmount *root_mnt = BPF_CORE_READ(p, fs, root.mnt);
+  walk_path(&a->root, root_d, root_mnt, NULL, NULL);
+  walk_path(&a->cwd, BPF_CORE_READ(p, fs, pwd.dentry), BPF_CORE_READ(p, fs, pwd.mnt), root_d, root_mnt);
+  struct fdtable *fdt = BPF_CORE_READ(p, files, fdt);
+  struct fd_walk w = {.fds = BPF_CORE_READ(fdt, fd), .cloexec = BPF_CORE_READ(fdt, close_on_exec),
+                      .max = BPF_CORE_READ(fdt, max_fds), .root_d = root_d, .root_mnt = root_mnt};
+  a->nfds = 0;
+  a->fds_described = 0;
+  bpf_loop(GT_AUDIT_FD_SCAN, audit_one_fd, &w, 0);
+  if (bpf_ringbuf_output(&events, a, sizeof(*a), 0)) count_drop();
+}
+
 SEC("raw_tp/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) {
   __u32 tgid = BPF_CORE_READ(p, tgid);
@@ -297,6 +465,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
   if (len && !bpf_probe_read_user(e->args, len & (GT_EXEC_ARGS_LEN * 2 - 1), (void *)start))
     e->args_len = len;
   bpf_ringbuf_submit(e, 0);
+  emit_audit(p);
   return 0;
 }
 

@@ -93,6 +93,10 @@ Tracer::Tracer(bool verbose) {
   // "usdt.s" section, so the flag is set here).
   bpf_program__set_flags(skel_->progs.on_step_begin, BPF_F_SLEEPABLE);
   bpf_program__set_flags(skel_->progs.on_step_end, BPF_F_SLEEPABLE);
+  // A smaller ring buffer, for the test that forces drops (a power of two,
+  // at least a page; anything else is refused by the kernel at load).
+  if (const char* bytes = getenv("GLASSTRACE_RINGBUF_BYTES"))
+    bpf_map__set_max_entries(skel_->maps.events, static_cast<uint32_t>(strtoul(bytes, nullptr, 0)));
   int err = glasstrace_bpf__load(skel_);
   if (err) {
     int e = -err;
@@ -127,6 +131,12 @@ void Tracer::follow(uint32_t tgid) {
   uint8_t one = 1;
   if (bpf_map_update_elem(bpf_map__fd(skel_->maps.followed), &tgid, &one, BPF_ANY))
     throw TracerError(fmt::format("following pid {} failed: {}", tgid, strerror(errno)));
+  // Its mount namespace is not a container's: no exec_audit there.
+  struct stat st;
+  if (stat(fmt::format("/proc/{}/ns/mnt", tgid).c_str(), &st) == 0) {
+    uint32_t mntns = static_cast<uint32_t>(st.st_ino);
+    bpf_map_update_elem(bpf_map__fd(skel_->maps.audited), &mntns, &one, BPF_ANY);
+  }
 }
 
 void Tracer::attach() {

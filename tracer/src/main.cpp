@@ -20,7 +20,10 @@
 #include <set>
 #include <string_view>
 
+#include "audit.h"
 #include "diff.h"
+#include "explain.h"
+#include "profile_gen.h"
 #include "jsonl_writer.h"
 #include "loader.h"
 #include "milestones.h"
@@ -340,6 +343,63 @@ gt::Trace load_or_die(const std::string& path) {
   }
 }
 
+int audit(const std::string& trace_file, const std::string& policy_file, bool json) {
+  gt::Trace t = load_or_die(trace_file);
+  auto audits = gt::audit_events(t);
+  if (audits.empty()) die("audit: no exec_audit event in the trace (no exec in a new mount namespace)");
+  if (policy_file.empty()) {
+    for (const gt::Json* a : audits) std::cout << (json ? a->dump() + "\n" : gt::audit_text(*a));
+    return 0;
+  }
+  std::ifstream in(policy_file);
+  if (!in) die(fmt::format("audit: cannot read {}", policy_file), 2);
+  gt::Json policy;
+  try {
+    policy = gt::Json::parse(in);
+  } catch (const std::exception&) {
+    die(fmt::format("audit: {}: not JSON", policy_file), 2);
+  }
+  size_t violations = 0;
+  try {
+    for (const gt::Json* a : audits)
+      for (const auto& v : gt::audit_violations(*a, policy)) {
+        std::cout << fmt::format("pid {}: {}\n", (*a)["pid"].get<uint32_t>(), v);
+        violations++;
+      }
+  } catch (const std::runtime_error& e) {
+    die(fmt::format("audit: {}: {}", policy_file, e.what()), 2);
+  }
+  return violations ? 1 : 0;
+}
+
+int explain(const std::string& trace_file, const std::string& config_file, bool json) {
+#ifdef GLASSTRACE_EXPLAIN
+  gt::Trace t = load_or_die(trace_file);
+  std::ifstream in(config_file);
+  if (!in) die(fmt::format("explain: cannot read {}", config_file), 2);
+  gt::Json config;
+  try {
+    config = gt::Json::parse(in);
+  } catch (const std::exception&) {
+    die(fmt::format("explain: {}: not JSON", config_file), 2);
+  }
+  const gt::Json* seccomp = config.contains("linux") ? &config["linux"] : nullptr;
+  if (!seccomp || !seccomp->contains("seccomp") || (*seccomp)["seccomp"].is_null())
+    die(fmt::format("explain: {} has no linux.seccomp", config_file), 2);
+  seccomp = &(*seccomp)["seccomp"];
+  try {
+    auto denials = gt::explain_denials(t, *seccomp);
+    if (json) std::cout << gt::explain_json(denials, *seccomp).dump(2) << '\n';
+    else std::cout << gt::explain_text(denials, *seccomp);
+  } catch (const std::exception& e) {
+    die(fmt::format("explain: {}", e.what()));
+  }
+  return 0;
+#else
+  die("explain: this glasstrace was built without the runtime's seccomp compiler (cmake -S tracer)");
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -382,6 +442,24 @@ int main(int argc, char** argv) {
   df->add_option("b", diff_b, "second trace")->required();
   df->add_flag("--json", diff_json, "JSON output");
 
+  auto* au = app.add_subcommand("audit", "what the container's first program inherited (exec_audit); --expect checks it");
+  std::string au_file, au_policy;
+  bool au_json = false;
+  au->add_option("file", au_file, "trace file")->required();
+  au->add_option("--expect", au_policy, "policy JSON: one line per violation, exit 1 if any");
+  au->add_flag("--json", au_json, "print the exec_audit events as JSON");
+
+  auto* sp = app.add_subcommand("seccomp-profile", "print the minimal OCI linux.seccomp the container's processes need");
+  std::string sp_file;
+  sp->add_option("file", sp_file, "trace file")->required();
+
+  auto* ex = app.add_subcommand("explain", "name the seccomp rule that denied each denied syscall of the container");
+  std::string ex_file, ex_config;
+  bool ex_json = false;
+  ex->add_option("file", ex_file, "trace file")->required();
+  ex->add_option("--config", ex_config, "the bundle's config.json (its linux.seccomp)")->required();
+  ex->add_flag("--json", ex_json, "JSON output");
+
   try {
     app.parse(cli_argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -417,6 +495,16 @@ int main(int argc, char** argv) {
     }
     return gt::has_differences(d) ? 1 : 0;
   }
+  if (*sp) {
+    try {
+      std::cout << gt::seccomp_profile(load_or_die(sp_file)).dump(2) << '\n';
+    } catch (const std::runtime_error& e) {
+      die(fmt::format("seccomp-profile: {}", e.what()));
+    }
+    return 0;
+  }
+  if (*ex) return explain(ex_file, ex_config, ex_json);
+  if (*au) return audit(au_file, au_policy, au_json);
   if (*pid_opt) ro.attach_pid = pid;
   return record(ro);
 }

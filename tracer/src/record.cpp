@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "audit.h"
 #include "decode.h"
 #include "events.h"
 #include "syscalls.h"
@@ -151,6 +152,10 @@ bool Recorder::on_record(const void* data, std::size_t size) {
     case GT_EXEC: on_exec(data); return true;
     case GT_EXIT: on_task_exit(data); return true;
     case GT_STEP: on_step(data); return true;
+    case GT_AUDIT:
+      if (size < sizeof(gt_audit)) return false;
+      emit(audit_event(*static_cast<const gt_audit*>(data)));
+      return true;
   }
   return false;
 }

@@ -575,3 +575,287 @@ def test_fidelity_against_strace(runtime, workdir, containers):
         assert len(got[tid]) == len(want[tid]), (tid, got[tid], want[tid])
         for g, w in zip(got[tid], want[tid]):
             assert same_call(g, w), f"thread {tid}: glasstrace {g} != strace {w}"
+
+
+# --- seccomp: a profile from a trace, denials explained --------------------
+
+GLASSRUN = BUILD / "runtime" / "glassrun"
+RUNTIMES = ["runc", "crun", "glassrun"]
+
+
+def runtime_binary(name):
+    """The runtime's executable, or a skip naming why it cannot run here."""
+    path = str(GLASSRUN) if name == "glassrun" else shutil.which(name)
+    if not path or not Path(path).exists():
+        pytest.skip(f"{name} is not installed/built")
+    return path
+
+
+def run_container(runtime, bundle, containers, trace=None):
+    """`RUNTIME run` of the bundle, under glasstrace when `trace` is a path."""
+    binary = runtime_binary(runtime)
+    cmd = [binary, "run", "--bundle", bundle, containers.new_id(binary)]
+    r = run(([GLASSTRACE, "-o", trace, "--"] if trace else []) + cmd)
+    if r.returncode != 0 and runtime == "crun" and re.search(r"hybrid mode|hugetlb", r.stderr, re.I):
+        pytest.skip(f"crun cannot run here (tools/prepare-machine.sh): {r.stderr.strip().splitlines()[-1]}")
+    return r
+
+
+def set_seccomp(bundle, seccomp):
+    config = json.loads((bundle / "config.json").read_text())
+    config["linux"]["seccomp"] = seccomp
+    (bundle / "config.json").write_text(json.dumps(config, indent=1))
+
+
+PROFILED = "echo profiled; cat /proc/self/status > /dev/null; ls / > /dev/null"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_seccomp_profile_from_trace(runtime, workdir, containers):
+    """The profile made from a traced run lets the same workload run, under
+    every runtime, and denies (ERRNO) what the workload did not call."""
+    bundle = make_bundle(workdir / "bundle", ["sh", "-c", PROFILED])
+    out = workdir / "t.jsonl"
+    r = run_container(runtime, bundle, containers, trace=out)
+    assert r.returncode == 0 and "profiled" in r.stdout, r.stderr
+    p = run([GLASSTRACE, "seccomp-profile", out])
+    assert p.returncode == 0, p.stderr
+    profile = json.loads(p.stdout)
+    assert profile["defaultAction"] == "SCMP_ACT_ERRNO" and profile["architectures"] == ["SCMP_ARCH_X86_64"]
+    [rule] = profile["syscalls"]
+    assert rule["action"] == "SCMP_ACT_ALLOW"
+    assert {"execve", "write", "getdents64"} <= set(rule["names"]), rule["names"]
+    assert "sethostname" not in rule["names"] and "pivot_root" not in rule["names"]
+
+    for other in RUNTIMES:
+        b = make_bundle(workdir / f"under-{other}", ["sh", "-c", PROFILED])
+        set_seccomp(b, profile)
+        r = run_container(other, b, containers)
+        assert r.returncode == 0 and r.stdout.strip() == "profiled", (other, r.stdout, r.stderr)
+        # What the trace did not show is refused by the default action.
+        b = make_bundle(workdir / f"deny-{other}", ["sh", "-c", PROFILED + "; hostname elsewhere"])
+        set_seccomp(b, profile)
+        r = run_container(other, b, containers)
+        assert r.returncode != 0 and "Operation not permitted" in r.stderr, (other, r.stdout, r.stderr)
+
+
+def test_seccomp_profile_needs_a_container(workdir):
+    out = workdir / "t.jsonl"
+    assert run([GLASSTRACE, "-o", out, "--", "true"]).returncode == 0
+    r = run([GLASSTRACE, "seccomp-profile", out])
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.strip() == ("glasstrace: seccomp-profile: no container exec in the trace "
+                                "(no execve in a new mount namespace)")
+
+
+EXPLAINED = {
+    "defaultAction": "SCMP_ACT_ALLOW",
+    "architectures": ["SCMP_ARCH_X86_64"],
+    "syscalls": [
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+        # Only a 3-byte name is refused: "hostname abcd" passes.
+        {"names": ["sethostname"], "action": "SCMP_ACT_ERRNO",
+         "args": [{"index": 1, "value": 3, "op": "SCMP_CMP_EQ"}]},
+        {"names": ["uname"], "action": "SCMP_ACT_KILL_PROCESS"},
+    ],
+}
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_explain_denials(runtime, workdir, containers):
+    bundle = make_bundle(workdir / "bundle", ["sh", "-c", "mkdir /tmp/x; hostname foo; hostname abcd; uname; echo done"])
+    os.symlink("busybox", bundle / "rootfs" / "bin" / "mkdir")
+    os.symlink("busybox", bundle / "rootfs" / "bin" / "uname")
+    set_seccomp(bundle, EXPLAINED)
+    out = workdir / "t.jsonl"
+    r = run_container(runtime, bundle, containers, trace=out)
+    assert r.returncode == 0 and "done" in r.stdout, r.stderr
+    e = run([GLASSTRACE, "explain", out, "--config", bundle / "config.json", "--json"])
+    assert e.returncode == 0, e.stderr
+    got = [(d["syscall"], d["errno"], d["rule"]) for d in json.loads(e.stdout)["denials"]]
+    assert got == [("mkdir", "EACCES", 0), ("sethostname", "EPERM", 1), ("uname", None, 2)], got
+
+    text = run([GLASSTRACE, "explain", out, "--config", bundle / "config.json"]).stdout.splitlines()
+    assert len(text) == 3, text
+    assert re.match(r'^\[pid \d+\] mkdir\("/tmp/x", 0777\) = -1 EACCES <- linux\.seccomp\.syscalls\[0\] '
+                    r'names \["mkdir","mkdirat"\] action SCMP_ACT_ERRNO errnoRet 13$', text[0]), text[0]
+    assert re.match(r'^\[pid \d+\] sethostname\("foo", 3\) = -1 EPERM <- linux\.seccomp\.syscalls\[1\] '
+                    r'names \["sethostname"\] action SCMP_ACT_ERRNO args ', text[1]), text[1]
+    assert "uname(" in text[2] and "killed by SIGSYS" in text[2] and "SCMP_ACT_KILL_PROCESS" in text[2], text[2]
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_explain_default_action(runtime, workdir, containers):
+    """A denial by the default action of a generated profile names defaultAction."""
+    bundle = make_bundle(workdir / "bundle", ["sh", "-c", PROFILED])
+    out = workdir / "t.jsonl"
+    assert run_container(runtime, bundle, containers, trace=out).returncode == 0
+    profile = json.loads(run([GLASSTRACE, "seccomp-profile", out]).stdout)
+    b = make_bundle(workdir / "deny", ["sh", "-c", PROFILED + "; hostname elsewhere"])
+    set_seccomp(b, profile)
+    out2 = workdir / "t2.jsonl"
+    assert run_container(runtime, b, containers, trace=out2).returncode != 0
+    r = run([GLASSTRACE, "explain", out2, "--config", b / "config.json"])
+    assert r.returncode == 0, r.stderr
+    assert re.search(r'^\[pid \d+\] sethostname\("elsewhere", 9\) = -1 EPERM <- defaultAction SCMP_ACT_ERRNO errnoRet 1$',
+                     r.stdout, re.M), r.stdout
+
+
+def test_explain_bad_config(workdir, runc_trace):
+    cfg = workdir / "c.json"
+    cfg.write_text(json.dumps({"linux": {}}))
+    r = run([GLASSTRACE, "explain", runc_trace, "--config", cfg])
+    assert r.returncode == 2 and r.stderr.strip() == f"glasstrace: explain: {cfg} has no linux.seccomp"
+    cfg.write_text(json.dumps({"linux": {"seccomp": {"defaultAction": "SCMP_ACT_FOO"}}}))
+    r = run([GLASSTRACE, "explain", runc_trace, "--config", cfg])
+    assert r.returncode == 1
+    assert r.stderr.strip() == 'glasstrace: explain: linux.seccomp.defaultAction: unknown action "SCMP_ACT_FOO"'
+
+
+# --- exec_audit ------------------------------------------------------------
+
+def audits(events):
+    return [e for e in events if e["type"] == "exec_audit"]
+
+
+def traced_audit(runtime, bundle, containers, out, extra_fd=None):
+    """Runs the bundle under glasstrace (stdin /dev/null; `extra_fd` passed
+    as fd 3 with --preserve-fds 1) and returns the trace's one exec_audit."""
+    binary = runtime_binary(runtime)
+    cmd = [binary, "run"] + (["--preserve-fds", "1"] if extra_fd is not None else []) + \
+          ["--bundle", bundle, containers.new_id(binary)]
+    traced = [str(GLASSTRACE), "-o", str(out), "--"] + [str(c) for c in cmd]
+    pass_fds = ()
+    if extra_fd is not None:  # moved to fd 3 in the child only (pytest owns our fd 3)
+        traced = ["bash", "-c", f'exec 3<&{extra_fd} {extra_fd}<&-; exec "$@"', "sh"] + traced
+        pass_fds = (extra_fd,)
+    r = subprocess.run(traced, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+                       pass_fds=pass_fds)
+    if r.returncode != 0 and runtime == "crun" and re.search(r"hybrid mode|hugetlb", r.stderr, re.I):
+        pytest.skip(f"crun cannot run here (tools/prepare-machine.sh): {r.stderr.strip().splitlines()[-1]}")
+    assert r.returncode == 0, r.stderr
+    events = load(out)
+    check_schema(events)
+    found = audits(events)
+    assert len(found) == 1, found
+    return events, found[0]
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_exec_audit(runtime, workdir, containers):
+    bundle = make_bundle(workdir / "bundle", ["sh", "-c", "echo audited"])
+    config = json.loads((bundle / "config.json").read_text())
+    events, a = traced_audit(runtime, bundle, containers, workdir / "t.jsonl")
+    # At the container's exec: the execve into sh, in the new mount ns.
+    ex = [e for e in events if e["type"] == "exec" and e["argv"] == ["sh", "-c", "echo audited"]]
+    assert ex and a["pid"] == ex[0]["pid"] and a["ns_pid"] == 1 and a["mntns"] != events[1]["mntns"]
+    assert [f["fd"] for f in a["fds"]] == [0, 1, 2] and a["open_fds"] == 3
+    assert [f["type"] for f in a["fds"][1:]] == ["pipe", "pipe"]
+    assert re.fullmatch(r"pipe:\[\d+\]", a["fds"][1]["target"])
+    # stdin is /dev/null, handed on as is or through a pipe the runtime forwards.
+    assert (a["fds"][0]["type"], a["fds"][0]["target"]) == ("chr", "/dev/null") or a["fds"][0]["type"] == "pipe"
+    assert not any(f["cloexec"] for f in a["fds"])
+    assert a["cwd"] == {"path": "/", "inside_root": True}
+    assert a["root"] == {"path": "/", "is_mount_ns_root": True}
+    assert a["uid"] == {"real": 0, "effective": 0, "saved": 0, "fs": 0} and a["groups"] in ([], [0])
+    caps = config["process"]["capabilities"]
+    assert sorted(a["caps"]["bounding"]) == sorted(caps["bounding"])
+    # The kernel keeps an ambient capability only if it is also inheritable.
+    assert sorted(a["caps"]["ambient"]) == sorted(set(caps.get("ambient", [])) & set(caps.get("inheritable", [])))
+    assert a["no_new_privs"] is True
+    assert a["seccomp"] == {"mode": "disabled", "filters": 0}
+    nofile = next(r for r in config["process"]["rlimits"] if r["type"] == "RLIMIT_NOFILE")
+    assert a["rlimits"]["RLIMIT_NOFILE"] == {"soft": nofile["soft"], "hard": nofile["hard"]}
+    for ns in ("mnt", "pid", "uts", "ipc", "net"):
+        assert a["namespaces"][ns]["same_as_host"] is False, ns
+    assert a["namespaces"]["user"]["same_as_host"] is True
+
+    policy = workdir / "ok.json"
+    policy.write_text(json.dumps({"allowed_caps": caps["bounding"], "seccomp_mode": "disabled", "no_new_privs": True,
+                                  "uid": 0, "namespaces_not_shared": ["mnt", "pid", "uts", "ipc", "net"]}))
+    r = run([GLASSTRACE, "audit", workdir / "t.jsonl", "--expect", policy])
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+    strict = workdir / "strict.json"
+    strict.write_text(json.dumps({"allowed_caps": [c for c in caps["bounding"] if c != "CAP_KILL"],
+                                  "seccomp_mode": "filter", "namespaces_not_shared": ["user"]}))
+    r = run([GLASSTRACE, "audit", workdir / "t.jsonl", "--expect", strict])
+    assert r.returncode == 1, r.stderr
+    pid = a["pid"]
+    want = {f"pid {pid}: caps.bounding: CAP_KILL not allowed", f"pid {pid}: seccomp mode disabled: expected filter",
+            f"pid {pid}: namespace user: shared with the host"}
+    assert want <= set(r.stdout.splitlines()), r.stdout
+    text = run([GLASSTRACE, "audit", workdir / "t.jsonl"])
+    assert text.returncode == 0 and re.search(r"^  fd 1 +pipe +pipe:\[\d+\]", text.stdout, re.M), text.stdout
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_exec_audit_finds_leaked_fd(runtime, workdir, containers):
+    """A host directory passed in as fd 3 (--preserve-fds, the shape of
+    CVE-2024-21626's leak) shows up outside the container root."""
+    bundle = make_bundle(workdir / "bundle", ["sh", "-c", "echo leak"])
+    leak = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        _, a = traced_audit(runtime, bundle, containers, workdir / "t.jsonl", extra_fd=leak)
+    finally:
+        os.close(leak)
+    fd3 = [f for f in a["fds"] if f["fd"] == 3]
+    assert fd3 and fd3[0]["type"] == "dir" and fd3[0]["inside_root"] is False, a["fds"]
+    assert fd3[0]["target"].endswith(workdir.name), fd3
+    policy = workdir / "p.json"
+    policy.write_text("{}")
+    r = run([GLASSTRACE, "audit", workdir / "t.jsonl", "--expect", policy])
+    assert r.returncode == 1
+    assert f"pid {a['pid']}: fd 3 (dir {fd3[0]['target']}): outside the container root" in r.stdout.splitlines(), r.stdout
+    policy.write_text(json.dumps({"allowed_fds": [3], "fds_inside_root": False}))
+    assert run([GLASSTRACE, "audit", workdir / "t.jsonl", "--expect", policy]).returncode == 0
+
+
+def comparable_audit(a):
+    """The fields two runtimes must agree on for the same bundle."""
+    return {
+        # stdio is plumbing: runc forwards a foreground container's stdin
+        # through a pipe, crun and glassrun hand the caller's fd on.
+        "fds": [(f["fd"], f["cloexec"]) + ((f["type"], f["inside_root"]) if f["fd"] > 2 else ()) for f in a["fds"]],
+        "ids": (a["uid"], a["gid"], a["groups"]),
+        "caps": a["caps"], "no_new_privs": a["no_new_privs"], "securebits": a["securebits"],
+        "seccomp": a["seccomp"], "rlimits": a["rlimits"], "dumpable": a["dumpable"],
+        "ns_shared": {k: v["same_as_host"] for k, v in a["namespaces"].items()},
+        "cwd": a["cwd"], "root": a["root"],
+    }
+
+
+@pytest.mark.parametrize("runtime", ["glassrun", "crun"])
+def test_exec_audit_equal_to_runc(runtime, workdir, containers):
+    bundle = make_bundle(workdir / "bundle", ["sh", "-c", "echo same"])
+    _, want = traced_audit("runc", bundle, containers, workdir / "runc.jsonl")
+    _, got = traced_audit(runtime, bundle, containers, workdir / "other.jsonl")
+    w, g = comparable_audit(want), comparable_audit(got)
+    assert {k: g[k] for k in g if g[k] != w[k]} == {}, {k: (g[k], w[k]) for k in g if g[k] != w[k]}
+
+
+def test_audit_errors(workdir, runc_trace):
+    out = workdir / "t.jsonl"
+    assert run([GLASSTRACE, "-o", out, "--", "true"]).returncode == 0
+    r = run([GLASSTRACE, "audit", out])
+    assert r.returncode == 1
+    assert r.stderr.strip() == "glasstrace: audit: no exec_audit event in the trace (no exec in a new mount namespace)"
+    policy = workdir / "p.json"
+    policy.write_text(json.dumps({"allowed_fdz": [3]}))
+    r = run([GLASSTRACE, "audit", runc_trace, "--expect", policy])
+    assert r.returncode == 2 and r.stderr.strip() == f'glasstrace: audit: {policy}: policy field "allowed_fdz": unknown'
+
+
+def test_ring_buffer_drops_are_counted(workdir):
+    """A one-page ring buffer cannot hold a burst of syscalls: the drops are
+    counted in the summary record and reported on stderr, never silent."""
+    out = workdir / "t.jsonl"
+    env = dict(os.environ, GLASSTRACE_RINGBUF_BYTES="4096")
+    r = run([GLASSTRACE, "-o", out, "--", "sh", "-c", "for i in $(seq 300); do cat /proc/self/stat; done > /dev/null"],
+            env=env)
+    assert r.returncode == 0, r.stderr
+    events = load(out)
+    check_schema(events)
+    dropped = events[-1]["dropped"]
+    assert dropped > 0
+    assert r.stderr.strip() == (f"glasstrace: warning: {dropped} events were dropped (ring buffer full); "
+                                "the trace is incomplete")

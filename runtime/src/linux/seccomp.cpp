@@ -56,9 +56,13 @@ class LibseccompFilter final : public Filter {
   std::string listener_path() const override { return profile_.listener_path; }
   std::string listener_metadata() const override { return profile_.listener_metadata; }
   std::vector<std::string> skipped_syscalls() const override { return skipped_; }
-  std::size_t bpf_size() const override {
-    return program_.empty() ? export_bpf(ctx_).size() : program_.size() * sizeof(sock_filter);
+  // What the kernel runs: the ENOSYS stub + libseccomp's program when there
+  // is a stub, else libseccomp's program alone.
+  std::string bpf_program() const override {
+    if (program_.empty()) return export_bpf(ctx_);
+    return std::string(reinterpret_cast<const char*>(program_.data()), program_.size() * sizeof(sock_filter));
   }
+  std::size_t bpf_size() const override { return program_.empty() ? export_bpf(ctx_).size() : program_.size() * sizeof(sock_filter); }
 
  private:
   int load_program() {

@@ -33,6 +33,9 @@ class Filter {
   // Size in bytes of the BPF program load() would install (8 bytes per
   // instruction); for tests and benchmarks. Throws glassrun::Error.
   virtual std::size_t bpf_size() const = 0;
+  // The BPF program load() would install, as raw struct sock_filter bytes
+  // (glasstrace explain runs it in user space). Throws glassrun::Error.
+  virtual std::string bpf_program() const = 0;
 };
 
 // seccomp is the raw "linux.seccomp" object; errors name the field

@@ -1,0 +1,17 @@
+// `glasstrace seccomp-profile`: the minimal OCI linux.seccomp a traced
+// workload needs.
+#pragma once
+
+#include "trace_file.h"
+
+namespace glasstrace {
+
+// {"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":1,"architectures":
+// ["SCMP_ARCH_X86_64"],"syscalls":[{"names":[...],"action":"SCMP_ACT_ALLOW"}]}
+// allowing every syscall the container's processes made (ContainerView::
+// under_filter: after the first exec, plus what the runtime's init did under
+// its filter before that exec). Throws std::runtime_error if the trace has no
+// container exec.
+Json seccomp_profile(const Trace& t);
+
+}  // namespace glasstrace
