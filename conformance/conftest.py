@@ -150,8 +150,9 @@ class Runner:
             pytest.skip(rt.skip_reason)
         return rt
 
-    def build_bundle(self, rt_name, bundle):
-        base = self.tmp / rt_name / bundle
+    def build_bundle(self, rt_name, bundle, base=None):
+        """The catalogue's bundle under base (default <tmp>/<rt_name>/<bundle>)."""
+        base = base or self.tmp / rt_name / bundle
         ctx = {"marker_dir": base / "markers", "data_dir": base / "data", "holder": self.holder}
         for d in (ctx["marker_dir"], ctx["data_dir"]):
             d.mkdir(parents=True, exist_ok=True)

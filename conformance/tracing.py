@@ -32,7 +32,6 @@ import signal
 import subprocess
 import time
 
-import catalogue
 import rtlib
 import trace_rules as tr
 
@@ -103,14 +102,8 @@ class Tracer:
 
     def build(self, rt_name, bundle):
         base = self.tmp / rt_name / bundle
-        ctx = {"marker_dir": base / "markers", "data_dir": base / "data", "holder": self.runner.holder}
-        for d in (ctx["marker_dir"], ctx["data_dir"]):
-            d.mkdir(parents=True, exist_ok=True)
-        bdir = rtlib.bundle_from_template(self.runner.tmp, base / "bundle", rtlib.probe_args(catalogue.EXTRA[bundle]))
-        ctx["rootfs"] = bdir / "rootfs"
+        bdir, ctx = self.runner.build_bundle(rt_name, bundle, base)
         cfg = rtlib.load_config(bdir)
-        cfg["hostname"] = "glassrun"
-        catalogue.CATALOGUE[bundle](cfg, ctx)
         if bundle == "hooks":
             hb = base / "hookbin"
             hb.mkdir()
