@@ -256,6 +256,19 @@ def process_caps(cfg, ctx):
         caps[s] = sorted(set(caps.get(s, [])) | {"CAP_NET_ADMIN", "CAP_SYS_ADMIN", "CAP_CHOWN"})
 
 
+@entry("process-capabilities-user")
+def process_caps_user(cfg, ctx):
+    # a non-root user keeps only its ambient capabilities across execve; the
+    # bounding set holds one capability more than the others
+    # (tools/planted/extra-capability gives the process that one)
+    caps = cfg["process"]["capabilities"]
+    base = sorted(set(caps.get("bounding", [])) | {"CAP_CHOWN"})
+    for s in ("effective", "permitted", "inheritable", "ambient"):
+        caps[s] = list(base)
+    caps["bounding"] = sorted(set(base) | {"CAP_SYS_PTRACE"})
+    cfg["process"]["user"] = {"uid": 1000, "gid": 1000}
+
+
 @entry("process-nnp-false")
 def process_nnp(cfg, ctx):
     cfg["process"]["noNewPrivileges"] = False

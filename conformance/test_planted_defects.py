@@ -17,7 +17,7 @@ DEFECTS = {
     "no-sethostname": ("hostname-host", {"milestones"}),
     "wrong-cgroup-path": ("default", {"state_json"}),
     "wrong-status": ("default", {"state"}),
-    "extra-capability": ("process-capabilities", {"behaviour"}),
+    "extra-capability": ("process-capabilities-user", {"behaviour"}),
     "no-ipc-namespace": ("default", {"behaviour", "state_json", "milestones"}),
 }
 ALL_CHECKS = ("state", "state_json", "behaviour", "milestones")

@@ -11,10 +11,11 @@ output, named by the link it is called through:
   wrong-cgroup-path  state.json's cgroup_paths.memory names a wrong cgroup
                      (put right again before `delete`).
   wrong-status       `state` says "running" for a paused container.
-  extra-capability   the process gets CAP_SYS_PTRACE in its inheritable and
-                     ambient sets instead of CAP_CHOWN (so more effective
-                     capabilities than asked; same counts to capset, same
-                     bounding set); state.json records the configured sets.
+  extra-capability   the process gets CAP_SYS_PTRACE (in the bounding set,
+                     not given) instead of CAP_CHOWN in its effective,
+                     permitted, inheritable and ambient sets: same counts to
+                     capset, same bounding set; state.json records the
+                     configured sets (bundle process-capabilities-user).
   no-ipc-namespace   no new ipc namespace although the config asks one.
 
 GLASSRUN=PATH names the real runtime (default <repo>/build/runtime/glassrun).
