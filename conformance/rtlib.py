@@ -525,7 +525,12 @@ def load_accepted(path=ACCEPTED_FILE):
     other checks it defaults to any."""
     with open(path, "rb") as f:
         data = tomllib.load(f)
-    entries = data.get("difference", [])
+    entries = []
+    for e in data.get("difference", []):
+        # key may be a list: one entry per key, sharing the reason (each is
+        # reported stale on its own)
+        keys = e.get("key") if isinstance(e.get("key"), list) else [e.get("key")]
+        entries += [dict(e, key=k) for k in keys]
     for e in entries:
         for field in ("check", "runtime", "key", "reason"):
             if not e.get(field):
