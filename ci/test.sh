@@ -17,7 +17,8 @@ for suite in runtime/tests tracer/tests conformance; do
   name=$(echo "$suite" | tr / -)
   echo "== pytest $suite"
   extra=()
-  [ "$suite" = conformance ] && extra=(--results "$results/conformance")
+  # --strict-accepted: an accepted difference that matched nothing fails
+  [ "$suite" = conformance ] && extra=(--results "$results/conformance" --strict-accepted)
   /usr/bin/python3 -m pytest -rs -p no:cacheprovider --junitxml="$results/junit-$name.xml" "$suite" "${extra[@]}" "$@"
   rc=$?
   # pytest's 5 means no test ran: for us that is a failure, never a pass.

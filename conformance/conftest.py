@@ -1,7 +1,9 @@
 """Fixtures and the report plugin of the conformance suite.
 
 Options: --runtime NAME=PATH (repeatable) points a runtime at another build;
---results DIR (default <repo>/results) receives conformance-report.{md,html}.
+--results DIR (default <repo>/results) receives conformance-report.{md,html};
+--strict-accepted fails the run when an accepted difference matched nothing
+although a comparison it applies to ran (a stale entry; CI passes it).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 import pytest
 
@@ -27,6 +30,9 @@ def pytest_addoption(parser):
                 help="runtime to test (NAME=PATH); repeatable; default: glassrun, runc, crun, youki if on PATH")
     g.addoption("--results", default=None, metavar="DIR",
                 help="directory for the conformance report (default <repo>/results)")
+    g.addoption("--strict-accepted", action="store_true", default=False,
+                help="fail when an entry of accepted_differences.toml matched no difference in the "
+                     "comparisons it applies to (stale)")
 
 
 def _runtime_paths(config):
@@ -41,6 +47,16 @@ def _runtime_paths(config):
 
 def pytest_configure(config):
     config._conformance_paths = _runtime_paths(config)
+    config.addinivalue_line("markers", "stale_probe: runs only inside test_accepted's own pytest run")
+
+
+def pytest_collection_modifyitems(config, items):
+    # the stale-entry probe is a fixture of test_accepted.py's inner run
+    if os.environ.get("CONFORMANCE_STALE_PROBE") != "1":
+        keep = [i for i in items if not i.get_closest_marker("stale_probe")]
+        if len(keep) != len(items):
+            config.hook.pytest_deselected(items=[i for i in items if i.get_closest_marker("stale_probe")])
+            items[:] = keep
 
 
 def _is_conformance(item_or_path):
@@ -66,6 +82,9 @@ def pytest_generate_tests(metafunc):
 @pytest.fixture(scope="session")
 def session_tmp():
     d = pathlib.Path(tempfile.mkdtemp(prefix="glassrun-conformance-"))
+    # searchable by everyone: a user namespace's mapped root (host uid
+    # 100000) must reach the bundles below to bind their rootfs
+    d.chmod(0o711)
     yield d
     # unmount anything left below (should be nothing) and remove
     subprocess.run(["umount", "-R", "-l", str(d)], capture_output=True)
@@ -83,16 +102,29 @@ def runtimes(request, session_tmp):
 
 @pytest.fixture(scope="session")
 def holder():
-    """A process owning fresh net/ipc/uts namespaces, for the joined-ns bundles."""
-    p = subprocess.Popen(["unshare", "--net", "--ipc", "--uts", "sleep", "100000"])
-    yield p.pid
+    """A process owning fresh net/ipc/uts/pid/cgroup namespaces, for the
+    joined-ns bundles: the child of `unshare --fork` (pid 1 of its pid ns)."""
+    p = subprocess.Popen(["unshare", "--net", "--ipc", "--uts", "--pid", "--cgroup", "--fork", "--kill-child",
+                          "sleep", "100000"])
+    children = pathlib.Path(f"/proc/{p.pid}/task/{p.pid}/children")
+    end = time.monotonic() + 10
+    kids = []
+    while not kids and time.monotonic() < end and p.poll() is None:
+        kids = children.read_text().split()
+        time.sleep(0.01)
+    if not kids:
+        p.kill()
+        raise RuntimeError("the namespace holder (unshare --fork sleep) did not start")
+    yield int(kids[0])
     p.kill()
     p.wait()
 
 
 @pytest.fixture(scope="session")
 def accepted():
-    return rtlib.load_accepted()
+    entries = rtlib.load_accepted()
+    rtlib.COLLECTOR.entries = entries   # for the stale-entry report
+    return entries
 
 
 class Runner:
@@ -118,8 +150,9 @@ class Runner:
             pytest.skip(rt.skip_reason)
         return rt
 
-    def build_bundle(self, rt_name, bundle):
-        base = self.tmp / rt_name / bundle
+    def build_bundle(self, rt_name, bundle, base=None):
+        """The catalogue's bundle under base (default <tmp>/<rt_name>/<bundle>)."""
+        base = base or self.tmp / rt_name / bundle
         ctx = {"marker_dir": base / "markers", "data_dir": base / "data", "holder": self.holder}
         for d in (ctx["marker_dir"], ctx["data_dir"]):
             d.mkdir(parents=True, exist_ok=True)
@@ -147,7 +180,10 @@ def runner(runtimes, session_tmp, holder):
     yield r
     # Nothing may be left: every container deleted, no state dir left behind.
     for name, root in r.roots.items():
-        rt = runtimes[name]
+        # a planted-defect runtime's root is glassrun's layout: list it with glassrun
+        rt = runtimes.get(name) or runtimes.get("glassrun")
+        if rt is None or rt.skip_reason:
+            continue
         try:
             p = subprocess.run(rt.cmd(root, "list", "-q"), capture_output=True, text=True)
         except OSError as e:
@@ -157,10 +193,37 @@ def runner(runtimes, session_tmp, holder):
             rtlib.force_delete(rt, root, cid)
 
 
+@pytest.fixture(scope="session")
+def lifecycles(runner):
+    """name -> the `state` documents of rtlib.lifecycle, once per runtime."""
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = rtlib.lifecycle(runner.rt(name), runner.root(name))
+        return cache[name]
+    return get
+
+
+@pytest.fixture(scope="session")
+def tracer(runner):
+    """Traces of `create`/`start`/`delete` under glasstrace, once per
+    (runtime, bundle) for the session (tracing.Tracer)."""
+    import tracing
+    if not (tracing.GLASSTRACE.is_file() and os.access(tracing.GLASSTRACE, os.X_OK)):
+        pytest.skip(f"no glasstrace at {tracing.GLASSTRACE} (cmake --build build --target glasstrace)")
+    tmp = runner.tmp / "traces"
+    tmp.mkdir()
+    t = tracing.Tracer(runner, tmp)
+    yield t
+    t.close()
+
+
 def apply_xfail(request, runtime_name, bundle_name):
     reason = catalogue.XFAIL.get((runtime_name, bundle_name))
     if reason:
-        request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+        strict = (runtime_name, bundle_name) not in catalogue.XFAIL_IN_FLUX
+        request.node.add_marker(pytest.mark.xfail(strict=strict, reason=reason))
 
 
 def result_or_fail(runner, runtime_name, bundle_name):
@@ -185,20 +248,29 @@ def pytest_runtest_logreport(report):
         if hasattr(report, "wasxfail"):
             outcome = "xfailed" if report.skipped else "xpassed"
         reason = ""
-        if report.skipped and isinstance(report.longrepr, tuple):
+        if report.failed and getattr(report.longrepr, "reprcrash", None):
+            # the first line of the failure names the compared fields
+            reason = report.longrepr.reprcrash.message.splitlines()[0]
+        elif report.skipped and isinstance(report.longrepr, tuple):
             reason = report.longrepr[2]
         elif hasattr(report, "wasxfail"):
             reason = report.wasxfail
         _OUTCOMES.append((report.nodeid, outcome, reason))
 
 
+_STALE = []
+
+
 def pytest_sessionfinish(session, exitstatus):
     if not _OUTCOMES:
         return
+    _STALE[:] = rtlib.stale_entries(rtlib.COLLECTOR.entries, rtlib.COLLECTOR.compared)
+    if _STALE and session.config.getoption("--strict-accepted"):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
     opt = session.config.getoption("--results")
     out = pathlib.Path(opt) if opt else rtlib.REPO / "results"
     out.mkdir(parents=True, exist_ok=True)
-    md, page = render_report(_OUTCOMES, rtlib.COLLECTOR)
+    md, page = render_report(_OUTCOMES, rtlib.COLLECTOR, _STALE)
     (out / "conformance-report.md").write_text(md)
     (out / "conformance-report.html").write_text(page)
     # leftover state dirs are a bug of some runtime or of this suite
@@ -207,7 +279,21 @@ def pytest_sessionfinish(session, exitstatus):
         print(f"\nconformance: WARNING: state left behind: {leftovers}", file=sys.stderr)
 
 
-def render_report(outcomes, collector):
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if not _STALE:
+        return
+    strict = config.getoption("--strict-accepted")
+    terminalreporter.section("stale accepted differences" + (" (--strict-accepted: FAILED)" if strict else ""))
+    for e in _STALE:
+        terminalreporter.line(f"STALE [{e['check']}] {e['runtime']} / {e.get('bundle', '*')}: {e['key']!r} "
+                              f"(change = {e['change']}): matched no difference")
+
+
+def stale_line(e):
+    return f"[{e['check']}] {e['runtime']} / {e.get('bundle', '*')}: `{e['key']}` ({e['change']})"
+
+
+def render_report(outcomes, collector, stale=()):
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
     counts = {}
     for _, o, _ in outcomes:
@@ -229,7 +315,12 @@ def render_report(outcomes, collector):
         if k in seen:
             continue
         seen.add(k)
-        md += [f"### [{d.check}] {d.runtime} / {d.bundle}: `{d.key}`", "", "```", d.side_by_side(), "```", ""]
+        note = collector.notes.get((d.check, d.runtime, d.bundle))
+        md += [f"### [{d.check}] {d.runtime} / {d.bundle}: `{d.key}` ({d.change})", ""] + ([note, ""] if note else []) \
+            + ["```", d.side_by_side(), "```", ""]
+    md += ["", f"## Stale accepted differences ({len(stale)})", "",
+           "Entries that matched no difference in the comparisons they apply to.", ""]
+    md += [f"- {stale_line(e)}" for e in stale]
     md += ["", f"## Accepted differences ({len(ok)})", "", "| check | runtime | bundle | key | reason |",
            "| --- | --- | --- | --- | --- |"]
     for d in ok:
@@ -256,8 +347,12 @@ def render_report(outcomes, collector):
         if k in seen:
             continue
         seen.add(k)
+        note = collector.notes.get((d.check, d.runtime, d.bundle))
         page.append(f"<h3>[{html.escape(d.check)}] {html.escape(d.runtime)} / {html.escape(d.bundle)}: "
-                    f"<code>{html.escape(d.key)}</code></h3><pre>{html.escape(d.side_by_side())}</pre>")
+                    f"<code>{html.escape(d.key)}</code> ({html.escape(d.change)})</h3>"
+                    + (f"<p>{html.escape(note)}</p>" if note else "") + f"<pre>{html.escape(d.side_by_side())}</pre>")
+    page.append(f"<h2>Stale accepted differences ({len(stale)})</h2><ul>"
+                + "".join(f"<li>{html.escape(stale_line(e))}</li>" for e in stale) + "</ul>")
     page.append(f"<h2>Accepted differences ({len(ok)})</h2><table><tr><th>check</th><th>runtime</th>"
                 "<th>bundle</th><th>key</th><th>reason</th></tr>")
     for d in ok:

@@ -3,6 +3,7 @@ bundle once per runtime (cached), normalising what the container saw, and
 comparing against runc with the accepted differences applied."""
 from __future__ import annotations
 
+import collections
 import dataclasses
 import difflib
 import fnmatch
@@ -19,7 +20,9 @@ import uuid
 REPO = pathlib.Path(__file__).resolve().parents[1]
 BUILD = pathlib.Path(os.environ.get("GLASSRUN_BUILD", REPO / "build"))
 MKBUNDLE = REPO / "tools" / "mkbundle"
-ACCEPTED_FILE = pathlib.Path(__file__).with_name("accepted_differences.toml")
+# GLASSRUN_ACCEPTED: another file (the suite's own test of --strict-accepted)
+ACCEPTED_FILE = pathlib.Path(os.environ.get("GLASSRUN_ACCEPTED") or
+                             pathlib.Path(__file__).with_name("accepted_differences.toml"))
 REFERENCE = "runc"
 STATE_DIRS = ["/run/glassrun", "/run/runc", "/run/crun"]
 
@@ -187,6 +190,7 @@ sec umask; umask
 sec cwd; pwd
 sec env; env | sort
 sec oom_score_adj; cat /proc/self/oom_score_adj
+sec ns; for n in cgroup ipc mnt net pid time user uts; do echo "$n $(readlink /proc/self/ns/$n 2>/dev/null)"; done
 sec extra; %EXTRA%; echo
 sec end
 """
@@ -311,6 +315,36 @@ def execute(rt, root, bundle_dir, bundle_name, marker_dir=None):
     return res
 
 
+def lifecycle(rt, root, wait_limit=60.0):
+    """create → start → pause → resume → kill → (stopped); `state` at each
+    step (for the state check). wait_limit bounds each wait for a status."""
+    import pytest
+    cid = unique_id(rt.name, "lifecycle")
+    bdir = bundle_from_template(root.parent, root.parent / f"lc-{rt.name}", ["sleep", "1000"])
+    states = {}
+    try:
+        for step, cmd in (("created", ["create", "--bundle", bdir, cid]), ("running", ["start", cid]),
+                          ("paused", ["pause", cid]), ("running-again", ["resume", cid]),
+                          ("stopped", ["kill", cid, "KILL"])):
+            # the container inherits create's stdio: no pipes, or run() waits for it
+            errf = root.parent / f"{cid}.{step}.err"
+            with open(errf, "w") as ef:
+                p = _run(rt.cmd(root, *cmd), capture_output=False, stdout=subprocess.DEVNULL, stderr=ef)
+            if p.returncode != 0:
+                msg = errf.read_text().strip()
+                if "not implemented" in msg.lower() or "unknown" in msg.lower():
+                    pytest.xfail(f"{rt.name} {cmd[0]}: {msg}")
+                raise AssertionError(f"{rt.name} {' '.join(map(str, cmd))} exited {p.returncode}: {msg}")
+            want = "running" if step == "running-again" else step
+            states[step] = wait_status(rt, root, cid, want, wait_limit)
+        p = _run(rt.cmd(root, "delete", cid))
+        assert p.returncode == 0, f"{rt.name} delete: {p.stderr}"
+        assert not (root / cid).exists(), f"{rt.name} left {root / cid} after delete"
+    finally:
+        force_delete(rt, root, cid)
+    return states
+
+
 def split_sections(out):
     secs, cur = {}, None
     for line in out.splitlines():
@@ -344,12 +378,61 @@ def norm_mountinfo(lines, bundle_dir):
     return out
 
 
+CAP_NAMES = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+             "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+             "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE",
+             "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
+             "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+             "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN",
+             "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+             "CAP_CHECKPOINT_RESTORE"]
+_CAP_SETS = {"CapInh": "inheritable", "CapPrm": "permitted", "CapEff": "effective", "CapBnd": "bounding",
+             "CapAmb": "ambient"}
+
+
+def cap_names(mask_hex):
+    mask = int(mask_hex, 16)
+    return [n if n else f"CAP_{i}" for i, n in enumerate(CAP_NAMES + [None] * 64) if i < 64 and mask >> i & 1]
+
+
+def status_doc(lines):
+    """/proc/self/status's Cap* lines as sets of names (so a difference names
+    the capability), NoNewPrivs and Seccomp as they are."""
+    doc = {}
+    for line in lines:
+        k, _, v = line.partition(":")
+        v = v.strip()
+        if k in _CAP_SETS:
+            doc.setdefault("capabilities", {})[_CAP_SETS[k]] = cap_names(v)
+        else:
+            doc[k] = v
+    return doc
+
+
+def ns_doc(lines):
+    """Each namespace of the container: "host" when it is the host's (this
+    process's), else "not-host" (new or joined); the ids differ per run."""
+    doc = {}
+    for line in lines:
+        typ, _, link = line.partition(" ")
+        try:
+            host = os.readlink(f"/proc/self/ns/{typ}")
+        except OSError:
+            host = None
+        doc[typ] = "<none>" if not link else ("host" if link == host else "not-host")
+    return doc or "<missing>"
+
+
 def behaviour_doc(res):
     s = res.sections
     doc = {}
-    for k in ("hostname", "domainname", "status", "id", "ulimit", "umask", "cwd", "env",
+    for k in ("hostname", "domainname", "id", "ulimit", "umask", "cwd", "env",
               "oom_score_adj", "extra"):
         doc[k] = "\n".join(s.get(k, ["<missing>"]))
+    status = status_doc(s.get("status", []))
+    doc["capabilities"] = status.pop("capabilities", "<missing>")
+    doc["status"] = status or "<missing>"
+    doc["namespaces"] = ns_doc(s.get("ns", []))
     doc["env"] = s.get("env", ["<missing>"])
     mi = [norm_value(x, res) for x in norm_mountinfo(s.get("mountinfo", []), res.bundle_dir)]
     # The order among the cgroup v1 controller mounts under /sys/fs/cgroup
@@ -394,6 +477,15 @@ class Difference:
     reference: object
     actual: object
     accepted: str | None = None   # reason when accepted
+    # For a line of a sequence: "moved" (the line is on both sides, at
+    # another place), "absent" (only in runc's), "extra" (only in the
+    # runtime's); for a value: "changed".
+    change: str = "changed"
+
+    def name(self):
+        """The compared field, as test ids and the report show it:
+        check.key (state_json.cgroup_paths.memory, behaviour.capabilities.effective:+CAP_SYS_ADMIN)."""
+        return f"{self.check}.{self.key}"
 
     def side_by_side(self):
         a = render(self.reference).splitlines() or [""]
@@ -422,28 +514,61 @@ def side_by_side(a, b, left, right, width=72):
     return "\n".join(lines)
 
 
+CHANGES = ("moved", "absent", "extra", "changed")
+
+
 def load_accepted(path=ACCEPTED_FILE):
+    """The entries of accepted_differences.toml. `change` says which kind of
+    difference an entry accepts: for the milestones check "moved" (the step
+    is made, elsewhere in the order: the default), "absent" (runc makes it,
+    the runtime does not) or "extra" (only the runtime makes it); for the
+    other checks it defaults to any."""
     with open(path, "rb") as f:
         data = tomllib.load(f)
-    entries = data.get("difference", [])
+    entries = []
+    for e in data.get("difference", []):
+        # key may be a list: one entry per key, sharing the reason (each is
+        # reported stale on its own)
+        keys = e.get("key") if isinstance(e.get("key"), list) else [e.get("key")]
+        entries += [dict(e, key=k) for k in keys]
     for e in entries:
         for field in ("check", "runtime", "key", "reason"):
             if not e.get(field):
                 raise ValueError(f"{path}: entry {e} lacks `{field}`")
+        e.setdefault("change", "moved" if e["check"] == "milestones" else "*")
+        if e["change"] not in CHANGES + ("*",):
+            raise ValueError(f"{path}: entry {e['key']!r}: change = {e['change']!r}, want one of {CHANGES}")
     return entries
 
 
+def _match(d, e):
+    return (fnmatch.fnmatchcase(d.check, e["check"]) and fnmatch.fnmatchcase(d.runtime, e["runtime"])
+            and fnmatch.fnmatchcase(d.bundle, e.get("bundle", "*")) and fnmatch.fnmatchcase(d.key, e["key"])
+            and fnmatch.fnmatchcase(d.change, e.get("change", "*")))
+
+
 def accept(diffs, entries):
+    """Mark each difference an entry accepts (first match) and the entry used."""
     for d in diffs:
         for e in entries:
-            if (fnmatch.fnmatchcase(d.check, e["check"])
-                    and fnmatch.fnmatchcase(d.runtime, e["runtime"])
-                    and fnmatch.fnmatchcase(d.bundle, e.get("bundle", "*"))
-                    and fnmatch.fnmatchcase(d.key, e["key"])):
+            if _match(d, e):
                 d.accepted = e["reason"]
                 e["_used"] = True
                 break
     return diffs
+
+
+def _applies(e, check, runtime, bundle):
+    return (fnmatch.fnmatchcase(check, e["check"]) and fnmatch.fnmatchcase(runtime, e["runtime"])
+            and fnmatch.fnmatchcase(bundle, e.get("bundle", "*")))
+
+
+def stale_entries(entries, compared):
+    """Entries that accepted nothing although a comparison they apply to ran
+    (compared: (check, runtime, bundle) triples): the difference they were
+    written for is gone, or they never matched anything."""
+    return [e for e in entries
+            if not e.get("_used") and any(_applies(e, *c) for c in compared)]
 
 
 def flatten(doc, prefix=""):
@@ -472,16 +597,33 @@ def compare_docs(check, runtime, bundle, ref, act, flat=True):
 
 def compare_sequences(check, runtime, bundle, ref, act, prefix=""):
     """One Difference per differing line (key '-LINE' only in runc, '+LINE'
-    only in the runtime); the full sequences are kept for the report."""
+    only in the runtime); the full sequences are kept for the report. A line
+    on both sides but not aligned is "moved"; a line left over is "absent"
+    (only in runc's) or "extra" (only in the runtime's)."""
     diffs = []
     sm = difflib.SequenceMatcher(a=ref, b=act, autojunk=False)
+    minus, plus = [], []
     for op, i1, i2, j1, j2 in sm.get_opcodes():
         if op == "equal":
             continue
-        for x in ref[i1:i2]:
-            diffs.append(Difference(check, runtime, bundle, prefix + "-" + x, ref, act))
-        for y in act[j1:j2]:
-            diffs.append(Difference(check, runtime, bundle, prefix + "+" + y, ref, act))
+        minus += ref[i1:i2]
+        plus += act[j1:j2]
+    # pair each removed line with an added copy of itself: that pair is a move
+    unpaired_plus = collections.Counter(plus)
+    moved = collections.Counter()
+    for x in minus:
+        if unpaired_plus[x] > 0:
+            unpaired_plus[x] -= 1
+            moved[x] += 1
+    moved_plus = collections.Counter(moved)
+    for x in minus:
+        change = "moved" if moved[x] > 0 else "absent"
+        moved[x] -= change == "moved"
+        diffs.append(Difference(check, runtime, bundle, prefix + "-" + x, ref, act, change=change))
+    for y in plus:
+        change = "moved" if moved_plus[y] > 0 else "extra"
+        moved_plus[y] -= change == "moved"
+        diffs.append(Difference(check, runtime, bundle, prefix + "+" + y, ref, act, change=change))
     return diffs
 
 
@@ -491,6 +633,9 @@ class Collector:
     def __init__(self):
         self.diffs: list[Difference] = []
         self.runtimes: dict[str, Runtime] = {}
+        self.compared: set[tuple[str, str, str]] = set()   # (check, runtime, bundle) compared with runc
+        self.entries: list[dict] = []   # the accepted differences the session applied
+        self.notes: dict[tuple, str] = {}   # (check, runtime, bundle) -> e.g. the first divergent step
 
     def add(self, diffs):
         self.diffs.extend(diffs)
@@ -499,40 +644,45 @@ class Collector:
 COLLECTOR = Collector()
 
 
-def _match(d, e):
-    return (fnmatch.fnmatchcase(d.check, e["check"]) and fnmatch.fnmatchcase(d.runtime, e["runtime"])
-            and fnmatch.fnmatchcase(d.bundle, e.get("bundle", "*")) and fnmatch.fnmatchcase(d.key, e["key"]))
-
-
-def assert_no_unaccepted(diffs, entries=None, bugs=(), context=None):
-    """Fail on any difference not accepted. `bugs` are known runtime bugs
-    (same fields as accepted entries): when every remaining difference is a
-    known bug the test xfails with the bug's reason; a known bug that
-    applies here but is not seen any more fails (strict xfail)."""
-    import pytest
-    entries = load_accepted() if entries is None else entries
+def unaccepted(diffs, entries):
+    """The differences no entry accepts (marks the accepted ones)."""
     accept(diffs, entries)
+    return [d for d in diffs if not d.accepted]
+
+
+def assert_no_unaccepted(diffs, entries, context, bugs=(), note=None):
+    """Fail on any difference not accepted; context is (check, runtime,
+    bundle) of the comparison, recorded for the stale-entry report. `bugs`
+    are known runtime bugs (same fields as accepted entries): when every
+    remaining difference is a known bug the test xfails with the bug's
+    reason; a known bug that applies here but is not seen any more fails
+    (strict xfail). note goes on the failure's first line."""
+    import pytest
+    check, runtime, bundle = context
+    COLLECTOR.compared.add(context)
+    bad = unaccepted(diffs, entries)
     COLLECTOR.add(diffs)
-    bad = [d for d in diffs if not d.accepted]
-    if context:
-        check, runtime, bundle = context
-        probe = Difference(check, runtime, bundle, "", None, None)
-        for b in bugs:
-            if _match(probe, dict(b, key="*")) and not any(_match(d, b) for d in bad):
-                raise AssertionError(f"[XPASS(strict)] known bug not seen any more, remove it from "
-                                     f"catalogue.BUGS: {b['reason']}")
-    known = [(d, b) for d in bad for b in bugs if _match(d, b)]
+    for b in bugs:
+        if _applies(b, check, runtime, bundle) and not any(_match(d, dict(b, change="*")) for d in bad):
+            raise AssertionError(f"[XPASS(strict)] known bug not seen any more, remove it from "
+                                 f"catalogue.BUGS: {b['reason']}")
+    known = [(d, b) for d in bad for b in bugs if _match(d, dict(b, change="*"))]
     if bad and len({id(d) for d, _ in known}) == len(bad):
         pytest.xfail("; ".join(sorted({b["reason"] for _, b in known})))
     if bad:
-        msg = [f"{len(bad)} difference(s) from runc not in accepted_differences.toml:"]
+        # the first line (JUnit's message) names the compared fields
+        names = sorted({f"{d.name()} ({d.change})" if d.change != "changed" else d.name() for d in bad})
+        msg = [f"{len(bad)} difference(s) from runc not in accepted_differences.toml: " + "; ".join(names)[:600]
+               + (f"; {note}" if note else "")]
+        if note:
+            COLLECTOR.notes[context] = note
         seen = set()
         for d in bad:
-            if d.check in ("milestones",):
+            if isinstance(d.reference, list):
                 if id(d.reference) in seen:
-                    msg.append(f"  key {d.key!r}")
+                    msg.append(f"  key {d.key!r} ({d.change})")
                     continue
                 seen.add(id(d.reference))
-            msg.append(f"\n[{d.check}] {d.runtime} / {d.bundle}: {d.key}\n{d.side_by_side()}")
+            msg.append(f"\n[{d.check}] {d.runtime} / {d.bundle}: {d.key} ({d.change})\n{d.side_by_side()}")
         raise AssertionError("\n".join(msg))
     return diffs

@@ -242,9 +242,41 @@ check_delete() {
   return $r
 }
 
+# ---- against runc (the reference), which the guest carries at /usr/bin/runc ----
+# Each runtime runs the same bundle under the same id (one after the other);
+# the guest prints what the host compares, one line each:
+#   V2GUEST DATA <runtime> state <`state` JSON of the created container>
+#   V2GUEST DATA <runtime> state_json <root>/<id>/state.json>
+#   V2GUEST DATA <runtime> cgroup <the init's /proc/PID/cgroup>
+# The comparison itself is the host's (conformance/checks.py, the same code
+# as on the host's runs), so the named check passes once the data is out.
+dump_for() {  # RUNTIME
+  rt=$1
+  root=/run/cmp-$rt
+  make_bundle /tmp/b-cmp-$rt '["sleep","1000"]'
+  "$rt" --root $root create -b /tmp/b-cmp-$rt cmp >/tmp/cmp-$rt.out 2>&1 || { cat /tmp/cmp-$rt.out; return 1; }
+  r=0
+  st=$("$rt" --root $root state cmp | tr -d '\n') || r=1
+  echo "V2GUEST DATA $rt state $st"
+  [ -f $root/cmp/state.json ] && echo "V2GUEST DATA $rt state_json $(tr -d '\n' < $root/cmp/state.json)" ||
+    { echo "no $root/cmp/state.json"; r=1; }
+  pid=$(echo "$st" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+  echo "V2GUEST DATA $rt cgroup $(tr '\n' ' ' < /proc/$pid/cgroup)"
+  "$rt" --root $root delete -f cmp || r=1
+  [ ! -d /sys/fs/cgroup/cmp ] || { echo "$rt left /sys/fs/cgroup/cmp"; r=1; }
+  return $r
+}
+check_reference_runc() {
+  [ -x /usr/bin/runc ] || { echo "no runc in the guest"; return 1; }
+  runc --version | head -n 1
+}
+check_dump_runc() { dump_for runc; }
+check_dump_glassrun() { dump_for glassrun; }
+
 CHECKS="pure_v2:check_pure_v2 glassrun_version:check_glassrun_version cgroup_unit_tests:check_cgroup_unit_tests"
 FULL_CHECKS="lifecycle:check_lifecycle limits:check_limits memory_limit:check_memory_limit pids_limit:check_pids_limit
   cpu_limit:check_cpu_limit device_program:check_device_program freeze_thaw:check_freeze_thaw delete:check_delete"
+CHECKS="$CHECKS reference_runc:check_reference_runc dump_runc:check_dump_runc dump_glassrun:check_dump_glassrun"
 
 grep -q 'v2guest.checks=basic' /proc/cmdline || CHECKS="$CHECKS $FULL_CHECKS"
 for c in $CHECKS; do run_check "${c%%:*}" "${c#*:}"; done

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fills ROOT with what the v2 guest needs: static busybox, glassrun and the
-# shared libraries ldd names, a busybox bundle, /init and /checks.sh.
+# Fills ROOT with what the v2 guest needs: static busybox, glassrun and runc
+# (the reference) with the shared libraries ldd names, a busybox bundle,
+# /init and /checks.sh.
 #   make_initramfs_root.sh ROOT GLASSRUN_BINARY V2GUEST_DIR [UNIT_TEST_BINARY]
 set -euo pipefail
 root="$1" glassrun="$2" here="$3" unit_tests="${4:-}"
@@ -49,6 +50,8 @@ PY
 
 install_busybox "$root/bin"
 install_binary "$glassrun" glassrun
+# the reference: Debian's runc binary (its shared libraries come along)
+install_binary "$(command -v runc || echo /usr/sbin/runc)" runc
 if [ -n "$unit_tests" ] && [ -x "$unit_tests" ]; then install_binary "$unit_tests" glassrun_unit_tests; fi
 make_bundle
 cp "$here/init" "$root/init"

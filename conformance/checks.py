@@ -1,0 +1,59 @@
+"""What each check compares with runc: one function per check turning two
+results (runc's and the runtime's) into Differences. The tests of each check
+and the planted-defect test (test_planted_defects.py) call the same
+functions, so a defect the planted test catches is one the check catches."""
+from __future__ import annotations
+
+import rtlib
+
+# ---- check 1: `state` through the lifecycle ---------------------------------
+STEPS = ["created", "running", "paused", "running-again", "stopped"]
+
+
+def state_diffs(runtime, ref_states, states, bundle="lifecycle"):
+    """ref_states/states: step -> the `state` document at that step."""
+    diffs = []
+    for step in STEPS:
+        if step not in ref_states and step not in states:
+            continue
+        a, b = ref_states.get(step) or {}, states.get(step) or {}
+        diffs += rtlib.compare_docs("state", runtime, bundle,
+                                    {step: {"keys": sorted(a), "status": a.get("status")}},
+                                    {step: {"keys": sorted(b), "status": b.get("status")}})
+    return diffs
+
+
+# ---- check 2: <root>/<id>/state.json ----------------------------------------
+CONFIG_FIELDS = ["rootfs", "hostname", "namespaces", "mounts", "mask_paths", "readonly_paths", "capabilities"]
+MOUNT_FIELDS = ["destination", "device", "flags", "data"]
+
+
+def state_json_doc(res):
+    sj = res.state_json
+    doc = {"top_level": {k: type(v).__name__ for k, v in sj.items()}}
+    doc["cgroup_paths"] = rtlib.norm_value(sj.get("cgroup_paths"), res)
+    ns = sj.get("namespace_paths") or {}
+    doc["namespace_paths"] = rtlib.norm_value(ns, res)
+    cfg = sj.get("config") or {}
+    c = {}
+    for f in CONFIG_FIELDS:
+        v = cfg.get(f)
+        if f == "mounts" and isinstance(v, list):
+            v = [{k: m.get(k) for k in MOUNT_FIELDS} for m in v]
+        c[f] = rtlib.norm_value(v, res)
+    doc["config"] = c
+    return doc
+
+
+def state_json_diffs(runtime, bundle, ref_res, res):
+    return rtlib.compare_docs("state_json", runtime, bundle, state_json_doc(ref_res), state_json_doc(res))
+
+
+# ---- check 3: the milestone order of `create` (glasstrace) -------------------
+def milestone_diffs(runtime, bundle, ref_traced, traced):
+    return rtlib.compare_sequences("milestones", runtime, bundle, ref_traced.keys(), traced.keys())
+
+
+# ---- check 4: what the container sees ---------------------------------------
+def behaviour_diffs(runtime, bundle, ref_res, res):
+    return rtlib.compare_docs("behaviour", runtime, bundle, rtlib.behaviour_doc(ref_res), rtlib.behaviour_doc(res))
