@@ -278,8 +278,9 @@ def test_stdio_belongs_to_the_process_user_but_never_dev_null(runtimes, fast_bun
         if name == "glassrun":
             for r in (ran, execd):
                 assert r.returncode == 0, r.stderr
-                # fd 0 is /dev/null (left alone), 1 and 2 our files: the user's, their group kept
-                assert r.stdout.split() == ["0:0", f"1000:{os.getgid()}", f"1000:{os.getgid()}"], r.stdout
+                # fd 0 is the host's /dev/null (left alone), 1 and 2 our files: the user's, their group kept
+                null_owner = f"{null_before.st_uid}:{null_before.st_gid}"
+                assert r.stdout.split() == [null_owner, f"1000:{os.getgid()}", f"1000:{os.getgid()}"], r.stdout
     after = os.stat("/dev/null")
     assert (after.st_uid, after.st_gid, after.st_mode) == (null_before.st_uid, null_before.st_gid, null_before.st_mode)
 

@@ -1,17 +1,16 @@
-// `exec`: the parent joins the container's pid namespace and forks once; the
-// child waits until the parent moved it into the container's cgroups, joins
-// the other namespaces (user first), takes the container's root, and becomes
-// the process: terminal, limits, privileges, cwd, seccomp last, execve.
+// `exec`: the parent becomes non-dumpable, joins the container's pid
+// namespace and forks once; the child closes what it does not need, waits
+// until the parent moved it into the container's cgroups, joins the other
+// namespaces (user first), takes the container's root and its terminal, and
+// becomes the process on the init's path (container/process.cpp).
 #include "container/exec.h"
 
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -30,10 +29,8 @@
 #include "linux/console.h"
 #include "linux/lsm.h"
 #include "linux/namespaces.h"
-#include "linux/rlimits.h"
 #include "linux/seccomp.h"
 #include "linux/sync.h"
-#include "linux/user.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -213,20 +210,7 @@ void child_flow(const ChildContext& x) {
 }
 
 [[noreturn]] void run_child(const ChildContext& x) {
-  try {
-    child_flow(x);
-  } catch (const Error& e) {
-    try {
-      x.channel->send(sync::Msg::Error, e.what(), e.sys_errno());
-    } catch (...) {
-    }
-  } catch (const std::exception& e) {
-    try {
-      x.channel->send(sync::Msg::Error, e.what(), 0);
-    } catch (...) {
-    }
-  }
-  _exit(255);
+  process::run_child(*x.channel, "exec", 255, [&] { child_flow(x); });
 }
 
 // ---- the parent after fork

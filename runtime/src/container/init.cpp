@@ -2,27 +2,19 @@
 #include "container/init.h"
 
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <linux/keyctl.h>
 #include <sched.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#include <algorithm>
 
 #include "container/process.h"
 #include "linux/console.h"
 #include "linux/hooks.h"
 #include "linux/inroot.h"
-#include "linux/lsm.h"
 #include "linux/namespaces.h"
-#include "linux/rlimits.h"
 #include "linux/rootfs.h"
 #include "linux/sysctl.h"
-#include "linux/user.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/probes.h"
@@ -150,26 +142,7 @@ void init_flow(const InitContext& ctx) {
 }  // namespace
 
 void run_init(const InitContext& ctx) {
-  try {
-    init_flow(ctx);
-  } catch (const sync::PeerGone&) {
-    // The parent failed first (a hook, a cgroup write) and reports that itself.
-  } catch (const Error& e) {
-    try {
-      ctx.channel->send(sync::Msg::Error, e.what(), e.sys_errno());
-    } catch (...) {
-      // The channel is gone or refused (a seccomp filter without sendmsg):
-      // say it on stderr rather than exit without a word.
-      dprintf(2, "glassrun: init: %s\n", e.what());
-    }
-  } catch (const std::exception& e) {
-    try {
-      ctx.channel->send(sync::Msg::Error, e.what(), 0);
-    } catch (...) {
-      dprintf(2, "glassrun: init: %s\n", e.what());
-    }
-  }
-  _exit(1);
+  process::run_child(*ctx.channel, "init", 1, [&] { init_flow(ctx); });
 }
 
 }  // namespace glassrun::container

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -127,6 +128,14 @@ void close_fds_except(int preserve_fds, std::vector<int> keep) {
     from = static_cast<unsigned>(k) + 1;
   }
   if (syscall(SYS_close_range, from, ~0U, 0) != 0) throw_sys("close_range");
+}
+
+void report_failure(const sync::Channel& channel, const char* who, const char* what, int err) {
+  try {
+    channel.send(sync::Msg::Error, what, err);
+  } catch (...) {
+    dprintf(2, "glassrun: %s: %s\n", who, what);
+  }
 }
 
 void become_root_in_user_ns() {

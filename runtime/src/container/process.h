@@ -4,6 +4,9 @@
 // exec lost the cwd check (CVE-2024-21626); keep it one.
 #pragma once
 
+#include <unistd.h>
+
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -47,5 +50,26 @@ Ready finalize(const Finalize& f);
 // Signals unblocked, SIGPIPE default, execve (step init.exec or
 // exec.execve). Returns only on failure, with errno set.
 void exec(const Ready& r, bool is_exec);
+
+// Tells the parent why the child failed, over the channel, or on stderr
+// ("glassrun: <who>: ...") when the channel is gone or refused (a seccomp
+// filter without sendmsg).
+void report_failure(const sync::Channel& channel, const char* who, const char* what, int err);
+
+// The body of a cloned or forked child: runs flow; no exception leaves, an
+// error is reported, then _exit(exit_code). The parent gone first
+// (sync::PeerGone) reports its own failure.
+template <typename Fn>
+[[noreturn]] void run_child(const sync::Channel& channel, const char* who, int exit_code, Fn&& flow) {
+  try {
+    flow();
+  } catch (const sync::PeerGone&) {
+  } catch (const Error& e) {
+    report_failure(channel, who, e.what(), e.sys_errno());
+  } catch (const std::exception& e) {
+    report_failure(channel, who, e.what(), 0);
+  }
+  _exit(exit_code);
+}
 
 }  // namespace glassrun::container::process
