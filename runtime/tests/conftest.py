@@ -71,12 +71,24 @@ def glassrun(tmp_path):
     rt.cleanup()
 
 
+def reference_runtime(name, tmp_path):
+    """runc or crun from PATH, with its own --root; skips (saying so) when absent."""
+    binary = shutil.which(name)
+    if not binary:
+        pytest.skip(f"{name} is not installed")
+    return Runtime(binary, tmp_path / f"state-{name}")
+
+
 @pytest.fixture
 def runc(tmp_path):
-    binary = shutil.which("runc")
-    if not binary:
-        pytest.skip("runc is not installed")
-    rt = Runtime(binary, tmp_path / "state-runc")
+    rt = reference_runtime("runc", tmp_path)
+    yield rt
+    rt.cleanup()
+
+
+@pytest.fixture
+def crun(tmp_path):
+    rt = reference_runtime("crun", tmp_path)
     yield rt
     rt.cleanup()
 
