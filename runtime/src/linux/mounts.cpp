@@ -163,6 +163,7 @@ std::map<size_t, UniqueFd> open_bind_sources(const spec::Config& c) {
     // init's mount namespace (EINVAL); a detached tree can be moved there.
     UniqueFd tree(static_cast<int>(syscall(SYS_open_tree, AT_FDCWD, source.c_str(),
                                            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((flags & MS_REC) ? AT_RECURSIVE : 0))));
+    if (!tree && errno == EPERM) continue;  // rootless: no clone outside the user namespace; the init binds the path
     if (!tree) throw_sys(fmt::format("bind source {} for {}", source, m.destination));
     out.emplace(m.index, std::move(tree));
   }
