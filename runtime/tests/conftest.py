@@ -72,8 +72,7 @@ def glassrun(tmp_path):
 
 
 def installed_runtime(name, tmp_path):
-    """A reference runtime from PATH (runc, crun) with its own --root; skips,
-    saying so, when it is not installed."""
+    """runc or crun from PATH, with its own --root; skips (saying so) when absent."""
     binary = shutil.which(name)
     if not binary:
         pytest.skip(f"{name} is not installed")
@@ -83,6 +82,13 @@ def installed_runtime(name, tmp_path):
 @pytest.fixture
 def runc(tmp_path):
     rt = installed_runtime("runc", tmp_path)
+    yield rt
+    rt.cleanup()
+
+
+@pytest.fixture
+def crun(tmp_path):
+    rt = installed_runtime("crun", tmp_path)
     yield rt
     rt.cleanup()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cgroup_dirs_named, installed_runtime, processes_mentioning
+from conftest import cgroup_dirs_named, processes_mentioning
 from security.helpers import bundle_template, fast_bundle, probe_binary, record  # noqa: F401 (fixtures)
 
 BUSYBOX = "/bin/busybox"
@@ -22,13 +22,6 @@ DATA = Path(__file__).resolve().parent / "data"
 PODMAN = json.loads((DATA / "seccomp-podman.json").read_text())
 NR_ADD_KEY = 248  # x86_64: below the highest syscall podman's profile names, not allowed by it
 NR_NEWER = 1000  # above every syscall any profile can name on x86_64
-
-
-@pytest.fixture
-def crun(tmp_path):
-    rt = installed_runtime("crun", tmp_path)
-    yield rt
-    rt.cleanup()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@
 #include "linux/console.h"
 #include "linux/idmapped_mounts.h"
 #include "linux/lsm.h"
+#include "linux/mounts.h"
 #include "linux/hooks.h"
 #include "linux/idmap.h"
 #include "linux/namespaces.h"
@@ -217,6 +218,7 @@ Created create(const CreateOptions& o, bool foreground) {
   std::shared_ptr<cgroups::Manager> cg;
   Cleanup cleanup;
   idmapped::Trees idmapped_trees = make_idmapped_trees(config);
+  auto bind_sources = mounts::open_bind_sources(config);  // before the init's user namespace
 
   dir = std::make_shared<state::ContainerDir>(state::ContainerDir::create(o.root, o.id));
   cleanup.add([dir] { dir->remove(); });
@@ -242,10 +244,12 @@ Created create(const CreateOptions& o, bool foreground) {
   ctx.preserve_fds = o.preserve_fds;
   ctx.id = o.id;
   ctx.idmapped_trees = idmapped::fds_of(idmapped_trees);
+  ctx.bind_sources = idmapped::fds_of(bind_sources);
 
   pid_t pid = clone_init(namespaces::clone_flags(config));
   if (pid == 0) run_init(ctx);
   idmapped_trees.clear();  // the init has its own copies
+  bind_sources.clear();
   cleanup.add([pid] { kill_and_reap(pid); });
   init_chan.close();
   fifo.reset();
@@ -258,6 +262,11 @@ Created create(const CreateOptions& o, bool foreground) {
     }
     parent_chan.send(sync::Msg::Continue);
     serve_init(parent_chan, o, config, pid, filter.get(), out, foreground);
+    // Never report a created container whose init is already gone.
+    if (int status; waitpid(pid, &status, WNOHANG) == pid)
+      throw Error(fmt::format("init (pid {}) exited before create finished ({})", pid,
+                              WIFSIGNALED(status) ? fmt::format("signal {}", WTERMSIG(status))
+                                                  : fmt::format("exit code {}", WEXITSTATUS(status))));
   }
 
   Step s("create.state");

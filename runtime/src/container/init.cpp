@@ -95,9 +95,8 @@ void init_flow(const InitContext& ctx) {
   set_oom_score_adj(p);
 
   mounts::MountContext mctx{c.bundle, ctx.cgroup_paths, c.has_namespace("cgroup"), c.has_namespace("user"),
-                            c.mount_label, ctx.idmapped_trees};
-  UniqueFd root_fd;
-  if (c.has_namespace("mount")) root_fd = rootfs::prepare(c, mctx);
+                            lsm::effective_mount_label(c), ctx.idmapped_trees, ctx.bind_sources};
+  UniqueFd root_fd = rootfs::prepare(c, mctx);
 
   std::string state_json;
   if (ctx.wants_hooks) {
@@ -105,11 +104,8 @@ void init_flow(const InitContext& ctx) {
     state_json = ctx.channel->expect(sync::Msg::HooksDone).text;
     hooks::run_all("createContainer", c.hooks.create_container, state_json, c.root_path);  // cwd: the rootfs, as runc
   }
-  if (root_fd) make_cwd(root_fd.get(), p.cwd);
-  if (root_fd)
-    rootfs::enter(c, root_fd.get(), ctx.no_pivot);
-  else if (chroot(c.root_path.c_str()) != 0 || chdir("/") != 0)
-    throw_sys(fmt::format("chroot {}", c.root_path));
+  make_cwd(root_fd.get(), p.cwd);
+  rootfs::enter(c, root_fd.get(), ctx.no_pivot);
   root_fd.reset();
 
   if (p.terminal) {

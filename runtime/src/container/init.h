@@ -25,6 +25,7 @@ struct InitContext {
   int preserve_fds = 0;
   std::string id;
   std::map<size_t, int> idmapped_trees;   // made by `create` on the host, moved into place here
+  std::map<size_t, int> bind_sources;     // opened by `create` on the host (mounts::open_bind_sources)
 };
 
 [[noreturn]] void run_init(const InitContext& ctx);

@@ -111,6 +111,14 @@ std::string v2_path(const std::vector<CgroupMount>& mounts, const std::string& i
 }  // namespace
 
 std::vector<CgroupMount> parse_cgroup_mounts(const std::string& mountinfo) {
+  std::vector<CgroupMount> mounts = parse_mountinfo(mountinfo);
+  mounts.erase(std::remove_if(mounts.begin(), mounts.end(),
+                              [](const CgroupMount& m) { return m.fstype != "cgroup" && m.fstype != "cgroup2"; }),
+               mounts.end());
+  return mounts;
+}
+
+std::vector<CgroupMount> parse_mountinfo(const std::string& mountinfo) {
   std::vector<CgroupMount> mounts;
   std::istringstream in(mountinfo);
   std::string line;
@@ -122,7 +130,6 @@ std::vector<CgroupMount> parse_cgroup_mounts(const std::string& mountinfo) {
     auto dash = std::find(f.begin(), f.end(), "-");
     if (f.size() < 5 || dash == f.end() || std::distance(dash, f.end()) < 4) continue;
     const std::string& fstype = *(dash + 1);
-    if (fstype != "cgroup" && fstype != "cgroup2") continue;
     mounts.push_back({unescape_octal(f[3]), unescape_octal(f[4]), fstype, split(*(dash + 3), ',')});
   }
   return mounts;

@@ -20,6 +20,8 @@ struct CgroupMount {
 
 // Only the cgroup and cgroup2 mounts, in mountinfo order.
 std::vector<CgroupMount> parse_cgroup_mounts(const std::string& mountinfo);
+// Every mount, in mountinfo order (rootfs.cpp's --no-pivot looks for procfs).
+std::vector<CgroupMount> parse_mountinfo(const std::string& mountinfo);
 
 // /proc/<pid>/cgroup → key → path; keys are each controller of a line
 // ("cpu", "cpuacct", "name=systemd") and "" for the v2 line ("0::/x").

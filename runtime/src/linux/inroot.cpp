@@ -6,6 +6,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "util/error.h"
 
 namespace glassrun::inroot {
@@ -24,6 +27,53 @@ int openat2_in_root(int root_fd, const std::string& path, int flags, uint64_t re
   } while (fd < 0 && errno == EAGAIN);
   return fd;
 }
+
+// `path` with every symlink on it resolved by hand inside the rootfs, as runc's
+// SecureJoin: a dangling link ("/var/run" -> "../run" before /run exists)
+// then names the path to create, not the link. The lookups after it are still
+// openat2(RESOLVE_IN_ROOT), so a link swapped in meanwhile cannot escape.
+std::string resolve_links(int root_fd, const std::string& path) {
+  std::vector<std::string> todo;  // components still to walk, the next one last
+  auto push_path = [&](const std::string& p) {
+    std::vector<std::string> parts;
+    for (size_t i = 0; i <= p.size();) {
+      size_t j = std::min(p.find('/', i), p.size());
+      if (j > i) parts.push_back(p.substr(i, j - i));
+      i = j + 1;
+    }
+    todo.insert(todo.end(), parts.rbegin(), parts.rend());
+  };
+  push_path(path);
+  std::vector<std::string> done;
+  int links = 0;
+  while (!todo.empty()) {
+    std::string part = std::move(todo.back());
+    todo.pop_back();
+    if (part == ".") continue;
+    if (part == "..") {
+      if (!done.empty()) done.pop_back();
+      continue;
+    }
+    std::string parent = "/";
+    for (const auto& d : done) parent += d + "/";
+    char target[4096];
+    ssize_t n = -1;
+    if (UniqueFd dir{openat2_in_root(root_fd, parent, O_PATH | O_DIRECTORY)})
+      n = readlinkat(dir.get(), part.c_str(), target, sizeof target - 1);
+    if (n < 0) {  // not a link, or nothing there yet
+      done.push_back(part);
+      continue;
+    }
+    if (++links > 40) throw_sys(fmt::format("resolve {} in rootfs", path), ELOOP);
+    std::string link(target, static_cast<size_t>(n));
+    if (link[0] == '/') done.clear();
+    push_path(link);
+  }
+  std::string out;
+  for (const auto& d : done) out += "/" + d;
+  return out.empty() ? "/" : out;
+}
+
 }  // namespace
 
 std::string fd_path(int fd) { return fmt::format("/proc/self/fd/{}", fd); }
@@ -40,9 +90,11 @@ UniqueFd open_no_symlinks(int root_fd, const std::string& path, int flags) {
   return UniqueFd(openat2_in_root(root_fd, path, flags, RESOLVE_NO_SYMLINKS));
 }
 
-UniqueFd open_or_create(int root_fd, const std::string& path, Kind kind, mode_t mode) {
+UniqueFd open_or_create(int root_fd, std::string path, Kind kind, mode_t mode) {
   if (UniqueFd fd = open_existing(root_fd, path)) return fd;
   if (errno != ENOENT) throw_sys(fmt::format("open {} in rootfs", path));
+  const std::string shown = path;
+  path = resolve_links(root_fd, path);
   // Walk down, creating what is missing; each step is resolved in root again.
   std::string prefix;
   size_t i = 0;
@@ -69,7 +121,7 @@ UniqueFd open_or_create(int root_fd, const std::string& path, Kind kind, mode_t 
     if (rc < 0 && errno != EEXIST) throw_sys(fmt::format("create {} in rootfs", prefix));
   }
   UniqueFd fd = open_existing(root_fd, path);
-  if (!fd) throw_sys(fmt::format("open {} in rootfs", path));
+  if (!fd) throw_sys(fmt::format("open {} in rootfs", shown));
   return fd;
 }
 

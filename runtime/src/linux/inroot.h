@@ -13,8 +13,9 @@ namespace glassrun::inroot {
 enum class Kind { Directory, File };
 
 // O_PATH fd of path (relative to root_fd, "/" meaning the rootfs), creating
-// missing directories and, for Kind::File, an empty final file.
-UniqueFd open_or_create(int root_fd, const std::string& path, Kind kind, mode_t mode = 0755);
+// missing directories and, for Kind::File, an empty final file. Symlinks on
+// the way, dangling ones included, are followed inside the rootfs.
+UniqueFd open_or_create(int root_fd, std::string path, Kind kind, mode_t mode = 0755);
 // O_PATH fd of an existing path; -1 with errno set if it does not exist.
 UniqueFd open_existing(int root_fd, const std::string& path);
 // open(2) flags of an existing path, symlinks resolved inside the rootfs, no

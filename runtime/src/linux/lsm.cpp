@@ -7,10 +7,13 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "linux/mount_options.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/fileio.h"
+#include "util/log.h"
 
 #ifndef SELINUX_MAGIC
 #define SELINUX_MAGIC 0xf97cff8c
@@ -55,17 +58,14 @@ bool takes_mount_label(const spec::Mount& m) {
 
 void check_mount_label(const spec::Config& c) {
   if (c.mount_label.empty() || selinux_enabled()) return;
-  for (const auto& m : c.mounts)
-    if (takes_mount_label(m))
-      throw Error(fmt::format("config.json: linux.mountLabel {}: SELinux is not enabled on this host (mounts[{}] {} "
-                              "would be mounted with context=)",
-                              c.mount_label, m.index, m.destination));
-  // A masked directory is hidden under a tmpfs, which runc labels as well.
-  if (!c.masked_paths.empty())
-    throw Error(fmt::format("config.json: linux.mountLabel {}: SELinux is not enabled on this host (the tmpfs over a "
-                            "masked directory would be mounted with context=)",
-                            c.mount_label));
+  bool labelled = !c.masked_paths.empty() ||  // the tmpfs over a masked directory is labelled too
+                  std::any_of(c.mounts.begin(), c.mounts.end(), [](const spec::Mount& m) { return takes_mount_label(m); });
+  if (labelled)
+    log::warn(fmt::format("linux.mountLabel {}: SELinux is not enabled on this host: mounting without context=",
+                          c.mount_label));
 }
+
+std::string effective_mount_label(const spec::Config& c) { return selinux_enabled() ? c.mount_label : ""; }
 
 std::string with_mount_label(const std::string& data, const std::string& label) {
   if (label.empty()) return data;

@@ -1,7 +1,8 @@
 // Linux security modules: process.apparmorProfile, process.selinuxLabel
 // (exec --apparmor / --process-label) and linux.mountLabel. Applied where the
 // host has the LSM; where it does not, the field is refused up front, as runc
-// 1.1 refuses it (it fails the container either way, see docs/SECURITY.md).
+// 1.1 refuses it (it fails the container either way, see docs/SECURITY.md);
+// linux.mountLabel alone is dropped with a warning there, as crun does.
 #pragma once
 
 #include <string>
@@ -24,10 +25,12 @@ struct FieldNames {
 // In the parent, before anything exists: a label the host cannot apply is an
 // error naming its field.
 void check_process(const spec::Process& p, const FieldNames& names = {});
-// linux.mountLabel: refused only when SELinux is off and a mount (or the tmpfs
-// of a masked directory) would carry it: runc adds context= to those and the
-// kernel refuses them.
+// linux.mountLabel on a host without SELinux, where a mount (or the tmpfs of
+// a masked directory) would carry it: one warning, and those mounts go
+// without context= (crun's outcome; runc's kernel refuses context= there).
 void check_mount_label(const spec::Config& c);
+// The label the mounts get: linux.mountLabel, or "" without SELinux.
+std::string effective_mount_label(const spec::Config& c);
 
 // runc 1.1's rule: every mount but bind, proc, sysfs, mqueue and cgroup gets
 // context="<mountLabel>" in its data.

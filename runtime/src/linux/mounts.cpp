@@ -44,16 +44,32 @@ void apply_propagation_and_attrs(int fd, const std::string& dest, const ParsedOp
   }
 }
 
+// move_mount of a detached tree (open_bind_sources) onto target_fd; the tree fd is closed.
+void attach_tree(int tree_fd, int target_fd, const std::string& what) {
+  UniqueFd tree(tree_fd);
+  if (syscall(SYS_move_mount, tree.get(), "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+    throw_sys(fmt::format("{}: move_mount", what));
+}
+
+std::string bind_source_path(const spec::Mount& m, const std::string& bundle) {
+  return m.source[0] == '/' ? m.source : bundle + "/" + m.source;
+}
+
 void bind_mount(int root_fd, const spec::Mount& m, const ParsedOptions& o, const MountContext& ctx) {
-  std::string source = m.source[0] == '/' ? m.source : ctx.bundle + "/" + m.source;
+  std::string source = bind_source_path(m, ctx.bundle);
   struct stat st;
-  if (stat(source.c_str(), &st) != 0) throw_sys(fmt::format("bind source {} for {}", source, m.destination));
+  auto tree = ctx.bind_sources.find(m.index);
+  if (tree != ctx.bind_sources.end() ? fstat(tree->second, &st) != 0 : stat(source.c_str(), &st) != 0)
+    throw_sys(fmt::format("bind source {} for {}", source, m.destination));
   auto kind = S_ISDIR(st.st_mode) ? inroot::Kind::Directory : inroot::Kind::File;
   UniqueFd target = inroot::open_or_create(root_fd, m.destination, kind);
   if (!m.uid_mappings.empty() || !m.gid_mappings.empty())
     idmapped::attach(ctx.idmapped_trees.at(m.index), target.get(), m);
+  else if (tree != ctx.bind_sources.end())
+    attach_tree(tree->second, target.get(), fmt::format("bind {} on {}", source, m.destination));
   else
-    do_mount(source, target.get(), m.destination, nullptr, MS_BIND | (o.flags & MS_REC), "");
+    // Unknown options ride along as data, which the kernel ignores for a bind (as runc).
+    do_mount(source, target.get(), m.destination, nullptr, MS_BIND | (o.flags & MS_REC), o.data);
   if (o.flags & kRemountable) {
     // Reopen: the fd above names the directory under the new mount.
     UniqueFd mounted = inroot::open_existing(root_fd, m.destination);
@@ -74,7 +90,8 @@ void check_plain_directory(int root_fd, const spec::Mount& m) {
   std::string name = m.destination.substr(m.destination.rfind('/') + 1);
   struct stat st;
   if (fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
-    throw Error(fmt::format("mount {} on {}: destination is not a directory (a symlink?)", m.type, m.destination));
+    throw Error(fmt::format("mount {} on {}: filesystem \"{}\" must be mounted on ordinary directory (a symlink?)",
+                            m.type, m.destination, m.type));
 }
 
 // A "cgroup" mount: cgroup2 in a cgroup namespace; otherwise what runc does on
@@ -134,9 +151,31 @@ void tmpfs_copyup(int root_fd, const spec::Mount& m, const ParsedOptions& o) {
 
 }  // namespace
 
+std::map<size_t, UniqueFd> open_bind_sources(const spec::Config& c) {
+  std::map<size_t, UniqueFd> out;
+  // Only for a user namespace (as runc): elsewhere the init, real root, binds them itself.
+  if (!c.has_namespace("user")) return out;
+  for (const auto& m : c.mounts) {
+    unsigned long flags = parse_options(m.options).flags;
+    if (!(flags & MS_BIND) || !m.uid_mappings.empty()) continue;
+    std::string source = bind_source_path(m, c.bundle);
+    // A detached copy: an fd of the source itself could not be bound from the
+    // init's mount namespace (EINVAL); a detached tree can be moved there.
+    UniqueFd tree(static_cast<int>(syscall(SYS_open_tree, AT_FDCWD, source.c_str(),
+                                           OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((flags & MS_REC) ? AT_RECURSIVE : 0))));
+    if (!tree && errno == EPERM) continue;  // rootless: no clone outside the user namespace; the init binds the path
+    if (!tree) throw_sys(fmt::format("bind source {} for {}", source, m.destination));
+    out.emplace(m.index, std::move(tree));
+  }
+  return out;
+}
+
 void mount_entry(int root_fd, const spec::Mount& m, const MountContext& ctx) {
   ParsedOptions o = parse_options(m.options);
   if (o.flags & MS_BIND) return bind_mount(root_fd, m, o, ctx);
+  // A read-only /dev is filled first (nodes, /dev/pts, links, the console):
+  // rootfs::finalize makes it read-only at the end, as runc does.
+  if (m.destination == "/dev") o.flags &= ~MS_RDONLY;
   if (m.type == "cgroup") return cgroup_mount(root_fd, m, o, ctx);
   if (m.type == "proc" || m.type == "sysfs") check_plain_directory(root_fd, m);
   if (m.type == "tmpfs" && o.tmpcopyup) return tmpfs_copyup(root_fd, m, o);

@@ -6,30 +6,51 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <limits.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <vector>
 
+#include "linux/cgroups_paths.h"
 #include "linux/devices.h"
 #include "linux/inroot.h"
 #include "linux/lsm.h"
 #include "linux/mount_options.h"
 #include "util/error.h"
+#include "util/fileio.h"
 #include "util/probes.h"
 
 namespace glassrun::rootfs {
 
 namespace {
 
+// Before the rootfs is bound: rslave (runc's default), so host mount events
+// still reach the container and nothing flows back; rprivate when
+// linux.rootfsPropagation asks for private or unbindable. Never shared or
+// unbindable here: the bind of the rootfs and pivot_root refuse those
+// (EINVAL); apply_root_propagation sets them once "/" is the rootfs (as crun).
 void set_root_propagation(const spec::Config& c) {
-  // runc's default: rslave, so host mount events still reach the container
-  // but nothing flows back.
   unsigned long flags = MS_SLAVE | MS_REC;
-  if (!c.rootfs_propagation.empty()) flags = *mounts::propagation_flag(c.rootfs_propagation);
+  if (!c.rootfs_propagation.empty() && (*mounts::propagation_flag(c.rootfs_propagation) & (MS_PRIVATE | MS_UNBINDABLE)))
+    flags = MS_PRIVATE | MS_REC;
   if (::mount(nullptr, "/", nullptr, flags, nullptr) != 0)
     throw_sys(fmt::format("mount / propagation {}", mounts::flags_text(flags)));
+}
+
+// linux.rootfsPropagation on the container's "/": shared makes a new peer
+// group (of this mount namespace only), slave keeps receiving from the host,
+// private and unbindable receive nothing. Recursive, but unbindable only on
+// "/" itself ("the rootfs mount ... cannot be bind-mounted"): the mounts
+// below stay private so that readonlyPaths can still be bound.
+void apply_root_propagation(const spec::Config& c) {
+  if (c.rootfs_propagation.empty()) return;
+  unsigned long flags = *mounts::propagation_flag(c.rootfs_propagation);
+  if (!(flags & MS_UNBINDABLE)) flags |= MS_REC;
+  if (::mount(nullptr, "/", nullptr, flags, nullptr) != 0)
+    throw_sys(fmt::format("linux.rootfsPropagation {}: mount / {}", c.rootfs_propagation, mounts::flags_text(flags)));
 }
 
 bool mounts_dev_tmpfs(const spec::Config& c) {
@@ -38,12 +59,44 @@ bool mounts_dev_tmpfs(const spec::Config& c) {
   });
 }
 
+// --no-pivot keeps the host's root in the mount namespace, below the chroot.
+// A full procfs or sysfs there would let the container mount a fresh /proc
+// (the kernel allows it while a fully visible one exists) and see the host's:
+// detach each one outside the new root, or cover it with a tmpfs where that
+// is not allowed, as runc's msMoveRoot does. The new root is the cwd.
+void hide_host_proc_and_sys() {
+  char cwd[PATH_MAX];
+  if (!getcwd(cwd, sizeof cwd)) throw_sys("getcwd of the new root");
+  const std::string root_path = cwd;
+  std::string info;
+  if (!fileio::read_file("/proc/self/mountinfo", info)) throw_sys("read /proc/self/mountinfo");
+  std::vector<std::string> targets;
+  for (const auto& m : cgroups::parse_mountinfo(info)) {
+    if ((m.fstype != "proc" && m.fstype != "sysfs") || m.root != "/") continue;  // only full ones
+    if (m.mountpoint == root_path || m.mountpoint.rfind(root_path + "/", 0) == 0) continue;
+    targets.push_back(m.mountpoint);
+  }
+  for (const auto& p : targets) {
+    // So that the unmount does not propagate back to the host.
+    if (::mount(nullptr, p.c_str(), nullptr, MS_SLAVE | MS_REC, nullptr) != 0) {
+      if (errno == ENOENT) continue;  // under one already detached
+      throw_sys(fmt::format("--no-pivot: make {} rslave", p));
+    }
+    if (umount2(p.c_str(), MNT_DETACH) == 0) continue;
+    if (errno != EINVAL && errno != EPERM) throw_sys(fmt::format("--no-pivot: unmount {}", p));
+    if (::mount("tmpfs", p.c_str(), "tmpfs", 0, nullptr) != 0) throw_sys(fmt::format("--no-pivot: cover {} with tmpfs", p));
+  }
+}
+
 }  // namespace
 
 UniqueFd prepare(const spec::Config& c, const mounts::MountContext& ctx) {
   {
     Step s("init.rootfs_bind");
-    set_root_propagation(c);
+    // Without a mount namespace of its own the mounts land in the caller's, as
+    // runc does them; that namespace's propagation is left alone, and enter()
+    // chroots.
+    if (c.has_namespace("mount")) set_root_propagation(c);
     if (::mount(c.root_path.c_str(), c.root_path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
       throw_sys(fmt::format("bind rootfs {}", c.root_path));
   }
@@ -67,7 +120,10 @@ UniqueFd prepare(const spec::Config& c, const mounts::MountContext& ctx) {
 void enter(const spec::Config& c, int root_fd, bool no_pivot) {
   Step s("init.pivot_root");
   if (fchdir(root_fd) != 0) throw_sys(fmt::format("chdir {}", c.root_path));
-  if (no_pivot) {
+  if (!c.has_namespace("mount")) {
+    if (chroot(".") != 0) throw_sys(fmt::format("chroot {}", c.root_path));
+  } else if (no_pivot) {
+    hide_host_proc_and_sys();
     if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) throw_sys(fmt::format("move {} to /", c.root_path));
     if (chroot(".") != 0) throw_sys(fmt::format("chroot {}", c.root_path));
   } else {
@@ -81,6 +137,7 @@ void enter(const spec::Config& c, int root_fd, bool no_pivot) {
     if (umount2(".", MNT_DETACH) != 0) throw_sys("umount old root");
   }
   if (chdir("/") != 0) throw_sys("chdir /");
+  if (c.has_namespace("mount")) apply_root_propagation(c);
 }
 
 namespace {
@@ -153,11 +210,17 @@ void protect_paths(const spec::Config& c) {
   if (!c.masked_paths.empty()) {
     Step s("init.masked_paths");
     UniqueFd devnull = open_real_devnull();
-    for (const auto& p : c.masked_paths) mask_path(p, devnull.get(), c.mount_label);
+    for (const auto& p : c.masked_paths) mask_path(p, devnull.get(), lsm::effective_mount_label(c));
   }
 }
 
 void finalize(const spec::Config& c) {
+  for (const auto& m : c.mounts) {
+    mounts::ParsedOptions o = mounts::parse_options(m.options);
+    if (m.destination != "/dev" || (o.flags & MS_BIND) || !(o.flags & MS_RDONLY)) continue;
+    if (::mount(nullptr, "/dev", nullptr, MS_REMOUNT | (o.flags & ~(MS_REC | MS_BIND)), nullptr) != 0)
+      throw_sys("remount /dev read-only");
+  }
   if (!c.root_readonly) return;
   Step s("init.readonly_root");
   struct statvfs sv;

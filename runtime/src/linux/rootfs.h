@@ -10,9 +10,12 @@
 namespace glassrun::rootfs {
 
 // Makes the mount tree private/slave, binds the rootfs onto itself, makes the
-// mounts and /dev; returns an O_PATH fd of the bound rootfs.
+// mounts and /dev; returns an O_PATH fd of the bound rootfs. Without a mount
+// namespace only the mounts and /dev, in the caller's namespace (as runc).
 UniqueFd prepare(const spec::Config& c, const mounts::MountContext& ctx);
-// pivot_root into the rootfs (or chroot with no_pivot) and drop the old root.
+// pivot_root into the rootfs and drop the old root; with no_pivot, hide the
+// host's procfs/sysfs, move the rootfs to / and chroot; chroot alone without
+// a mount namespace. Then linux.rootfsPropagation on "/".
 void enter(const spec::Config& c, int root_fd, bool no_pivot);
 // After pivot: readonlyPaths, maskedPaths.
 void protect_paths(const spec::Config& c);

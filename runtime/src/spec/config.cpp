@@ -226,9 +226,6 @@ std::vector<Mount> parse_mounts(const json& root) {
     bool bind = parsed.flags & MS_BIND;
     if (bind && mt.source.empty()) bad(fi["source"], "a bind mount needs a source");
     if (!bind && mt.type.empty()) bad(fi["type"], "must not be empty (or use the bind option)");
-    // Bind mounts take no data: an option we do not know is a mistake there.
-    if (bind && !parsed.data.empty())
-      bad(fi["options"], fmt::format("unknown option \"{}\" for a bind mount", parsed.data));
     mt.uid_mappings = parse_idmaps(m, "uidMappings", fi);
     mt.gid_mappings = parse_idmaps(m, "gidMappings", fi);
     if (mt.uid_mappings.empty() != mt.gid_mappings.empty())
@@ -353,8 +350,10 @@ void check_consistency(const Config& c) {
     bad(Field{"linux.uidMappings"}, "must be empty when joining an existing user namespace");
   if (userns && c.find_namespace("user")->path.empty() && (c.uid_mappings.empty() || c.gid_mappings.empty()))
     bad(Field{"linux.uidMappings"}, "a new user namespace needs uidMappings and gidMappings");
-  for (const auto& m : c.mounts)
-    if (m.type == "cgroup" && !c.has_namespace("mount")) bad(Field{"mounts"}, "a cgroup mount needs a mount namespace");
+  // Masking without a mount namespace would mount over the caller's files (runc's validator).
+  if ((!c.masked_paths.empty() || !c.readonly_paths.empty()) && !c.has_namespace("mount"))
+    bad(Field{c.masked_paths.empty() ? "linux.readonlyPaths" : "linux.maskedPaths"},
+        "unable to restrict sys entries without a private MNT namespace");
   if (!c.sysctl.empty()) {
     for (const auto& [k, v] : c.sysctl) {
       bool net = k.rfind("net.", 0) == 0;
