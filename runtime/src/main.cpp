@@ -57,6 +57,7 @@ int find_trace_flag(int argc, char** argv, std::string& file) {
 int main(int argc, char** argv) {
   using namespace glassrun;
   std::string command = "glassrun";
+  cli::Globals g;
   try {
     std::string trace_file;
     if (int i = find_trace_flag(argc, argv, trace_file); i > 0) exec_under_tracer(trace_file, argc, argv, i);
@@ -64,7 +65,6 @@ int main(int argc, char** argv) {
     CLI::App app{"glassrun: an OCI container runtime whose every kernel-facing step can be seen", "glassrun"};
     app.set_version_flag("-v,--version", fmt::format("glassrun version {}\nspec: 1.0.2", GLASSRUN_VERSION));
     app.require_subcommand(1);
-    cli::Globals g;
     // As runc: an unprivileged caller keeps its state under $XDG_RUNTIME_DIR.
     if (geteuid() != 0)
       if (const char* x = getenv("XDG_RUNTIME_DIR"); x && *x) g.root = std::string(x) + "/glassrun";
@@ -109,9 +109,9 @@ int main(int argc, char** argv) {
     return action();
   } catch (const Error& e) {
     log::error(command + ": " + e.what());
-    return 1;
+    return g.failure_exit_code;
   } catch (const std::exception& e) {
     log::error(command + ": " + e.what());
-    return 1;
+    return g.failure_exit_code;
   }
 }

@@ -17,7 +17,7 @@
 namespace glassrun::container {
 
 
-int run(const CreateOptions& o, bool detach) {
+int run(const CreateOptions& o, bool detach, bool keep) {
   if (detach) {
     create(o, false);
     start(o.root, o.id);
@@ -45,6 +45,7 @@ int run(const CreateOptions& o, bool detach) {
     }
     throw;
   }
+  if (keep) return exit_code(status);
   try {
     remove(o.root, o.id, true);
   } catch (const Error& e) {
