@@ -166,25 +166,37 @@ def test_events_stats_prints_one_object_in_runcs_layout(runtimes, make_bundle):
     same(each(runtimes, go))
 
 
-def test_events_interval_takes_go_durations(runtimes, make_bundle):
+def events_lines(rt, cid, interval, path, until):
+    """Runs `events --interval` until until(lines) or a hang bound; returns the lines."""
+    with open(path, "w") as f:
+        p = subprocess.Popen([rt.binary, "--root", rt.root, "events", "--interval", interval, cid], stdout=f,
+                             stderr=subprocess.DEVNULL)
+        try:
+            give_up = time.monotonic() + 60  # a hang bound, not a timing assertion
+            while not until(path.read_text().splitlines()) and time.monotonic() < give_up and p.poll() is None:
+                time.sleep(0.05)
+        finally:
+            p.kill()
+            p.wait()
+    return [json.loads(l) for l in path.read_text().splitlines()]
+
+
+def test_events_interval_takes_go_durations(runtimes, make_bundle, tmp_path):
     b = make_bundle(*PAUSE)
 
     def go(rt):
         cid = start(rt, b)
-        try:
-            # A period much shorter than the run: several stats lines, one
-            # object each (a count bound, not a timing assertion).
-            p = run([rt.binary, "--root", rt.root, "events", "--interval", "100ms", cid], timeout=1.5)
-            out = p.stdout
-        except subprocess.TimeoutExpired as e:
-            out = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
-        lines = [json.loads(l) for l in out.splitlines()]
-        assert all(list(e) == ["type", "id", "data"] and e["type"] == "stats" for e in lines), lines
+        began = time.monotonic()
+        short = events_lines(rt, cid, "100ms", tmp_path / f"short-{cid}", lambda l: len(l) >= 3)
+        took = time.monotonic() - began
+        # An hour's interval prints nothing in the time 100ms printed three.
+        long = events_lines(rt, cid, "1h", tmp_path / f"long-{cid}", lambda l, end=time.monotonic() + took + 1: time.monotonic() > end)
         bad_unit = rt("events", "--interval", "5", cid)
         zero = rt("events", "--interval", "0s", cid)
-        return len(lines) >= 3, bad_unit.returncode, zero.returncode, "duration interval must be greater than 0" in zero.stderr
+        return ([list(e) for e in short[:3]], [e["type"] for e in short[:3]], long, bad_unit.returncode,
+                zero.returncode, "duration interval must be greater than 0" in zero.stderr)
 
-    assert same(each(runtimes, go)) == (True, 1, 1, True)
+    assert same(each(runtimes, go)) == ([["type", "id", "data"]] * 3, ["stats"] * 3, [], 1, 1, True)
 
 
 def test_events_oom_is_exactly_type_and_id(runtimes, make_bundle, tmp_path):
