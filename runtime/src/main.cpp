@@ -56,6 +56,7 @@ int find_trace_flag(int argc, char** argv, std::string& file) {
 int main(int argc, char** argv) {
   using namespace glassrun;
   std::string command = "glassrun";
+  cli::Globals g;
   try {
     std::string trace_file;
     if (int i = find_trace_flag(argc, argv, trace_file); i > 0) exec_under_tracer(trace_file, argc, argv, i);
@@ -63,7 +64,6 @@ int main(int argc, char** argv) {
     CLI::App app{"an OCI container runtime whose every kernel-facing step can be seen", "glassrun"};
     app.set_version_flag("-v,--version", cli::version_text());
     app.require_subcommand(1);
-    cli::Globals g;
     // As runc: an unprivileged caller keeps its state under $XDG_RUNTIME_DIR.
     if (geteuid() != 0)
       if (const char* x = getenv("XDG_RUNTIME_DIR"); x && *x) g.root = std::string(x) + "/glassrun";
@@ -111,9 +111,9 @@ int main(int argc, char** argv) {
     return action();
   } catch (const Error& e) {
     log::error(command + ": " + e.what());
-    return 1;
+    return g.failure_exit_code;
   } catch (const std::exception& e) {
     log::error(command + ": " + e.what());
-    return 1;
+    return g.failure_exit_code;
   }
 }

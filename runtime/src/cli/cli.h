@@ -20,6 +20,9 @@ struct Globals {
   bool systemd_cgroup = false;
   std::string criu;
   std::string rootless = "auto";
+  // What a failed command exits with: 1, but 255 for exec (as runc), so a
+  // caller tells exec's own failure from the process's exit status.
+  int failure_exit_code = 1;
 };
 
 using Action = std::function<int()>;
@@ -37,7 +40,9 @@ void add_exec(CLI::App& app, Globals& g, Action& action);
 void add_cgroup_commands(CLI::App& app, Globals& g, Action& action);  // pause resume ps
 void add_events_update(CLI::App& app, Globals& g, Action& action);
 
-// Prints JSON to stdout, indented as runc does.
-void print_json(const std::string& text);
+// The one JSON output helper (state, list, events): one document and a
+// newline on stdout, flushed; indent -1 is one line. ordered_json keeps the
+// field order runc prints, which people and tools compare.
+void print_json(const nlohmann::ordered_json& j, int indent = -1);
 
 }  // namespace glassrun::cli

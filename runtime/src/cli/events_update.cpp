@@ -1,35 +1,66 @@
 // events and update: the cgroup commands that read stats and change limits.
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include "cli/cli.h"
 #include "container/loaded.h"
 #include "util/error.h"
+#include "util/log.h"
 
 namespace glassrun::cli {
 
 namespace {
 
-// "5s", "500ms", "1m" → milliseconds.
-long parse_interval(const std::string& text) {
+// A Go duration ("5s", "100ms", "1m30s", "1.5h", "250us") → nanoseconds, as
+// runc's --interval flag takes it; nullopt when Go's time.ParseDuration
+// would refuse it.
+std::optional<int64_t> parse_go_duration(const std::string& text) {
+  static const std::pair<const char*, double> kUnits[] = {{"ns", 1},    {"us", 1e3},   {"\u00b5s", 1e3}, {"\u03bcs", 1e3},
+                                                          {"ms", 1e6},  {"s", 1e9},    {"m", 60e9},      {"h", 3600e9}};
   size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-  if (i == 0) throw Error(fmt::format("events: --interval: invalid duration \"{}\"", text));
-  double n = std::stod(text.substr(0, i));
-  std::string unit = text.substr(i);
-  double ms = unit == "ms" ? n : unit == "s" || unit.empty() ? n * 1000 : unit == "m" ? n * 60000 : -1;
-  if (ms <= 0) throw Error(fmt::format("events: --interval: invalid duration \"{}\"", text));
-  return static_cast<long>(ms);
+  bool negative = false;
+  if (i < text.size() && (text[i] == '+' || text[i] == '-')) negative = text[i++] == '-';
+  if (text.substr(i) == "0") return 0;
+  if (i == text.size()) return std::nullopt;
+  double total = 0;
+  while (i < text.size()) {
+    size_t num_start = i;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+    std::string number = text.substr(num_start, i - num_start);
+    if (number.empty() || number == "." || std::count(number.begin(), number.end(), '.') > 1) return std::nullopt;
+    size_t unit_start = i;
+    while (i < text.size() && !std::isdigit(static_cast<unsigned char>(text[i])) && text[i] != '.') ++i;
+    std::string unit = text.substr(unit_start, i - unit_start);
+    const double* scale = nullptr;
+    for (const auto& [name, ns] : kUnits)
+      if (unit == name) scale = &ns;
+    if (!scale) return std::nullopt;  // Go: "missing unit" or "unknown unit"
+    total += std::stod(number) * *scale;
+  }
+  if (total > 9.2e18) return std::nullopt;
+  return static_cast<int64_t>(negative ? -total : total);
 }
 
-nlohmann::json event(const std::string& type, const std::string& id, nlohmann::json data) {
-  nlohmann::json e{{"type", type}, {"id", id}};
+// runc's types.Event: {"type","id","data"}, data left out when absent.
+nlohmann::ordered_json event(const std::string& type, const std::string& id, nlohmann::ordered_json data = nullptr) {
+  nlohmann::ordered_json e{{"type", type}, {"id", id}};
   if (!data.is_null()) e["data"] = std::move(data);
   return e;
+}
+
+nlohmann::ordered_json stats_event(const container::Loaded& c) {
+  nlohmann::ordered_json data = c.cg->stats();
+  // The rest of runc's types.Stats: glassrun has no Intel RDT and, like runc
+  // without a network namespace path to read, no interfaces.
+  data["intel_rdt"] = nlohmann::ordered_json::object();
+  data["network_interfaces"] = nullptr;
+  return event("stats", c.st.id, std::move(data));
 }
 
 void add_events(CLI::App& app, Globals& g, Action& action) {
@@ -39,66 +70,77 @@ void add_events(CLI::App& app, Globals& g, Action& action) {
   auto* sub = app.add_subcommand("events", "print container events (stats, oom) as JSON lines");
   sub->add_option("container-id", *id)->required();
   sub->add_flag("--stats", *stats, "print the stats once and exit");
-  sub->add_option("--interval", *interval, "time between stats (default 5s)");
+  sub->add_option("--interval", *interval, "time between stats, a Go duration (default 5s)");
   sub->callback([&g, id, stats, interval, &action] {
-    action = [&g, id, stats, interval] {
-      long ms = parse_interval(*interval);
+    auto period = parse_go_duration(*interval);
+    if (!period) throw CLI::ValidationError("--interval", fmt::format("invalid duration \"{}\"", *interval));
+    action = [&g, id, stats, period] {
       auto c = container::Loaded::open(g.root, *id);
-      if (c.status() == state::Status::Stopped) throw Error("container not running");
+      if (*period <= 0) throw Error("duration interval must be greater than 0");
+      if (c.status() == state::Status::Stopped) throw Error(fmt::format("container with id {} is not running", *id));
       if (*stats) {
-        fmt::print("{}\n", event("stats", *id, c.cg->stats()).dump());
+        print_json(stats_event(c));
         return 0;
       }
+      using Clock = std::chrono::steady_clock;
+      const auto every = std::chrono::nanoseconds(*period);
+      // OOM kills are looked for often, stats printed every interval (the
+      // first one interval after the start, as runc's ticker).
+      const auto poll = std::min<Clock::duration>(every, std::chrono::milliseconds(100));
+      auto next_stats = Clock::now() + every;
       unsigned long ooms = c.cg->oom_kill_count();
-      long waited = 0;
-      // Stats every interval; OOM kills as soon as we see them (polled often).
       while (c.status() != state::Status::Stopped) {
-        unsigned long now = c.cg->oom_kill_count();
-        if (now > ooms) {
-          fmt::print("{}\n", event("oom", *id, nullptr).dump());
-          std::fflush(stdout);
+        if (unsigned long now = c.cg->oom_kill_count(); now > ooms) {
+          print_json(event("oom", *id));
           ooms = now;
         }
-        if (waited >= ms) {
-          fmt::print("{}\n", event("stats", *id, c.cg->stats()).dump());
-          std::fflush(stdout);
-          waited = 0;
+        if (Clock::now() >= next_stats) {
+          print_json(stats_event(c));
+          next_stats += every;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        waited += 100;
+        std::this_thread::sleep_until(std::min(next_stats, Clock::now() + poll));
       }
       // An OOM kill of the init stops the container within the same poll
       // interval: look once more, or that kill would never be reported.
-      if (c.cg->oom_kill_count() > ooms) fmt::print("{}\n", event("oom", *id, nullptr).dump());
+      if (c.cg->oom_kill_count() > ooms) print_json(event("oom", *id));
       return 0;
     };
   });
 }
 
-// "512m", "1G", "1048576" → bytes; "-1" stays -1 (unlimited).
+// docker/go-units RAMInBytes, as runc's update: "512m", "1.5G", "10MiB",
+// "1024" → bytes (binary multiples); "-1" stays -1 (unlimited).
 int64_t parse_bytes(const std::string& flag, const std::string& text) {
   if (text == "-1") return -1;
+  auto invalid = [&] { return Error(fmt::format("invalid value for {}: invalid size: '{}'", flag, text)); };
   size_t i = 0;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-  if (i == 0) throw Error(fmt::format("update: {}: invalid size \"{}\"", flag, text));
-  int64_t n = std::stoll(text.substr(0, i));
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || (i > 0 && text[i] == '.'))) ++i;
+  if (i == 0 || text[i - 1] == '.') throw invalid();
+  double n = std::stod(text.substr(0, i));
   std::string unit = text.substr(i);
+  if (!unit.empty() && unit[0] == ' ') unit.erase(0, 1);
   for (auto& ch : unit) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   if (!unit.empty() && unit.back() == 'b') unit.pop_back();
-  if (!unit.empty() && unit.back() == 'i') unit.pop_back();
-  int shift = unit.empty() ? 0 : unit == "k" ? 10 : unit == "m" ? 20 : unit == "g" ? 30 : unit == "t" ? 40 : -1;
-  if (shift < 0) throw Error(fmt::format("update: {}: invalid size \"{}\"", flag, text));
-  return n << shift;
+  if (unit.size() == 2 && unit.back() == 'i') unit.pop_back();
+  static const std::string kPrefixes = "kmgtp";
+  if (unit.size() > 1 || (unit.size() == 1 && kPrefixes.find(unit[0]) == std::string::npos)) throw invalid();
+  size_t power = unit.empty() ? 0 : kPrefixes.find(unit[0]) + 1;
+  return static_cast<int64_t>(n * static_cast<double>(1ull << (10 * power)));
 }
 
-int64_t parse_int(const std::string& flag, const std::string& text) {
+// strconv.ParseUint / ParseInt, base 10, with runc's message.
+int64_t parse_number(const std::string& flag, const std::string& text, bool is_unsigned) {
+  size_t used = 0;
   try {
-    size_t used;
-    int64_t v = std::stoll(text, &used);
-    if (used == text.size()) return v;
-  } catch (...) {
+    if (is_unsigned && !text.empty() && std::isdigit(static_cast<unsigned char>(text[0])))
+      if (uint64_t v = std::stoull(text, &used); used == text.size()) return static_cast<int64_t>(v);
+    if (!is_unsigned)
+      if (int64_t v = std::stoll(text, &used); used == text.size()) return v;
+  } catch (const std::out_of_range&) {
+    throw Error(fmt::format("invalid value for {}: parsing \"{}\": value out of range", flag, text));
+  } catch (const std::invalid_argument&) {
   }
-  throw Error(fmt::format("update: {}: invalid number \"{}\"", flag, text));
+  throw Error(fmt::format("invalid value for {}: parsing \"{}\": invalid syntax", flag, text));
 }
 
 struct UpdateFlags {
@@ -106,62 +148,152 @@ struct UpdateFlags {
   std::map<std::string, std::string> values;  // flag → text, only those given
 };
 
-// Merges the flags into the container's current linux.resources, as runc does.
-nlohmann::json merged_resources(const nlohmann::json& current, const UpdateFlags& f) {
-  nlohmann::json r = current.is_object() ? current : nlohmann::json::object();
-  if (!f.resources_file.empty()) {
-    std::stringstream text;
-    if (f.resources_file == "-") {
-      text << std::cin.rdbuf();
-    } else {
-      std::ifstream in(f.resources_file);
-      if (!in) throw_sys(fmt::format("update: --resources: open {}", f.resources_file));
-      text << in.rdbuf();
-    }
-    nlohmann::json given;
-    try {
-      given = nlohmann::json::parse(text.str());
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(fmt::format("update: --resources: invalid JSON: {}", e.what()));
-    }
-    if (!given.is_object()) throw Error("update: --resources: must be a JSON object");
-    r.merge_patch(given);
+// runc's update flags: name, where the value goes in linux.resources, its kind.
+enum class Kind { Bytes, Unsigned, Signed, Text, Int };
+struct UpdateFlag {
+  const char* name;
+  const char* section;
+  const char* field;
+  Kind kind;
+};
+constexpr UpdateFlag kUpdateFlags[] = {
+    {"blkio-weight", "blockIO", "weight", Kind::Int},
+    {"cpu-period", "cpu", "period", Kind::Unsigned},
+    {"cpu-quota", "cpu", "quota", Kind::Signed},
+    {"cpu-share", "cpu", "shares", Kind::Unsigned},
+    {"cpu-rt-period", "cpu", "realtimePeriod", Kind::Unsigned},
+    {"cpu-rt-runtime", "cpu", "realtimeRuntime", Kind::Signed},
+    {"cpuset-cpus", "cpu", "cpus", Kind::Text},
+    {"cpuset-mems", "cpu", "mems", Kind::Text},
+    {"kernel-memory", "memory", "kernel", Kind::Bytes},
+    {"kernel-memory-tcp", "memory", "kernelTCP", Kind::Bytes},
+    {"memory", "memory", "limit", Kind::Bytes},
+    {"memory-reservation", "memory", "reservation", Kind::Bytes},
+    {"memory-swap", "memory", "swap", Kind::Bytes},
+    {"pids-limit", "pids", "limit", Kind::Int},
+};
+
+// The linux.resources fields runc's update takes from -r (the rest of the
+// file is ignored, as runc ignores it).
+const std::vector<std::pair<std::string, std::vector<std::string>>> kUpdatable = {
+    {"memory", {"limit", "reservation", "swap", "kernel", "kernelTCP"}},
+    {"cpu", {"shares", "quota", "period", "realtimeRuntime", "realtimePeriod", "cpus", "mems", "idle"}},
+    {"blockIO", {"weight"}},
+    {"pids", {"limit"}},
+};
+
+nlohmann::json read_resources_file(const std::string& path) {
+  std::stringstream text;
+  if (path == "-") {
+    text << std::cin.rdbuf();
+  } else {
+    std::ifstream in(path);
+    if (!in) throw_sys(fmt::format("open {}", path));
+    text << in.rdbuf();
   }
-  auto has = [&](const char* k) { return f.values.count(k) > 0; };
-  auto val = [&](const char* k) { return f.values.at(k); };
-  if (has("memory")) r["memory"]["limit"] = parse_bytes("--memory", val("memory"));
-  if (has("memory-swap")) r["memory"]["swap"] = parse_bytes("--memory-swap", val("memory-swap"));
-  if (has("memory-reservation"))
-    r["memory"]["reservation"] = parse_bytes("--memory-reservation", val("memory-reservation"));
-  if (has("cpu-shares")) r["cpu"]["shares"] = parse_int("--cpu-shares", val("cpu-shares"));
-  if (has("cpu-quota")) r["cpu"]["quota"] = parse_int("--cpu-quota", val("cpu-quota"));
-  if (has("cpu-period")) r["cpu"]["period"] = parse_int("--cpu-period", val("cpu-period"));
-  if (has("cpuset-cpus")) r["cpu"]["cpus"] = val("cpuset-cpus");
-  if (has("cpuset-mems")) r["cpu"]["mems"] = val("cpuset-mems");
-  if (has("pids-limit")) r["pids"]["limit"] = parse_int("--pids-limit", val("pids-limit"));
-  if (has("blkio-weight")) r["blockIO"]["weight"] = parse_int("--blkio-weight", val("blkio-weight"));
+  nlohmann::json given;
+  try {
+    given = nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("{}: invalid JSON: {}", path == "-" ? "stdin" : path, e.what()));
+  }
+  if (!given.is_object()) throw Error(fmt::format("{}: must be a JSON object (linux.resources)", path));
+  nlohmann::json r = nlohmann::json::object();
+  for (const auto& [section, fields] : kUpdatable)
+    if (given.contains(section) && given[section].is_object())
+      for (const auto& field : fields)
+        if (given[section].contains(field) && !given[section][field].is_null()) r[section][field] = given[section][field];
+  if (given.contains("unified") && !given["unified"].is_null()) r["unified"] = given["unified"];
   return r;
+}
+
+// What this update asks for: only the fields given (with -r, the file's;
+// else the flags'), so every other value stays as the kernel has it.
+nlohmann::json requested_resources(const UpdateFlags& f, const nlohmann::json& saved) {
+  nlohmann::json r = nlohmann::json::object();
+  if (!f.resources_file.empty()) {
+    r = read_resources_file(f.resources_file);  // as runc: the other flags are ignored
+  } else {
+    for (const auto& flag : kUpdateFlags) {
+      auto it = f.values.find(flag.name);
+      if (it == f.values.end()) continue;
+      const std::string& v = it->second;
+      nlohmann::json& dest = r[flag.section][flag.field];
+      switch (flag.kind) {
+        case Kind::Bytes: dest = parse_bytes(flag.name, v); break;
+        case Kind::Unsigned: dest = parse_number(flag.name, v, true); break;
+        case Kind::Signed: dest = parse_number(flag.name, v, false); break;
+        case Kind::Text: dest = v; break;
+        case Kind::Int:
+          try {
+            dest = parse_number(flag.name, v, false);
+          } catch (const Error&) {
+            throw Error(fmt::format("invalid value \"{}\" for flag -{}", v, flag.name));
+          }
+          break;
+      }
+    }
+  }
+  if (r.contains("memory")) {
+    auto& m = r["memory"];
+    if (m.value("kernel", int64_t{0}) != 0 || m.value("kernelTCP", int64_t{0}) != 0)
+      log::warn("Kernel memory settings are ignored and will be removed");
+    m.erase("kernel");
+    m.erase("kernelTCP");
+  }
+  // runc: a quota without a period (or the reverse) keeps the other at its
+  // saved value; v2's cpu.max takes both at once.
+  if (r.contains("cpu")) {
+    auto& cpu = r["cpu"];
+    int64_t quota = cpu.value("quota", int64_t{0}), period = cpu.value("period", int64_t{0});
+    const nlohmann::json old = saved.value("cpu", nlohmann::json::object());
+    if (quota != 0 && period == 0 && old.value("period", int64_t{0}) != 0) cpu["period"] = old["period"];
+    if (period != 0 && quota == 0 && old.value("quota", int64_t{0}) != 0) cpu["quota"] = old["quota"];
+  }
+  return r;
+}
+
+// runc's l3-cache-schema / mem-bw-schema checks; glassrun has no Intel RDT.
+void check_intel_rdt(const UpdateFlags& f) {
+  const std::pair<const char*, const char*> kinds[] = {
+      {"l3-cache-schema", "Intel RDT/CAT: l3 cache schema is not enabled"},
+      {"mem-bw-schema", "Intel RDT/MBA: memory bandwidth schema is not enabled"}};
+  for (const auto& [flag, not_enabled] : kinds) {
+    auto it = f.values.find(flag);
+    if (it == f.values.end() || it->second.empty()) continue;
+    const char* info = std::string(flag) == "l3-cache-schema" ? "/sys/fs/resctrl/info/L3" : "/sys/fs/resctrl/info/MB";
+    if (access(info, F_OK) != 0) throw Error(not_enabled);
+    throw Error(fmt::format("--{}: Intel RDT is not supported by glassrun", flag));
+  }
 }
 
 void add_update(CLI::App& app, Globals& g, Action& action) {
   auto* f = new UpdateFlags;
   auto* sub = app.add_subcommand("update", "change the resource limits of a container");
   sub->add_option("container-id", f->id)->required();
-  sub->add_option("-r,--resources", f->resources_file, "JSON file of linux.resources, or - for stdin");
-  for (const char* name : {"memory", "memory-swap", "memory-reservation", "cpu-shares", "cpu-quota", "cpu-period",
-                           "cpuset-cpus", "cpuset-mems", "pids-limit", "blkio-weight"}) {
-    sub->add_option_function<std::string>(std::string("--") + name,
-                                          [f, name](const std::string& v) { f->values[name] = v; });
+  sub->add_option("-r,--resources", f->resources_file,
+                  "JSON file of linux.resources, or - for stdin (the other flags are then ignored)");
+  auto value_of = [f](const std::string& name) {
+    return [f, name](const std::string& v) { f->values[name] = v; };
+  };
+  for (const auto& flag : kUpdateFlags) {
+    std::string names = std::string("--") + flag.name;
+    if (std::string(flag.name) == "cpu-share") names += ",--cpu-shares";  // glassrun's earlier spelling, kept
+    sub->add_option_function<std::string>(names, value_of(flag.name));
   }
+  sub->add_option_function<std::string>("--l3-cache-schema", value_of("l3-cache-schema"));
+  sub->add_option_function<std::string>("--mem-bw-schema", value_of("mem-bw-schema"));
   sub->callback([&g, f, &action] {
     action = [&g, f] {
       auto c = container::Loaded::open(g.root, f->id);
       if (c.status() == state::Status::Stopped) throw Error("container not running");
       nlohmann::json& lin = c.extras.oci_config["linux"];
-      nlohmann::json merged = merged_resources(lin.value("resources", nlohmann::json::object()), *f);
-      c.cg->apply_resources(merged);
-      // Saved, so the next update merges with what is in force now.
-      lin["resources"] = merged;
+      if (!lin.contains("resources") || !lin["resources"].is_object()) lin["resources"] = nlohmann::json::object();
+      nlohmann::json requested = requested_resources(*f, lin["resources"]);
+      check_intel_rdt(*f);
+      c.cg->update_resources(requested);
+      // Saved, so a later update knows the quota and period in force.
+      lin["resources"].merge_patch(requested);
       c.dir.write_extras(c.extras);
       return 0;
     };

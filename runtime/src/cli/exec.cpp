@@ -37,9 +37,9 @@ void add_exec(CLI::App& app, Globals& g, Action& action) {
     o->args = std::move(rest);
     if (!o->args.empty() && o->args[0] == "--") o->args.erase(o->args.begin());
     if (tty_opt->count() > 0) o->tty = *tty;
-    if (o->process_file.empty() && o->args.empty())
-      throw CLI::ValidationError("command", "exec needs a command (or --process)");
     action = [&g, o] {
+      g.failure_exit_code = 255;
+      if (o->process_file.empty() && o->args.empty()) throw Error("process args cannot be empty");
       o->root = g.root;
       return container::exec(*o);
     };

@@ -5,7 +5,7 @@
 namespace glassrun::cli {
 
 namespace {
-void print_table(const nlohmann::json& states) {
+void print_table(const nlohmann::ordered_json& states) {
   // Columns as runc's tabwriter lays them out (min width 12, padding 3).
   std::vector<std::vector<std::string>> rows{{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
   for (const auto& s : states)
@@ -35,7 +35,7 @@ void add_list(CLI::App& app, Globals& g, Action& action) {
       if (*quiet) {
         for (const auto& s : states) fmt::print("{}\n", s["id"].get<std::string>());
       } else if (*format == "json") {
-        fmt::print("{}\n", states.dump());
+        print_json(states);
       } else {
         print_table(states);
       }

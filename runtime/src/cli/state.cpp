@@ -3,7 +3,10 @@
 
 namespace glassrun::cli {
 
-void print_json(const std::string& text) { fmt::print("{}\n", nlohmann::json::parse(text).dump(2)); }
+void print_json(const nlohmann::ordered_json& j, int indent) {
+  fmt::print("{}\n", j.dump(indent));
+  std::fflush(stdout);
+}
 
 void add_state(CLI::App& app, Globals& g, Action& action) {
   auto* id = new std::string;
@@ -11,7 +14,7 @@ void add_state(CLI::App& app, Globals& g, Action& action) {
   sub->add_option("container-id", *id)->required();
   sub->callback([&g, id, &action] {
     action = [&g, id] {
-      fmt::print("{}\n", container::state(g.root, *id).dump(2));
+      print_json(container::state(g.root, *id), 2);
       return 0;
     };
   });

@@ -34,10 +34,14 @@ struct Created {
 Created create(const CreateOptions& o, bool foreground);
 void start(const std::string& root, const std::string& id);
 // `run`: create + start; detached returns 0, else the container's exit code.
-int run(const CreateOptions& o, bool detach);
+// keep (runc's --keep): the exited container stays, stopped, with its
+// cgroups, until `delete`.
+int run(const CreateOptions& o, bool detach, bool keep = false);
 void kill(const std::string& root, const std::string& id, int signal, bool all);
 void remove(const std::string& root, const std::string& id, bool force);
-nlohmann::json state(const std::string& root, const std::string& id);
-nlohmann::json list(const std::string& root);
+// runc's field order (state/state.h oci_state); list's "owner" is the name of
+// the state directory's owner, as runc's.
+nlohmann::ordered_json state(const std::string& root, const std::string& id);
+nlohmann::ordered_json list(const std::string& root);
 
 }  // namespace glassrun::container

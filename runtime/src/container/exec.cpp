@@ -90,7 +90,9 @@ spec::Process build_process(const ExecOptions& o, const spec::Config& c) {
     p.env.push_back(e);
   }
   if (!o.cwd.empty()) p.cwd = o.cwd;
-  if (o.tty) p.terminal = *o.tty;
+  // As runc: without -t the process gets no terminal, whatever
+  // process.terminal says in config.json (a process.json keeps its own).
+  p.terminal = o.tty.value_or(false);
   if (!o.user.empty()) {
     auto colon = o.user.find(':');
     auto num = [&](const std::string& t) -> unsigned {

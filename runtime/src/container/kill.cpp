@@ -12,13 +12,20 @@ void kill(const std::string& root, const std::string& id, int signal, bool all) 
   state::Status s = c.status();
   if (s == state::Status::Stopped && !all) throw Error("container not running");
   if (all) {
-    for (pid_t p : c.cg->pids())
-      if (::kill(p, signal) != 0 && errno != ESRCH) throw_sys(fmt::format("kill {} {}", p, signal));
-    // A stopped process does not see SIGTERM until continued.
-    if (s == state::Status::Paused && signal == SIGKILL) c.cg->thaw();
-    return;
+    std::vector<pid_t> pids;
+    try {
+      pids = c.cg->pids();
+    } catch (const Error&) {
+      if (s == state::Status::Stopped) return;  // as runc: nothing left to signal is no error
+      throw;
+    }
+    for (pid_t p : pids)
+      if (::kill(p, signal) != 0 && errno != ESRCH) throw_sys(fmt::format("unable to signal pid {} with {}", p, signal));
+  } else if (::kill(c.st.init_pid, signal) != 0) {
+    throw_sys(fmt::format("unable to signal init (pid {}) with {}", c.st.init_pid, signal));
   }
-  if (::kill(c.st.init_pid, signal) != 0) throw_sys(fmt::format("kill {} {}", c.st.init_pid, signal));
+  // A frozen process does not see SIGKILL until thawed (runc thaws for it alone).
+  if (s == state::Status::Paused && signal == SIGKILL) c.cg->thaw();
 }
 
 }  // namespace glassrun::container

@@ -17,7 +17,7 @@
 namespace glassrun::container {
 
 
-int run(const CreateOptions& o, bool detach) {
+int run(const CreateOptions& o, bool detach, bool keep) {
   if (detach) {
     create(o, false);
     start(o.root, o.id);
@@ -39,6 +39,7 @@ int run(const CreateOptions& o, bool detach) {
     }
     throw;
   }
+  if (keep) return exit_code(status);
   // A cleanup step that fails is retried; if it keeps failing, the id stays
   // taken, and that is an error (non-zero), never a warning with exit 0.
   for (int attempt = 0;; ++attempt) {

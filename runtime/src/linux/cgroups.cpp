@@ -31,12 +31,13 @@ class NoCgroup : public Manager {
   std::map<std::string, std::string> paths() const override { return {}; }
   void create() override {}
   void apply_resources(const nlohmann::json&) override {}
+  void update_resources(const nlohmann::json&) override {}
   void add_process(pid_t) override {}
   void freeze() override { none("freeze"); }
   void thaw() override { none("thaw"); }
   bool frozen() const override { return false; }
   std::vector<pid_t> pids() const override { return {}; }
-  nlohmann::json stats() const override { return nlohmann::json::object(); }
+  nlohmann::ordered_json stats() const override { return nlohmann::ordered_json::object(); }
   unsigned long oom_kill_count() const override { return 0; }
   void destroy() override {}
   std::vector<std::string> created_dirs() const override { return {}; }

@@ -33,6 +33,10 @@ class Manager {
   // Writes linux.resources (the raw JSON of config.json); errors name the
   // field ("linux.resources.memory.limit: ...").
   virtual void apply_resources(const nlohmann::json& resources) = 0;
+  // `update`: writes only the fields given (0 leaves the kernel's value) and
+  // never the device rules: rewriting those on v1 starts from deny-all and
+  // would briefly deny /dev/null to running processes (runc leaves them).
+  virtual void update_resources(const nlohmann::json& resources) = 0;
   // Moves pid into every cgroup of the container.
   virtual void add_process(pid_t pid) = 0;
 
@@ -41,8 +45,9 @@ class Manager {
   virtual bool frozen() const = 0;
   // Host pids in the container's cgroup (the unified one on v2, else freezer/devices/pids...).
   virtual std::vector<pid_t> pids() const = 0;
-  // runc `events --stats` data object (cpu, memory, pids, blkio, hugetlb).
-  virtual nlohmann::json stats() const = 0;
+  // runc `events --stats` data object (cpu, cpuset, memory, pids, blkio,
+  // hugetlb), fields in runc's order.
+  virtual nlohmann::ordered_json stats() const = 0;
   // Number of OOM kills so far (memory.events oom_kill / memory.oom_control).
   virtual unsigned long oom_kill_count() const = 0;
 

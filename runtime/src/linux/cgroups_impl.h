@@ -21,8 +21,9 @@ std::unique_ptr<Manager> make_v2_manager(std::string path, std::vector<std::stri
 // On return `created` holds what is still there.
 void remove_created(std::vector<std::string>& created, const std::vector<std::string>& leaves);
 
-// runc `events --stats` data (cpu, memory, pids, blkio, hugetlb) per layout.
-nlohmann::json v1_stats(const std::map<std::string, std::string>& paths);
-nlohmann::json v2_stats(const std::string& dir);
+// runc `events --stats` data (cpu, cpuset, memory, pids, blkio, hugetlb) per
+// layout, in the field order of runc's types.Stats.
+nlohmann::ordered_json v1_stats(const std::map<std::string, std::string>& paths);
+nlohmann::ordered_json v2_stats(const std::string& dir);
 
 }  // namespace glassrun::cgroups

@@ -1,9 +1,11 @@
-// runc `events --stats` data: the JSON of libcontainer/cgroups.Stats, with
-// Go's omitempty rules kept (zero counters are left out where runc leaves
-// them out), so tools parsing runc's output parse ours.
+// runc `events --stats` data: the JSON of runc's types.Stats, with its field
+// order (ordered_json; Go prints struct fields in declaration order and map
+// keys sorted) and Go's omitempty rules kept (zero counters are left out
+// where runc leaves them out), so tools parsing runc's output parse ours.
 #include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "linux/cgroups_fs.h"
@@ -13,7 +15,7 @@
 namespace glassrun::cgroups {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 void put_nonzero(json& obj, const char* key, uint64_t v) {
   if (v != 0) obj[key] = v;
@@ -64,9 +66,10 @@ json throttling(const std::map<std::string, uint64_t>& cpu_stat, uint64_t time_s
 }
 
 json memory_entry(uint64_t limit, uint64_t usage, uint64_t max, uint64_t failcnt) {
-  json e = {{"limit", limit}, {"failcnt", failcnt}};
+  json e = {{"limit", limit}};
   put_nonzero(e, "usage", usage);
   put_nonzero(e, "max", max);
+  e["failcnt"] = failcnt;
   return e;
 }
 
@@ -84,6 +87,7 @@ std::vector<std::string> hugetlb_sizes(const std::string& dir, const std::string
     }
   }
   ::closedir(d);
+  std::sort(sizes.begin(), sizes.end());  // a Go map: keys sorted
   return sizes;
 }
 
@@ -143,6 +147,43 @@ json v1_cpu(const std::string& cpu, const std::string& cpuacct) {
     usage["user"] = 0;
   }
   return {{"usage", usage}, {"throttling", cpu.empty() ? json::object() : throttling(flat_keyed(cpu, "cpu.stat"), 1)}};
+}
+
+// "0-2,4" → [0,1,2,4] (runc's cpuset stats list every cpu and node).
+json cpu_list(const std::string& text) {
+  json out = json::array();
+  std::istringstream in(text);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    unsigned lo = 0, hi = 0;
+    int n = sscanf(part.c_str(), "%u-%u", &lo, &hi);
+    if (n < 1) continue;
+    if (n == 1) hi = lo;
+    for (unsigned i = lo; i <= hi && i < 65536; ++i) out.push_back(i);
+  }
+  return out;
+}
+
+// runc's CPUSetStats; on v2 (runc 1.1 reads none there) every counter is 0.
+json cpuset_stats(const std::string& dir) {
+  json c = json::object();
+  auto list = [&](const char* key, const char* file) {
+    if (dir.empty()) return;
+    auto s = fs::read_if_exists(fs::join(dir, file));
+    if (json l = s ? cpu_list(*s) : json::array(); !l.empty()) c[key] = l;
+  };
+  auto num = [&](const char* key, const char* file) { c[key] = dir.empty() ? 0 : read_or_zero(dir, file); };
+  list("cpus", "cpuset.cpus");
+  num("cpu_exclusive", "cpuset.cpu_exclusive");
+  list("mems", "cpuset.mems");
+  for (const char* k : {"mem_hardwall", "mem_exclusive", "memory_migrate", "memory_spread_page", "memory_spread_slab",
+                        "memory_pressure", "sched_load_balance"})
+    num(k, (std::string("cpuset.") + k).c_str());
+  int64_t level = 0;
+  if (!dir.empty())
+    if (auto s = fs::read_if_exists(fs::join(dir, "cpuset.sched_relax_domain_level"))) level = std::strtoll(s->c_str(), nullptr, 10);
+  c["sched_relax_domain_level"] = level;
+  return c;
 }
 
 json v1_memory_entry(const std::string& dir, const std::string& prefix) {
@@ -276,6 +317,7 @@ json v2_io(const std::string& dir) {
 json v1_stats(const std::map<std::string, std::string>& paths) {
   std::string mem = at(paths, "memory");
   return {{"cpu", v1_cpu(at(paths, "cpu"), at(paths, "cpuacct"))},
+          {"cpuset", cpuset_stats(at(paths, "cpuset"))},
           {"memory", mem.empty() ? json::object() : v1_memory(mem)},
           {"pids", pids_stats(at(paths, "pids"))},
           {"blkio", v1_blkio(at(paths, "blkio"))},
@@ -284,6 +326,7 @@ json v1_stats(const std::map<std::string, std::string>& paths) {
 
 json v2_stats(const std::string& dir) {
   return {{"cpu", v2_cpu(dir)},
+          {"cpuset", cpuset_stats("")},
           {"memory", v2_memory(dir)},
           {"pids", pids_stats(dir)},
           {"blkio", v2_io(dir)},

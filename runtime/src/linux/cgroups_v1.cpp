@@ -61,6 +61,10 @@ class V1Manager : public Manager {
     // Devices first, after cpuset would be runc's exact order; both precede
     // the process anyway.
     apply_writes(plan_v1_devices(device_rules_from_spec(resources)), paths_);
+    update_resources(resources);
+  }
+
+  void update_resources(const nlohmann::json& resources) override {
     apply_writes(plan_v1(resources, facts(resources)), paths_);
   }
 
@@ -107,7 +111,7 @@ class V1Manager : public Manager {
     return fs::read_procs(paths_.begin()->second, true);
   }
 
-  nlohmann::json stats() const override { return v1_stats(paths_); }
+  nlohmann::ordered_json stats() const override { return v1_stats(paths_); }
 
   unsigned long oom_kill_count() const override {
     auto it = paths_.find("memory");

@@ -92,9 +92,13 @@ class V2Manager : public Manager {
   }
 
   void apply_resources(const nlohmann::json& resources) override {
-    apply_writes(plan_v2(resources, facts()), {{"", path_}});
+    update_resources(resources);
     auto rules = device_rules_from_spec(resources);
     with_context("linux.resources.devices", [&] { attach_device_program(path_, build_device_program(rules)); });
+  }
+
+  void update_resources(const nlohmann::json& resources) override {
+    apply_writes(plan_v2(resources, facts()), {{"", path_}});
   }
 
   void add_process(pid_t pid) override {
@@ -123,7 +127,7 @@ class V2Manager : public Manager {
 
   std::vector<pid_t> pids() const override { return fs::read_procs(path_, true); }
 
-  nlohmann::json stats() const override { return v2_stats(path_); }
+  nlohmann::ordered_json stats() const override { return v2_stats(path_); }
 
   unsigned long oom_kill_count() const override {
     auto events = fs::read_if_exists(fs::join(path_, "memory.events"));

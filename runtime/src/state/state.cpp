@@ -253,17 +253,17 @@ Status current_status(const ContainerDir& dir, const State& s, bool frozen) {
   return Status::Running;
 }
 
-json oci_state(const State& s, Status status) {
-  json j{{"ociVersion", "1.0.2"},
-         {"id", s.id},
-         {"pid", status == Status::Stopped ? 0 : s.init_pid},
-         {"status", to_string(status)},
-         {"bundle", s.bundle()},
-         {"rootfs", s.rootfs()},
-         {"created", s.created},
-         {"owner", ""}};
+nlohmann::ordered_json oci_state(const State& s, Status status) {
+  nlohmann::ordered_json j{{"ociVersion", "1.0.2"},
+                           {"id", s.id},
+                           {"pid", status == Status::Stopped ? 0 : s.init_pid},
+                           {"status", to_string(status)},
+                           {"bundle", s.bundle()},
+                           {"rootfs", s.rootfs()},
+                           {"created", s.created}};
   auto ann = s.annotations();
   if (!ann.empty()) j["annotations"] = ann;
+  j["owner"] = "";
   return j;
 }
 

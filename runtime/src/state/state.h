@@ -86,9 +86,9 @@ class ContainerDir {
 Status current_status(const ContainerDir& dir, const State& s, bool frozen);
 bool init_alive(const State& s);
 
-// The OCI state (`glassrun state`): ociVersion, id, pid, status, bundle,
-// rootfs, created, owner, annotations.
-nlohmann::json oci_state(const State& s, Status status);
+// The OCI state (`glassrun state`) in runc's field order: ociVersion, id,
+// pid, status, bundle, rootfs, created, annotations, owner.
+nlohmann::ordered_json oci_state(const State& s, Status status);
 
 // Helpers for create.
 uint64_t process_start_time(pid_t pid);  // 0 if gone
