@@ -34,9 +34,14 @@ from conftest import GLASSRUN, MKBUNDLE, leftovers, run  # noqa: E402
 
 STRACE = shutil.which("strace") or "/usr/bin/strace"
 TRIAL_TIMEOUT = 30  # seconds: a trial that takes longer is a hang
-# Not faults a program can handle: the process is already leaving, or the
-# call is the kernel's own bookkeeping.
-NOT_INJECTABLE = {"exit", "exit_group", "rt_sigreturn", "restart_syscall", "execve", "vfork", "clone3"}
+# Not faults a program can handle: the process is already leaving, the call
+# is the kernel's own bookkeeping, or the injected error is one the kernel
+# never returns there: brk fails by returning the old break, not an errno (a
+# static binary's start-up then faults before main), and glibc aborts by
+# design on a futex error the kernel does not have ("The futex facility
+# returned an unexpected error code").
+NOT_INJECTABLE = {"exit", "exit_group", "rt_sigreturn", "restart_syscall", "execve", "vfork", "clone3", "brk",
+                  "futex"}
 LINE = re.compile(r"^(\d+)\s+([a-z_0-9]+)\(")
 
 
