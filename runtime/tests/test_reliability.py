@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -161,13 +162,15 @@ def test_create_killed_then_delete_force_leaves_nothing(glassrun, make_bundle, d
     kill9_then_delete_force(glassrun, ["create", "-b", str(b.path), cid], delay_ms, cid, b)
 
 
-@pytest.mark.parametrize("command", ["start", "delete"])
+@pytest.mark.parametrize("command", ["start", "exec", "delete"])
 @pytest.mark.parametrize("delay_ms", [0, 3, 10])
-def test_start_or_delete_killed_then_delete_force_leaves_nothing(glassrun, make_bundle, command, delay_ms):
+def test_start_exec_delete_killed_then_delete_force_leaves_nothing(glassrun, make_bundle, command, delay_ms):
     b = make_bundle("sleep", "100")
     cid = glassrun.new_id()
     assert glassrun("create", "-b", b.path, cid).returncode == 0
-    args = [command, cid] if command == "start" else [command, "--force", cid]
+    if command == "exec":
+        assert glassrun("start", cid).returncode == 0
+    args = {"start": [command, cid], "exec": [command, cid, "sleep", "100"], "delete": [command, "--force", cid]}[command]
     kill9_then_delete_force(glassrun, args, delay_ms, cid, b)
 
 
@@ -177,9 +180,16 @@ def test_parallel_create_of_one_id_exactly_one_wins(glassrun, make_bundle):
     n = int(os.environ.get("GLASSRUN_RACE_N", "6"))
     b = make_bundle("sleep", "100")
     cid = glassrun.new_id()
+    # stderr through files: the winner's init keeps its fds open (a pipe would not reach EOF).
+    errs = [tempfile.TemporaryFile() for _ in range(n)]
     procs = [subprocess.Popen([glassrun.binary, "--root", glassrun.root, "create", "-b", str(b.path), cid],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(n)]
-    results = [(p.wait(timeout=60), p.stderr.read().decode()) for p in procs]
+                              stdout=subprocess.DEVNULL, stderr=e) for e in errs]
+    results = []
+    for p, e in zip(procs, errs):
+        rc = p.wait(timeout=60)
+        e.seek(0)
+        results.append((rc, e.read().decode()))
+        e.close()
     winners = [r for r in results if r[0] == 0]
     assert len(winners) == 1, results
     for rc, err in results:

@@ -4,6 +4,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <map>
+
 #include "container/container.h"
 #include "container/loaded.h"
 #include "linux/hooks.h"
@@ -44,8 +47,13 @@ void remove_half_made(const state::ContainerDir& dir) {
     ex = dir.read_extras();
   } catch (const Error&) {
   }
-  if (!ex.cgroup_paths.empty()) {
-    auto cg = cgroups::from_state(ex.cgroup_paths, ex.created_cgroups);
+  // Only cgroups this create made: a joined, shared one holds others' processes.
+  std::map<std::string, std::string> ours;
+  for (const auto& [ctrl, path] : ex.cgroup_paths)
+    if (std::find(ex.created_cgroups.begin(), ex.created_cgroups.end(), path) != ex.created_cgroups.end())
+      ours[ctrl] = path;
+  if (!ours.empty()) {
+    auto cg = cgroups::from_state(ours, ex.created_cgroups);
     kill_all_and_wait(*cg, nullptr);
     cg->destroy();
   }
@@ -75,7 +83,9 @@ void remove(const std::string& root, const std::string& id, bool force) {
   state::Status st = c->status();
   if ((st == state::Status::Running || st == state::Status::Paused) && !force)
     throw Error(fmt::format("cannot delete container {} that is not stopped: {}", id, state::to_string(st)));
-  kill_all_and_wait(*c->cg, &c->st);
+  // A stopped container's init took its pid namespace down with it; what is
+  // left in a (possibly shared) cgroup is not ours to kill.
+  if (st != state::Status::Stopped) kill_all_and_wait(*c->cg, &c->st);
   c->cg->destroy();
   c->dir.remove();
   auto h = c->hooks();

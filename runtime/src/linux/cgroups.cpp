@@ -63,6 +63,17 @@ namespace {
 
 size_t depth(const std::string& p) { return static_cast<size_t>(std::count(p.begin(), p.end(), '/')); }
 
+// rmdir of a parent cgroup we made: false if others' cgroups are below it;
+// other errors are retried a few times, then thrown.
+bool rmdir_parent(const std::string& dir) {
+  for (int attempt = 0;; ++attempt) {
+    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return true;
+    if (errno == EBUSY || errno == ENOTEMPTY) return false;
+    if (attempt == 3) throw_sys("rmdir " + dir);
+    usleep(20000);
+  }
+}
+
 }  // namespace
 
 void remove_created(std::vector<std::string>& created, const std::vector<std::string>& leaves) {
@@ -75,10 +86,8 @@ void remove_created(std::vector<std::string>& created, const std::vector<std::st
     try {
       if (leaf) {
         fs::remove_tree(dir);
-      } else if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
-        // Another container's cgroup lives below it: not ours to remove now.
-        if (errno != EBUSY && errno != ENOTEMPTY) throw_sys("rmdir " + dir);
-        left.push_back(dir);
+      } else if (!rmdir_parent(dir)) {
+        left.push_back(dir);  // another container's cgroup lives below it: not ours to remove now
       }
     } catch (const Error& e) {
       if (first_error.empty()) first_error = e.what();

@@ -114,10 +114,11 @@ std::vector<std::string> subdirs(const std::string& dir) {
 }
 
 void rmdir_retrying(const std::string& path) {
-  // ~1s in all: enough for the kernel to finish tearing down exited tasks.
+  // ~1s in all for EBUSY: enough for the kernel to finish tearing down exited
+  // tasks. Other errors get a few tries too: a cgroup left behind is a leak.
   for (int attempt = 0;; ++attempt) {
     if (::rmdir(path.c_str()) == 0 || errno == ENOENT) return;
-    if (errno != EBUSY || attempt == 50) throw_sys("rmdir " + path);
+    if (attempt == 50 || (errno != EBUSY && attempt == 3)) throw_sys("rmdir " + path);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
