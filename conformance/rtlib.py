@@ -527,10 +527,11 @@ def load_accepted(path=ACCEPTED_FILE):
         data = tomllib.load(f)
     entries = []
     for e in data.get("difference", []):
-        # key may be a list: one entry per key, sharing the reason (each is
-        # reported stale on its own)
+        # key and bundle may be lists: one entry per (bundle, key), sharing
+        # the reason (each is reported stale on its own)
         keys = e.get("key") if isinstance(e.get("key"), list) else [e.get("key")]
-        entries += [dict(e, key=k) for k in keys]
+        bundles = e.get("bundle") if isinstance(e.get("bundle"), list) else [e.get("bundle", "*")]
+        entries += [dict(e, key=k, bundle=b) for b in bundles for k in keys]
     for e in entries:
         for field in ("check", "runtime", "key", "reason"):
             if not e.get(field):

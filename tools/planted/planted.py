@@ -51,7 +51,7 @@ def parse(args):
         if a.startswith("--bundle="):
             bundle = a.split("=", 1)[1]
         elif a.startswith("-"):
-            if a in ("--pid-file", "--console-socket", "--preserve-fds") :
+            if a in ("--pid-file", "--console-socket", "--preserve-fds"):
                 k += 1
         elif cid is None:
             cid = a
@@ -139,7 +139,7 @@ def main():
             bent["root"]["path"] = rp if os.path.isabs(rp) else os.path.join(bundle, rp)
             defect["config"](bent)
             (copy / "config.json").write_text(json.dumps(bent, indent=1))
-            rest = [a for a in rest]
+            rest = list(rest)
             for k, a in enumerate(rest):
                 if a in ("-b", "--bundle"):
                     rest[k + 1] = str(copy)

@@ -250,6 +250,9 @@ check_delete() {
 #   V2GUEST DATA <runtime> cgroup <the init's /proc/PID/cgroup>
 # The comparison itself is the host's (conformance/checks.py, the same code
 # as on the host's runs), so the named check passes once the data is out.
+# The lines go to /tmp/v2-data, printed after the checks: run_check would
+# indent them.
+data() { echo "V2GUEST DATA $*" >> /tmp/v2-data; }
 dump_for() {  # RUNTIME
   rt=$1
   root=/run/cmp-$rt
@@ -257,11 +260,11 @@ dump_for() {  # RUNTIME
   "$rt" --root $root create -b /tmp/b-cmp-$rt cmp >/tmp/cmp-$rt.out 2>&1 || { cat /tmp/cmp-$rt.out; return 1; }
   r=0
   st=$("$rt" --root $root state cmp | tr -d '\n') || r=1
-  echo "V2GUEST DATA $rt state $st"
-  [ -f $root/cmp/state.json ] && echo "V2GUEST DATA $rt state_json $(tr -d '\n' < $root/cmp/state.json)" ||
+  data "$rt state $st"
+  [ -f $root/cmp/state.json ] && data "$rt state_json $(tr -d '\n' < $root/cmp/state.json)" ||
     { echo "no $root/cmp/state.json"; r=1; }
   pid=$(echo "$st" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
-  echo "V2GUEST DATA $rt cgroup $(tr '\n' ' ' < /proc/$pid/cgroup)"
+  data "$rt cgroup $(tr '\n' ' ' < /proc/$pid/cgroup)"
   "$rt" --root $root delete -f cmp || r=1
   [ ! -d /sys/fs/cgroup/cmp ] || { echo "$rt left /sys/fs/cgroup/cmp"; r=1; }
   return $r
@@ -280,3 +283,4 @@ CHECKS="$CHECKS reference_runc:check_reference_runc dump_runc:check_dump_runc du
 
 grep -q 'v2guest.checks=basic' /proc/cmdline || CHECKS="$CHECKS $FULL_CHECKS"
 for c in $CHECKS; do run_check "${c%%:*}" "${c#*:}"; done
+[ -f /tmp/v2-data ] && cat /tmp/v2-data
