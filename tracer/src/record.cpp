@@ -179,7 +179,8 @@ void Recorder::on_exit_of_syscall(const void* data) {
   if (it == pending_.end() || it->second.nr != x.nr) {
     // No entry: refused by seccomp before the sys_enter tracepoint (an error
     // return, whose args came with the exit), or entered before we attached.
-    if (x.h.size >= sizeof(gt_sys_exit_err)) {
+    // orig_ax -1: no syscall (a signal return's restart path).
+    if (x.h.size >= sizeof(gt_sys_exit_err) && x.nr >= 0) {
       const auto& xe = *static_cast<const gt_sys_exit_err*>(data);
       Json j = entryless_syscall(x.h, x.nr, xe.args);
       j["ret"] = x.ret;
