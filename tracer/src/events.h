@@ -87,6 +87,14 @@ struct gt_sys_exit {
   __s32 scm_rights;  // fds passed by SCM_RIGHTS (send/recvmsg), -1 n/a
 };
 
+// An error return also carries the args (at exit they are still in the
+// registers): a syscall seccomp refuses never reaches the sys_enter
+// tracepoint, so this is its only record.
+struct gt_sys_exit_err {
+  struct gt_sys_exit x;
+  __u64 args[6];
+};
+
 struct gt_fork {
   struct gt_header h;  // the parent
   __u32 child_pid, child_tid, child_ns_pid, child_ns_tid;
@@ -105,6 +113,10 @@ struct gt_exit {
   struct gt_header h;
   __u32 exit_code;   // wait status: (code << 8) | signal
   __u8 group_dead;   // last thread of the process
+  // Killed by SIGSYS (a seccomp kill, inside the syscall's entry, so the
+  // syscall has no record): the syscall from the task's registers; -1 else.
+  __s64 sigsys_nr;
+  __u64 sigsys_args[6];
 };
 
 struct gt_step {

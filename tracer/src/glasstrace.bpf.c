@@ -245,15 +245,25 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret) {
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   if (!is_followed(tgid)) return 0;
   struct task_struct *task = bpf_get_current_task_btf();
-  struct gt_sys_exit *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  bool err = ret < 0 && ret >= -4095;
+  struct gt_sys_exit *e;
+  if (err)
+    e = bpf_ringbuf_reserve(&events, sizeof(struct gt_sys_exit_err), 0);
+  else
+    e = bpf_ringbuf_reserve(&events, sizeof(struct gt_sys_exit), 0);
   if (!e) {
     count_drop();
     return 0;
   }
-  fill_header(&e->h, GT_SYS_EXIT, sizeof(*e), task);
+  fill_header(&e->h, GT_SYS_EXIT, err ? sizeof(struct gt_sys_exit_err) : sizeof(struct gt_sys_exit), task);
   e->nr = BPF_CORE_READ(regs, orig_ax);
   e->ret = ret;
   e->scm_rights = -1;
+  if (err) {
+    struct gt_sys_exit_err *x = (void *)e;
+#pragma unroll
+    for (int i = 0; i < 6; i++) x->args[i] = arg_of(regs, i);
+  }
   __u32 nr = (__u32)e->nr;
   struct gt_plan *plan = nr < MAX_SYSCALL_NR ? bpf_map_lookup_elem(&capture_plan, &nr) : NULL;
   if (plan && plan->extra == GT_X_MSG && ret >= 0)
@@ -480,6 +490,14 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead) {
     fill_header(&e->h, GT_EXIT, sizeof(*e), p);
     e->exit_code = BPF_CORE_READ(p, exit_code);
     e->group_dead = group_dead;
+    e->sigsys_nr = -1;
+    if ((e->exit_code & 0x7f) == 31 /* SIGSYS */) {
+      // The exiting task is current; its user registers hold the syscall.
+      struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+      e->sigsys_nr = BPF_CORE_READ(regs, orig_ax);
+#pragma unroll
+      for (int i = 0; i < 6; i++) e->sigsys_args[i] = arg_of(regs, i);
+    }
     bpf_ringbuf_submit(e, 0);
   }
   if (group_dead) bpf_map_delete_elem(&followed, &tgid);

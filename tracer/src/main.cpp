@@ -497,7 +497,12 @@ int main(int argc, char** argv) {
   }
   if (*sp) {
     try {
-      std::cout << gt::seccomp_profile(load_or_die(sp_file)).dump(2) << '\n';
+      bool without_filter = false;
+      std::cout << gt::seccomp_profile(load_or_die(sp_file), &without_filter).dump(2) << '\n';
+      if (without_filter)
+        std::cerr << "glasstrace: seccomp-profile: warning: no seccomp filter was installed before the container's "
+                     "exec, so the runtime's own calls under a filter are not in the profile (trace under "
+                     "{\"defaultAction\": \"SCMP_ACT_ALLOW\"} to include them)\n";
     } catch (const std::runtime_error& e) {
       die(fmt::format("seccomp-profile: {}", e.what()));
     }

@@ -7,9 +7,10 @@
 
 namespace glasstrace {
 
-Json seccomp_profile(const Trace& t) {
+Json seccomp_profile(const Trace& t, bool* without_filter) {
   ContainerView c = find_container(t);
   if (!c.exec) throw std::runtime_error("no container exec in the trace (no execve in a new mount namespace)");
+  *without_filter = c.filter_ts == 0;
   std::set<std::string> names;
   for (const auto& e : t.events)
     if (c.under_filter(e)) names.insert(e["name"].get<std::string>());

@@ -12,6 +12,8 @@ namespace glasstrace {
 // under_filter: after the first exec, plus what the runtime's init did under
 // its filter before that exec). Throws std::runtime_error if the trace has no
 // container exec.
-Json seccomp_profile(const Trace& t);
+// `*without_filter` is set when no filter was installed before the exec: the
+// runtime's own calls under a filter are then unknown.
+Json seccomp_profile(const Trace& t, bool* without_filter);
 
 }  // namespace glasstrace

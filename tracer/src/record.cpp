@@ -177,7 +177,20 @@ void Recorder::on_exit_of_syscall(const void* data) {
   const auto& x = *static_cast<const gt_sys_exit*>(data);
   auto it = pending_.find(x.h.task.tid);
   if (it == pending_.end() || it->second.nr != x.nr) {
-    unpaired_exits_++;  // entered before we attached
+    // No entry: refused by seccomp before the sys_enter tracepoint (an error
+    // return, whose args came with the exit), or entered before we attached.
+    // orig_ax -1: no syscall (a signal return's restart path).
+    if (x.h.size >= sizeof(gt_sys_exit_err) && x.nr >= 0) {
+      const auto& xe = *static_cast<const gt_sys_exit_err*>(data);
+      Json j = entryless_syscall(x.h, x.nr, xe.args);
+      j["ret"] = x.ret;
+      j["errno"] = errno_name(static_cast<int>(-x.ret));
+      j["complete"] = true;
+      syscalls_++;
+      emit(j);
+    } else {
+      unpaired_exits_++;
+    }
     return;
   }
   Json j = std::move(it->second.event);
@@ -254,9 +267,35 @@ void Recorder::on_exec(const void* data) {
   emit(j);
 }
 
+// A syscall known from its exit (or its thread's SIGSYS death) only: raw
+// args, no strings (they are read at entry).
+Json Recorder::entryless_syscall(const gt_header& h, int64_t nr, const __u64* args) {
+  gt_sys_enter e{};
+  e.h = h;
+  e.nr = nr;
+  for (int i = 0; i < 6; i++) e.args[i] = args[i];
+  Json j = task_fields(h);
+  j["type"] = "syscall";
+  j["nr"] = nr;
+  j["name"] = syscall_name(nr);
+  j["args"] = Json::array();
+  for (int i = 0; i < 6; i++) j["args"].push_back(args[i]);
+  j["decoded"] = decode_args(e, sizeof e);
+  j["ret"] = nullptr;
+  j["errno"] = nullptr;
+  j["dur_ns"] = nullptr;
+  j["complete"] = false;
+  j["entry_seen"] = false;
+  return j;
+}
+
 void Recorder::on_task_exit(const void* data) {
   const auto& x = *static_cast<const gt_exit*>(data);
   flush_incomplete(x.h.task.tid);  // exit/exit_group never return
+  if (x.sigsys_nr >= 0) {  // killed by seccomp inside this syscall's entry
+    syscalls_++;
+    emit(entryless_syscall(x.h, x.sigsys_nr, x.sigsys_args));
+  }
   Json j = task_fields(x.h);
   j["type"] = "exit";
   j["status"] = x.exit_code;

@@ -3,6 +3,7 @@
 // arguments, and attaches clone flags to fork events.
 #pragma once
 
+#include <linux/types.h>
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
@@ -47,6 +48,7 @@ class Recorder {
   void on_task_exit(const void* data);
   void on_step(const void* data);
   void flush_incomplete(uint32_t tid);
+  Json entryless_syscall(const gt_header& h, int64_t nr, const __u64* args);
 
   EventSink sink_;
   std::unordered_map<uint32_t, Pending> pending_;  // by tid

@@ -608,35 +608,52 @@ def set_seccomp(bundle, seccomp):
 
 
 PROFILED = "echo profiled; cat /proc/self/status > /dev/null; ls / > /dev/null"
+# Recording profile: every call allowed, but a filter is installed, so the
+# trace shows what the runtime's init calls under it before the exec.
+RECORDING = {"defaultAction": "SCMP_ACT_ALLOW"}
+
+
+def profile_of(runtime, workdir, containers):
+    """The seccomp-profile of PROFILED, traced under `runtime`."""
+    bundle = make_bundle(workdir / f"record-{runtime}", ["sh", "-c", PROFILED])
+    set_seccomp(bundle, RECORDING)
+    out = workdir / f"record-{runtime}.jsonl"
+    r = run_container(runtime, bundle, containers, trace=out)
+    assert r.returncode == 0 and "profiled" in r.stdout, r.stderr
+    p = run([GLASSTRACE, "seccomp-profile", out])
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    return json.loads(p.stdout)
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_seccomp_profile_from_trace(runtime, workdir, containers):
-    """The profile made from a traced run lets the same workload run, under
-    every runtime, and denies (ERRNO) what the workload did not call."""
-    bundle = make_bundle(workdir / "bundle", ["sh", "-c", PROFILED])
-    out = workdir / "t.jsonl"
-    r = run_container(runtime, bundle, containers, trace=out)
-    assert r.returncode == 0 and "profiled" in r.stdout, r.stderr
-    p = run([GLASSTRACE, "seccomp-profile", out])
-    assert p.returncode == 0, p.stderr
-    profile = json.loads(p.stdout)
+    """The profile made from a traced run lets the same workload run under
+    the same runtime, and denies (ERRNO) what the workload did not call."""
+    profile = profile_of(runtime, workdir, containers)
     assert profile["defaultAction"] == "SCMP_ACT_ERRNO" and profile["architectures"] == ["SCMP_ARCH_X86_64"]
     [rule] = profile["syscalls"]
     assert rule["action"] == "SCMP_ACT_ALLOW"
     assert {"execve", "write", "getdents64"} <= set(rule["names"]), rule["names"]
     assert "sethostname" not in rule["names"] and "pivot_root" not in rule["names"]
 
-    for other in RUNTIMES:
-        b = make_bundle(workdir / f"under-{other}", ["sh", "-c", PROFILED])
-        set_seccomp(b, profile)
-        r = run_container(other, b, containers)
-        assert r.returncode == 0 and r.stdout.strip() == "profiled", (other, r.stdout, r.stderr)
-        # What the trace did not show is refused by the default action.
-        b = make_bundle(workdir / f"deny-{other}", ["sh", "-c", PROFILED + "; hostname elsewhere"])
-        set_seccomp(b, profile)
-        r = run_container(other, b, containers)
-        assert r.returncode != 0 and "Operation not permitted" in r.stderr, (other, r.stdout, r.stderr)
+    b = make_bundle(workdir / "under", ["sh", "-c", PROFILED])
+    set_seccomp(b, profile)
+    r = run_container(runtime, b, containers)
+    assert r.returncode == 0 and r.stdout.strip() == "profiled", (r.stdout, r.stderr)
+    # What the trace did not show is refused by the default action.
+    b = make_bundle(workdir / "deny", ["sh", "-c", PROFILED + "; hostname elsewhere"])
+    set_seccomp(b, profile)
+    r = run_container(runtime, b, containers)
+    assert r.returncode != 0 and "Operation not permitted" in r.stderr, (r.stdout, r.stderr)
+
+
+def test_seccomp_profile_warns_without_a_filter(runc_trace):
+    """Traced without a filter, the runtime's own calls under one are unknown: said on stderr."""
+    r = run([GLASSTRACE, "seccomp-profile", runc_trace])
+    assert r.returncode == 0 and json.loads(r.stdout)["defaultAction"] == "SCMP_ACT_ERRNO"
+    assert r.stderr.strip() == ("glasstrace: seccomp-profile: warning: no seccomp filter was installed before the "
+                                "container's exec, so the runtime's own calls under a filter are not in the profile "
+                                "(trace under {\"defaultAction\": \"SCMP_ACT_ALLOW\"} to include them)")
 
 
 def test_seccomp_profile_needs_a_container(workdir):
@@ -656,16 +673,16 @@ EXPLAINED = {
         # Only a 3-byte name is refused: "hostname abcd" passes.
         {"names": ["sethostname"], "action": "SCMP_ACT_ERRNO",
          "args": [{"index": 1, "value": 3, "op": "SCMP_CMP_EQ"}]},
-        {"names": ["uname"], "action": "SCMP_ACT_KILL_PROCESS"},
+        {"names": ["sync"], "action": "SCMP_ACT_KILL_PROCESS"},
     ],
 }
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_explain_denials(runtime, workdir, containers):
-    bundle = make_bundle(workdir / "bundle", ["sh", "-c", "mkdir /tmp/x; hostname foo; hostname abcd; uname; echo done"])
+    bundle = make_bundle(workdir / "bundle", ["sh", "-c", "mkdir /tmp/x; hostname foo; hostname abcd; sh -c sync; echo done"])
     os.symlink("busybox", bundle / "rootfs" / "bin" / "mkdir")
-    os.symlink("busybox", bundle / "rootfs" / "bin" / "uname")
+    os.symlink("busybox", bundle / "rootfs" / "bin" / "sync")
     set_seccomp(bundle, EXPLAINED)
     out = workdir / "t.jsonl"
     r = run_container(runtime, bundle, containers, trace=out)
@@ -673,31 +690,31 @@ def test_explain_denials(runtime, workdir, containers):
     e = run([GLASSTRACE, "explain", out, "--config", bundle / "config.json", "--json"])
     assert e.returncode == 0, e.stderr
     got = [(d["syscall"], d["errno"], d["rule"]) for d in json.loads(e.stdout)["denials"]]
-    assert got == [("mkdir", "EACCES", 0), ("sethostname", "EPERM", 1), ("uname", None, 2)], got
+    assert got == [("mkdir", "EACCES", 0), ("sethostname", "EPERM", 1), ("sync", None, 2)], got
 
     text = run([GLASSTRACE, "explain", out, "--config", bundle / "config.json"]).stdout.splitlines()
     assert len(text) == 3, text
-    assert re.match(r'^\[pid \d+\] mkdir\("/tmp/x", 0777\) = -1 EACCES <- linux\.seccomp\.syscalls\[0\] '
+    # A refused call never reaches the entry tracepoint: its args come from
+    # the registers at exit, so pointers stay pointers.
+    assert re.match(r'^\[pid \d+\] mkdir\(0x[0-9a-f]+, 0777\) = -1 EACCES <- linux\.seccomp\.syscalls\[0\] '
                     r'names \["mkdir","mkdirat"\] action SCMP_ACT_ERRNO errnoRet 13$', text[0]), text[0]
-    assert re.match(r'^\[pid \d+\] sethostname\("foo", 3\) = -1 EPERM <- linux\.seccomp\.syscalls\[1\] '
+    assert re.match(r'^\[pid \d+\] sethostname\(0x[0-9a-f]+, 3\) = -1 EPERM <- linux\.seccomp\.syscalls\[1\] '
                     r'names \["sethostname"\] action SCMP_ACT_ERRNO args ', text[1]), text[1]
-    assert "uname(" in text[2] and "killed by SIGSYS" in text[2] and "SCMP_ACT_KILL_PROCESS" in text[2], text[2]
+    assert re.match(r'^\[pid \d+\] sync\([^)]*\) = \? \(killed by SIGSYS\) <- linux\.seccomp\.syscalls\[2\] '
+                    r'names \["sync"\] action SCMP_ACT_KILL_PROCESS$', text[2]), text[2]
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_explain_default_action(runtime, workdir, containers):
     """A denial by the default action of a generated profile names defaultAction."""
-    bundle = make_bundle(workdir / "bundle", ["sh", "-c", PROFILED])
-    out = workdir / "t.jsonl"
-    assert run_container(runtime, bundle, containers, trace=out).returncode == 0
-    profile = json.loads(run([GLASSTRACE, "seccomp-profile", out]).stdout)
+    profile = profile_of(runtime, workdir, containers)
     b = make_bundle(workdir / "deny", ["sh", "-c", PROFILED + "; hostname elsewhere"])
     set_seccomp(b, profile)
-    out2 = workdir / "t2.jsonl"
-    assert run_container(runtime, b, containers, trace=out2).returncode != 0
-    r = run([GLASSTRACE, "explain", out2, "--config", b / "config.json"])
+    out = workdir / "t.jsonl"
+    assert run_container(runtime, b, containers, trace=out).returncode != 0
+    r = run([GLASSTRACE, "explain", out, "--config", b / "config.json"])
     assert r.returncode == 0, r.stderr
-    assert re.search(r'^\[pid \d+\] sethostname\("elsewhere", 9\) = -1 EPERM <- defaultAction SCMP_ACT_ERRNO errnoRet 1$',
+    assert re.search(r'^\[pid \d+\] sethostname\(0x[0-9a-f]+, 9\) = -1 EPERM <- defaultAction SCMP_ACT_ERRNO errnoRet 1$',
                      r.stdout, re.M), r.stdout
 
 
