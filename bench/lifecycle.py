@@ -34,6 +34,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import select
 import signal
 import shutil
@@ -324,6 +325,45 @@ def machine_info(runtimes):
             "runtimes": {rt.name: {"path": rt.path, "version": rt.version()} for rt in runtimes}}
 
 
+def build_info(glassrun):
+    """What was measured: the commit (and whether the tree was dirty) and the
+    build's flags from the CMake cache next to the glassrun binary."""
+    def git(*a):
+        r = quiet(["git", "-C", REPO, *a])
+        return r.stdout.strip() if r.returncode == 0 else None
+    status = git("status", "--porcelain", "--untracked-files=no")
+    info = {"commit": git("rev-parse", "HEAD"), "dirty": None if status is None else bool(status)}
+    build_dir = os.path.dirname(os.path.dirname(glassrun))  # <build>/runtime/glassrun
+    cache = {}
+    try:
+        for line in open(os.path.join(build_dir, "CMakeCache.txt")):
+            m = re.match(r"^([A-Za-z_]+):[A-Z]+=(.*)$", line.rstrip("\n"))
+            if m:
+                cache[m.group(1)] = m.group(2)
+    except OSError as e:
+        info["cmake_cache"] = f"unreadable: {e}"
+    flags = {k: v for k, v in cache.items()
+             if k == "CMAKE_BUILD_TYPE" or k.startswith("CMAKE_CXX_FLAGS") or k.startswith("GLASSRUN_")}
+    info["build_dir"] = build_dir
+    info["cmake"] = flags
+    # CMakeLists.txt picks Release when the cache has no build type; the
+    # compile command of main.cpp says what was really used.
+    try:
+        for c in json.load(open(os.path.join(build_dir, "compile_commands.json"))):
+            if c.get("file", "").endswith("runtime/src/main.cpp"):
+                argv = c.get("command", "").split()
+                info["compile_flags"] = [a for a in argv[1:] if a.startswith("-") and a not in ("-o", "-c")
+                                         and not a.startswith(("-I", "-M"))]
+                break
+    except (OSError, ValueError) as e:
+        info["compile_flags"] = f"unreadable: {e}"
+    cxx = cache.get("CMAKE_CXX_COMPILER")
+    if cxx:
+        r = quiet([cxx, "--version"])
+        info["compiler"] = {"path": cxx, "version": r.stdout.splitlines()[0] if r.returncode == 0 and r.stdout else "?"}
+    return info
+
+
 def _os_release():
     try:
         for line in open("/etc/os-release"):
@@ -384,7 +424,7 @@ def bench(args):
               "mode": "quick" if args.quick else "full",
               "settings": {"samples": samples, "warmup": warmup, "concurrent_samples": conc_samples,
                            "concurrency": conc_levels, "trace_samples": trace_samples},
-              "machine": machine_info(runtimes),
+              "machine": machine_info(runtimes), "build": build_info(args.glassrun),
               "rusage_via": "bench_spawn" if SPAWN else "python os.wait4 (RSS floor = Python's)", "samples": {}, "missing": {}, "errors": []}
     S = result["samples"]  # S[figure][runtime] = [ {wall,cpu,rss}, ... ]
     t_begin = time.perf_counter()
@@ -523,6 +563,56 @@ def analyze(result):
     return out
 
 
+def combine(runs):
+    """The last run is the one reported; the others give the spread: per figure
+    and runtime, the min and max of the runs' medians (and of their paired
+    ratios to crun), so the table says how much a median moves between runs."""
+    result = runs[-1]
+    if len(runs) == 1:
+        return result
+    result["runs"] = [{"started": r["started"], "elapsed_s": r["elapsed_s"],
+                       "loadavg_at_start": r["machine"]["loadavg_at_start"], "summary": r["summary"],
+                       "errors": r["errors"], "leftovers": r["leftovers"]} for r in runs]
+    spread = {}
+    for fig, per_rt in result["summary"].items():
+        for name in per_rt:
+            meds, crun = [], []
+            for r in runs:
+                a = r["summary"].get(fig, {}).get(name)
+                if a and a["wall"]:
+                    meds.append(a["wall"]["median"])
+                if a and a.get("ratio_to_crun"):
+                    crun.append(a["ratio_to_crun"]["median"])
+            if meds:
+                spread.setdefault(fig, {})[name] = {
+                    "medians": meds, "min": min(meds), "max": max(meds),
+                    "ratio_to_crun_medians": crun}
+    result["spread"] = spread
+    result["errors"] = [e for r in runs for e in r["errors"]]
+    for r in runs[:-1]:
+        for name, left in r["leftovers"].items():
+            result["leftovers"].setdefault(name, []).extend(left)
+    return result
+
+
+def describe(result):
+    """One line: which build was measured, which run is shown, how loaded."""
+    b = result.get("build", {})
+    commit = (b.get("commit") or "?")[:10] + (" (dirty)" if b.get("dirty") else "")
+    cm = b.get("cmake", {})
+    flags = b.get("compile_flags")
+    flags = " ".join(flags) if isinstance(flags, list) else "flags unknown"
+    comp = b.get("compiler", {}).get("version", "?")
+    n = len(result.get("runs", [])) or 1
+    loads = [r["loadavg_at_start"][0] for r in result.get("runs", [])] or [result["machine"]["loadavg_at_start"][0]]
+    what = (f"commit {commit}, build type {cm.get('CMAKE_BUILD_TYPE') or 'unset (CMakeLists: Release)'} "
+            f"[{flags}], {comp}"
+            if b else "build not recorded")
+    runs = (f"medians of run {n} of {n} ({result['mode']}), spread = min-max of the {n} runs' medians"
+            if n > 1 else f"one run ({result['mode']}), no spread")
+    return f"{what}; {runs}; load at start: {', '.join(f'{x:.2f}' for x in loads)}"
+
+
 def fmt_ms(s):
     return "-" if s is None else f"{s * 1000:.1f}"
 
@@ -531,7 +621,7 @@ def table(result, markdown=False):
     summ = result["summary"]
     rows = []
     head = ["figure", "runtime", "median ms", "p95 ms", "min ms", "max ms", "cpu ms", "peak RSS MiB",
-            "×runc", "×crun"]
+            "×runc", "×crun", "runs' medians min-max"]
     order = PHASES + [f"concurrent_{n}" for n in CONCURRENCY] + ["trace"]
     for fig in order:
         if fig not in summ:
@@ -548,23 +638,32 @@ def table(result, markdown=False):
             refs = ("ratio_to_runc", "ratio_to_crun")
             if fig == "trace":
                 refs = ("ratio_to_untraced", "ratio_to_untraced")
+            sp = result.get("spread", {}).get(fig, {}).get(name)
+            if sp is None:
+                spread = "-"
+            elif a["metric"] == "per_s":
+                spread = f"{sp['min']:.1f}-{sp['max']:.1f}/s"
+            else:
+                spread = f"{fmt_ms(sp['min'])}-{fmt_ms(sp['max'])}"
+            if sp and sp["ratio_to_crun_medians"]:
+                spread += f" (×crun {min(sp['ratio_to_crun_medians']):.2f}-{max(sp['ratio_to_crun_medians']):.2f})"
             rows.append([fig, name, *cells, fmt_ms(c["median"]) if c else "-",
                          f"{r['median'] / 1024:.1f}" if r else "-",
-                         ratio(refs[0]), ratio(refs[1]) if fig != "trace" else ""])
+                         ratio(refs[0]), ratio(refs[1]) if fig != "trace" else "", spread])
     if fig_missing := result.get("missing"):
         for fig, what in fig_missing.items():
             if isinstance(what, dict):
                 for name, why in what.items():
-                    rows.append([fig, name, "missing: " + why[:60], "", "", "", "", "", "", ""])
+                    rows.append([fig, name, "missing: " + why[:60], "", "", "", "", "", "", "", ""])
             else:
-                rows.append([fig, "", "missing: " + what[:60], "", "", "", "", "", "", ""])
+                rows.append([fig, "", "missing: " + what[:60], "", "", "", "", "", "", "", ""])
     if markdown:
-        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines = [describe(result), "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(lines)
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
     fmt_row = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths))
-    return "\n".join([fmt_row(head), fmt_row(["-" * w for w in widths])] + [fmt_row(r) for r in rows])
+    return "\n".join([describe(result), fmt_row(head), fmt_row(["-" * w for w in widths])] + [fmt_row(r) for r in rows])
 
 
 def plot(result, stem):
@@ -625,6 +724,8 @@ def plot(result, stem):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="few samples (CI smoke run)")
+    ap.add_argument("--runs", type=int, default=1,
+                    help="whole benchmark N times; the table shows the last and the spread of the N medians")
     ap.add_argument("--samples", type=int, help="samples per figure (default 30, quick 5)")
     ap.add_argument("--concurrent-samples", type=int, help="batches per N (default 4, quick 1)")
     ap.add_argument("--trace-samples", type=int, help="samples per tracer variant (default 20, quick 3)")
@@ -656,7 +757,13 @@ def main():
     else:
         log(f"lifecycle: {spawner} not built: peak RSS includes Python's (~15 MiB floor)")
 
-    result = bench(args)
+    runs = []
+    for k in range(args.runs):
+        if args.runs > 1:
+            log(f"lifecycle: run {k + 1} of {args.runs}")
+        runs.append(bench(args))
+        analyze(runs[-1])
+    result = combine(runs)
     if args.micro and os.path.exists(args.micro):
         try:
             micro = json.load(open(args.micro))

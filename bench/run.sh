@@ -40,5 +40,10 @@ else
   rm -f "$micro_out"
 fi
 
-echo "== lifecycle benchmark" >&2
-"$py" "$here/lifecycle.py" --glassrun "$build/runtime/glassrun" --micro "$micro_out" "$@"
+# Three whole runs (one with --quick): the table shows the last run and, per
+# figure, the min-max of the three medians, i.e. how far a median moves between
+# runs on this machine. A later --runs N in "$@" overrides.
+runs=3
+[ -n "$quick" ] && runs=1
+echo "== lifecycle benchmark (x$runs)" >&2
+"$py" "$here/lifecycle.py" --glassrun "$build/runtime/glassrun" --micro "$micro_out" --runs "$runs" "$@"

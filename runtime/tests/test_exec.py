@@ -3,6 +3,7 @@ the process's privileges and the container's seccomp filter; runc's flags and
 messages."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -231,18 +232,7 @@ def test_signals_are_forwarded(glassrun, running):
 
 
 def test_user_namespace_container(glassrun, running, tmp_path):
-    def edit(c):
-        c["linux"]["namespaces"].append({"type": "user"})
-        c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-        c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-
-    # The mapped root must reach the bundle: let everyone traverse its parents.
-    for d in tmp_path.parents:
-        if str(d) in ("/", "/tmp"):
-            break
-        os.chmod(d, os.stat(d).st_mode | 0o011)
-    os.chmod(tmp_path, 0o711)
-    cid, b = running(edit=edit)
+    cid, b = running(edit=userns_edit(tmp_path))
     r = glassrun("exec", cid, "sh", "-c", "id -u; cat /proc/self/uid_map")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
@@ -261,3 +251,57 @@ def test_tty_flag_errors(glassrun, running, tmp_path):
 def test_missing_container(glassrun):
     r = glassrun("exec", "does-not-exist-" + os.urandom(4).hex(), "true")
     assert r.returncode != 0 and "container does not exist" in r.stderr
+
+
+NAMESPACES = ("user", "mnt", "uts", "ipc", "net", "pid", "cgroup")
+READ_NS = "for n in " + " ".join(NAMESPACES) + "; do readlink /proc/self/ns/$n; done"
+
+
+def userns_edit(tmp_path):
+    """A user-namespace bundle edit (root mapped to 100000); the mapped root
+    must reach the bundle: everyone may traverse tmp_path and its parents."""
+    for d in tmp_path.parents:
+        if str(d) in ("/", "/tmp"):
+            break
+        os.chmod(d, os.stat(d).st_mode | 0o011)
+    os.chmod(tmp_path, 0o711)
+
+    def edit(c):
+        c["linux"]["namespaces"].append({"type": "user"})
+        c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+
+    return edit
+
+
+@pytest.mark.parametrize("userns", [False, True], ids=["no-userns", "userns"])
+@pytest.mark.parametrize("how", ["runc", "pidfd", "paths"])
+def test_exec_joins_the_inits_namespaces(request, make_bundle, tmp_path, how, userns):
+    """exec's process is in exactly the init's namespaces, as with runc:
+    through one setns(pidfd) (`pidfd`: 2 setns in all, the parent's pid one
+    and the child's) or, where pidfd_open is refused, one /proc/<init>/ns
+    path per namespace (`paths`, forced with strace's fault injection)."""
+    rt = request.getfixturevalue("runc" if how == "runc" else "glassrun")
+    b = make_bundle("sleep", "100000")
+    if userns:
+        b.edit(userns_edit(tmp_path))
+    cid = rt.new_id("ns")
+    r = rt("run", "-d", "-b", b.path, cid, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    init = rt.state(cid)["pid"]
+    want = [os.readlink(f"/proc/{init}/ns/{n}") for n in NAMESPACES]
+    argv = [rt.binary, "--root", rt.root, "exec", cid, "sh", "-c", READ_NS]
+    log = tmp_path / "strace.log"
+    if how == "pidfd":
+        argv = ["strace", "-f", "-qq", "-o", log, "-e", "trace=setns,pidfd_open", *argv]
+    elif how == "paths":
+        argv = ["strace", "-f", "-qq", "-o", log, "-e", "trace=setns", "-e", "inject=pidfd_open:error=ENOSYS", *argv]
+    if how != "runc" and not shutil.which("strace"):
+        pytest.skip("strace is not installed")
+    r = run(argv)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == want
+    if how != "runc":
+        setns = [line for line in log.read_text().splitlines() if " setns(" in line]
+        joined = len([n for n in ("user", "mnt", "uts", "ipc", "net", "pid") if n != "user" or userns])
+        assert len(setns) == (2 if how == "pidfd" else joined), setns

@@ -18,6 +18,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <fmt/ranges.h>
+
 #include <optional>
 
 #include "container/loaded.h"
@@ -46,11 +48,24 @@ struct NsFd {
   UniqueFd fd;
 };
 
+// How the child joins the init's namespaces (user first, pid excluded: the
+// parent joins that one before forking). Where the kernel takes
+// setns(pidfd, flags) (>= 5.8), one pidfd and one setns replace an open, a
+// setns and two closes per namespace; the kernel joins the user namespace
+// first and checks the others with its credentials, as the sequence does.
+// Otherwise one /proc/<init>/ns/<x> fd per namespace.
+struct NsJoin {
+  UniqueFd pidfd;         // set: setns(pidfd, flags) in the child
+  int flags = 0;          // CLONE_NEW* of the config's namespaces but pid
+  std::string what;       // for errors: /proc/<init>/ns/{user,ipc,...}
+  std::vector<NsFd> fds;  // without pidfd
+};
+
 // What the forked child needs; everything is prepared by the parent.
 struct ChildContext {
   const spec::Config* config = nullptr;
   const spec::Process* process = nullptr;
-  std::vector<NsFd>* namespaces = nullptr;  // user first; pid excluded (joined by the parent)
+  NsJoin* namespaces = nullptr;
   int root_fd = -1;                         // O_PATH /proc/<init>/root
   sync::Channel* channel = nullptr;
   sync::Channel* parent_channel = nullptr;
@@ -132,8 +147,7 @@ spec::Process build_process(const ExecOptions& o, const spec::Config& c) {
 
 // ---- the parent's preparations
 
-std::vector<NsFd> open_namespaces(const spec::Config& c, pid_t init, UniqueFd& pid_ns) {
-  Step s("exec.open_namespaces");
+std::vector<NsFd> open_namespace_fds(const spec::Config& c, pid_t init, UniqueFd& pid_ns) {
   std::vector<NsFd> out;
   auto open_ns = [&](const namespaces::Kind& k) {
     std::string path = fmt::format("/proc/{}/ns/{}", init, k.proc_name);
@@ -156,11 +170,55 @@ std::vector<NsFd> open_namespaces(const spec::Config& c, pid_t init, UniqueFd& p
   return out;
 }
 
+// Joins the container's pid namespace here (it applies to the child forked
+// next) and prepares the child's joins: through a pidfd of the init when the
+// kernel takes setns(pidfd, CLONE_NEWPID) (tried on that join, so the pidfd
+// path is proven before the child relies on it), else through /proc paths.
+// Without a pid namespace in the config there is nothing to try it on: paths.
+NsJoin join_pid_namespace(const spec::Config& c, pid_t init) {
+  NsJoin j;
+  UniqueFd pid_ns;
+  {
+    Step s("exec.open_namespaces");
+    std::vector<std::string> names;
+    for (const auto& ns : c.namespaces) {
+      const auto* k = namespaces::by_config_name(ns.type);
+      if (!k) throw Error(fmt::format("unknown namespace type {}", ns.type));
+      if (ns.type == "pid") continue;
+      j.flags |= k->clone_flag;
+      if (ns.type == "user")
+        names.insert(names.begin(), k->proc_name);
+      else
+        names.push_back(k->proc_name);
+    }
+    j.what = fmt::format("/proc/{}/ns/{{{}}}", init, fmt::join(names, ","));
+    if (c.has_namespace("pid")) j.pidfd = UniqueFd(static_cast<int>(syscall(SYS_pidfd_open, init, 0)));
+    if (!j.pidfd) j.fds = open_namespace_fds(c, init, pid_ns);
+  }
+  if (!c.has_namespace("pid")) return j;
+  Step s("exec.pid_namespace");
+  if (j.pidfd) {
+    if (setns(j.pidfd.get(), CLONE_NEWPID) == 0) return j;
+    // Refused (kernel < 5.8, or an LSM): the paths, each with its own error.
+    j.pidfd.reset();
+    j.fds = open_namespace_fds(c, init, pid_ns);
+  }
+  if (setns(pid_ns.get(), CLONE_NEWPID) != 0) throw_sys(fmt::format("setns /proc/{}/ns/pid", init));
+  return j;
+}
+
 // ---- the child
 
 void join_namespaces(const ChildContext& x) {
   Step s("exec.namespaces");
-  for (auto& ns : *x.namespaces) {
+  NsJoin& j = *x.namespaces;
+  if (j.pidfd) {
+    if (j.flags != 0 && setns(j.pidfd.get(), j.flags) != 0) throw_sys(fmt::format("setns {}", j.what));
+    if (j.flags & CLONE_NEWUSER) process::become_root_in_user_ns();
+    j.pidfd.reset();
+    return;
+  }
+  for (auto& ns : j.fds) {
     if (setns(ns.fd.get(), ns.flag) != 0) throw_sys(fmt::format("setns {}", ns.path));
     if (ns.flag == CLONE_NEWUSER) process::become_root_in_user_ns();
     ns.fd.reset();
@@ -300,8 +358,6 @@ int exec(const ExecOptions& o) {
   }
 
   pid_t init = c.st.init_pid;
-  UniqueFd pid_ns;
-  std::vector<NsFd> nss = open_namespaces(config, init, pid_ns);
   UniqueFd root_fd(open(fmt::format("/proc/{}/root", init).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd) throw_sys(fmt::format("open /proc/{}/root", init));
 
@@ -309,12 +365,8 @@ int exec(const ExecOptions& o) {
   if (!o.detach) sfd = block_forwarded_signals();  // before the process exists, so none is lost
 
   auto [parent_chan, child_chan] = sync::Channel::pair();
-  if (pid_ns) {
-    Step s("exec.pid_namespace");
-    // Applies to the child forked next: it is born in the container's pid ns.
-    if (setns(pid_ns.get(), CLONE_NEWPID) != 0) throw_sys(fmt::format("setns /proc/{}/ns/pid", init));
-    pid_ns.reset();
-  }
+  // The child forked next is born in the container's pid namespace.
+  NsJoin nss = join_pid_namespace(config, init);
 
   ChildContext x;
   x.config = &config;
@@ -326,7 +378,8 @@ int exec(const ExecOptions& o) {
   x.seccomp = filter.get();
   x.preserve_fds = o.preserve_fds;
   x.keep_fds = {child_chan.fd(), root_fd.get()};
-  for (const auto& ns : nss) x.keep_fds.push_back(ns.fd.get());
+  if (nss.pidfd) x.keep_fds.push_back(nss.pidfd.get());
+  for (const auto& ns : nss.fds) x.keep_fds.push_back(ns.fd.get());
 
   pid_t pid;
   {
@@ -336,7 +389,7 @@ int exec(const ExecOptions& o) {
     if (pid == 0) run_child(x);
   }
   child_chan.close();
-  nss.clear();
+  nss = NsJoin{};
   root_fd.reset();
 
   UniqueFd master;
