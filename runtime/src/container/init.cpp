@@ -12,6 +12,7 @@
 #include "linux/console.h"
 #include "linux/hooks.h"
 #include "linux/inroot.h"
+#include "linux/lsm.h"
 #include "linux/namespaces.h"
 #include "linux/rootfs.h"
 #include "linux/sysctl.h"
