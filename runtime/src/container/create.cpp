@@ -74,9 +74,16 @@ std::unique_ptr<cgroups::Manager> make_cgroups(const spec::Config& c, const std:
                   err);
     return cgroups::from_state({}, {});
   }
-  cleanup.add([m = cg.get()] { m->destroy(); });
   // Also without linux.resources: the default device rules apply (as runc).
-  cg->apply_resources(c.linux_section("resources"));
+  // Undone here on failure: the Cleanup must not keep a pointer to cg, which
+  // dies with this frame when apply_resources throws.
+  try {
+    cg->apply_resources(c.linux_section("resources"));
+  } catch (...) {
+    cg->destroy();
+    throw;
+  }
+  cleanup.add([m = cg.get()] { m->destroy(); });
   return cg;
 }
 
