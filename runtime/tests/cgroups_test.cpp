@@ -347,6 +347,29 @@ TEST(CgroupDevices, BadRulesNameTheEntry) {
   }
 }
 
+// exec --cgroup, as runc: one path for all, or per controller; never above.
+TEST(CgroupSubPaths, JoinBelowTheContainersCgroups) {
+  std::map<std::string, std::string> p{{"", "/u/c1"}, {"pids", "/p/c1"}, {"memory", "/m/c1"}};
+  EXPECT_EQ(sub_cgroup_paths(p, {"a/b"}), (std::map<std::string, std::string>{
+                                               {"", "/u/c1/a/b"}, {"pids", "/p/c1/a/b"}, {"memory", "/m/c1/a/b"}}));
+  EXPECT_EQ(sub_cgroup_paths(p, {"pids,memory:s"}),
+            (std::map<std::string, std::string>{{"", "/u/c1"}, {"pids", "/p/c1/s"}, {"memory", "/m/c1/s"}}));
+  EXPECT_EQ(sub_cgroup_paths(p, {"/"}), p);
+  auto error = [&](std::vector<std::string> args) {
+    try {
+      sub_cgroup_paths(p, args);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error({"../x"}), "../x is not a sub cgroup path");
+  EXPECT_EQ(error({"../c1x"}), "../c1x is not a sub cgroup path");  // runc's string prefix would take it
+  EXPECT_EQ(error({"nosuch:x"}), "unknown controller nosuch");
+  EXPECT_EQ(error({"a:b:c"}), "invalid --cgroup argument: a:b:c");
+  EXPECT_EQ(error({"x", "pids:y"}), "invalid --cgroup argument: x (missing <controller>: prefix)");
+}
+
 // runc's access strings: any order and repeats of r, w, m; other letters ignored.
 TEST(CgroupDevices, AccessIsTheSetOfRWM) {
   auto access = [](const char* a) {
