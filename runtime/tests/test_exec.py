@@ -295,7 +295,7 @@ def test_exec_joins_the_inits_namespaces(request, make_bundle, tmp_path, how, us
     if how == "pidfd":
         argv = ["strace", "-f", "-qq", "-o", log, "-e", "trace=setns,pidfd_open", *argv]
     elif how == "paths":
-        argv = ["strace", "-f", "-qq", "-o", log, "-e", "trace=setns", "-e", "inject=pidfd_open:error=ENOSYS", *argv]
+        argv = ["strace", "-f", "-qq", "-o", log, "-e", "trace=setns,pidfd_open", "-e", "inject=pidfd_open:error=ENOSYS", *argv]
     if how != "runc" and not shutil.which("strace"):
         pytest.skip("strace is not installed")
     r = run(argv)
