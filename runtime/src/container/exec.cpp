@@ -374,7 +374,7 @@ int exec(const ExecOptions& o) {
   sigfillset(&set);
   for (int s : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGKILL, SIGSTOP}) sigdelset(&set, s);
   if (!o.detach) {
-    sigprocmask(SIG_BLOCK, &set, nullptr);
+    if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) throw_sys("sigprocmask SIG_BLOCK");
     sfd.reset(signalfd(-1, &set, SFD_CLOEXEC));
     if (!sfd) throw_sys("signalfd");
   }
