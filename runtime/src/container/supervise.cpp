@@ -24,7 +24,7 @@ UniqueFd block_forwarded_signals() {
   sigset_t set;
   sigfillset(&set);
   for (int s : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGKILL, SIGSTOP}) sigdelset(&set, s);
-  sigprocmask(SIG_BLOCK, &set, nullptr);
+  if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) throw_sys("sigprocmask SIG_BLOCK");
   UniqueFd sfd(signalfd(-1, &set, SFD_CLOEXEC));
   if (!sfd) throw_sys("signalfd");
   return sfd;
