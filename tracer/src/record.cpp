@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <csignal>
 #include <cstring>
 #include <string>
 
@@ -292,7 +293,7 @@ Json Recorder::entryless_syscall(const gt_header& h, int64_t nr, const __u64* ar
 void Recorder::on_task_exit(const void* data) {
   const auto& x = *static_cast<const gt_exit*>(data);
   flush_incomplete(x.h.task.tid);  // exit/exit_group never return
-  if (x.sigsys_nr >= 0) {  // killed by seccomp inside this syscall's entry
+  if ((x.exit_code & 0x7f) == SIGSYS && x.sigsys_nr >= 0) {  // a seccomp kill inside the syscall entry
     syscalls_++;
     emit(entryless_syscall(x.h, x.sigsys_nr, x.sigsys_args));
   }
