@@ -20,6 +20,8 @@ XFAIL: dict[tuple[str, str], str] = {
     ("crun", "ns-user-mapped"): "crun 1.8.1 binds the default devices in a user namespace with nosuid,noexec and in its own order (null, zero, full, tty, random, urandom)",
     ("crun", "mount-idmapped"): "crun 1.8.1 binds the default devices in a user namespace with nosuid,noexec and in its own order; it does make the idmapped mount runc 1.1.5 ignores",
     ("crun", "rootfs-propagation-shared"): "crun 1.8.1 makes the root mount shared as asked; runc 1.1.5 leaves it private",
+    ("glassrun", "rootfs-propagation-shared"): "glassrun makes the root mount shared as the runtime-spec asks (as crun); runc 1.1.5 leaves it private "
+                                               "(runtime/tests/test_runc_parity_mounts.py::test_rootfs_propagation checks all four values)",
     ("crun", "mount-dangling-symlink"): "crun 1.8.1 refuses a mount target that is a dangling symlink: `openat2 dangling: No such file or directory`",
     ("crun", "process-user-stdio"): "crun 1.8.1 does not chown the stdio it is given to the container's user; runc 1.1.5 does",
     ("crun", "ns-time-offsets"): "crun 1.8.1: the time namespace needs the offsets written before any process enters it; not supported here",
@@ -28,19 +30,6 @@ XFAIL: dict[tuple[str, str], str] = {
 # itself in the host's mount namespace and leaves that mount behind (with
 # root "/" a recursive bind of / over /, after which unshare(CLONE_NEWUSER)
 # fails with EPERM host-wide): it cannot be compared with runc safely.
-# Bundles whose glassrun behaviour another change is fixing right now (issue
-# items named): their xfail is not strict, so the fix landing passes quietly.
-IN_FLUX = {
-    "dev-readonly": "read-only /dev (parity-mounts: read-only /dev)",
-    "mount-dangling-symlink": "dangling-symlink mount target (parity-mounts)",
-    "rootfs-propagation-shared": "rootfsPropagation (parity-mounts)",
-    "rootfs-propagation-unbindable": "rootfsPropagation (parity-mounts)",
-    "process-cwd-0700": "cwd under a 0700 directory (parity-setup: cwd)",
-    "process-user-stdio": "stdio ownership for a non-root user (parity-setup)",
-}
-for _b, _why in IN_FLUX.items():
-    XFAIL.setdefault(("glassrun", _b), f"being fixed by another change: {_why}")
-XFAIL_IN_FLUX = {("glassrun", b) for b in IN_FLUX}
 # Bundles runc cannot run: the other runtimes are checked against what the
 # config asks (the probe's `extra` section must read EXPECT[bundle]).
 NO_REFERENCE: dict[str, str] = {b: XFAIL[("runc", b)] for b in ("ns-time-offsets", "rootfs-propagation-unbindable")}

@@ -222,8 +222,7 @@ def tracer(runner):
 def apply_xfail(request, runtime_name, bundle_name):
     reason = catalogue.XFAIL.get((runtime_name, bundle_name))
     if reason:
-        strict = (runtime_name, bundle_name) not in catalogue.XFAIL_IN_FLUX
-        request.node.add_marker(pytest.mark.xfail(strict=strict, reason=reason))
+        request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
 
 
 def result_or_fail(runner, runtime_name, bundle_name):
