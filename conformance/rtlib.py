@@ -13,6 +13,7 @@ import pathlib
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import tomllib
 import uuid
@@ -96,7 +97,7 @@ def probe_runtime(name, path, tmp):
     cid = unique_id(name, "smoke")
     try:
         p = subprocess.run(rt.cmd(root, "run", "--bundle", bdir, cid), capture_output=True,
-                           text=True, timeout=60, stdin=subprocess.DEVNULL)
+                           text=True, timeout=60, stdin=scratch_stdio())
         if p.returncode != 0:
             rt.skip_reason = f"{name} cannot run a container here: {(p.stderr or p.stdout).strip()[-400:]}"
     except subprocess.TimeoutExpired:
@@ -219,11 +220,19 @@ class RunResult:
     stderr: str = ""
 
 
+def scratch_stdio():
+    """An empty private file for a runtime's (and so its container's) stdin or
+    stdout. Never the host's /dev/null: crun 1.8.1 chowns the container's
+    stdio to the container's root, which in a user namespace is 100000 on
+    the host."""
+    return tempfile.TemporaryFile()
+
+
 def _run(cmd, **kw):
     kw.setdefault("capture_output", True)
     kw.setdefault("text", True)
     kw.setdefault("timeout", 120)
-    kw.setdefault("stdin", subprocess.DEVNULL)
+    kw.setdefault("stdin", scratch_stdio())
     return subprocess.run(list(map(str, cmd)), **kw)
 
 
@@ -283,7 +292,7 @@ def execute(rt, root, bundle_dir, bundle_name, marker_dir=None):
     try:
         with open(outf, "w") as o, open(errf, "w") as e:
             p = subprocess.run(rt.cmd(root, "create", "--bundle", bundle_dir, cid), stdout=o,
-                               stderr=e, stdin=subprocess.DEVNULL, timeout=120)
+                               stderr=e, stdin=scratch_stdio(), timeout=120)
         if p.returncode != 0:
             res.error = f"create exited {p.returncode}: {errf.read_text().strip()[-800:]}"
             return res
@@ -329,7 +338,7 @@ def lifecycle(rt, root, wait_limit=60.0):
             # the container inherits create's stdio: no pipes, or run() waits for it
             errf = root.parent / f"{cid}.{step}.err"
             with open(errf, "w") as ef:
-                p = _run(rt.cmd(root, *cmd), capture_output=False, stdout=subprocess.DEVNULL, stderr=ef)
+                p = _run(rt.cmd(root, *cmd), capture_output=False, stdout=scratch_stdio(), stderr=ef)
             if p.returncode != 0:
                 msg = errf.read_text().strip()
                 if "not implemented" in msg.lower() or "unknown" in msg.lower():

@@ -148,7 +148,7 @@ class Tracer:
             out = open(base / f"{step}.out", "w")
             err = open(base / f"{step}.err", "w")
             p = subprocess.Popen([str(GLASSTRACE), "-o", str(base / f"{step}.jsonl"), "--", *rt.cmd(root, *args)],
-                                 stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+                                 stdin=rtlib.scratch_stdio(), stdout=out, stderr=err)
             out.close()
             err.close()
             procs[step] = p
