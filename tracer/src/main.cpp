@@ -343,6 +343,17 @@ gt::Trace load_or_die(const std::string& path) {
   }
 }
 
+// A JSON file named on the command line; exit 2 naming the command otherwise.
+gt::Json read_json_or_die(const std::string& path, const char* command) {
+  std::ifstream in(path);
+  if (!in) die(fmt::format("{}: cannot read {}", command, path), 2);
+  try {
+    return gt::Json::parse(in);
+  } catch (const std::exception&) {
+    die(fmt::format("{}: {}: not JSON", command, path), 2);
+  }
+}
+
 int audit(const std::string& trace_file, const std::string& policy_file, bool json) {
   gt::Trace t = load_or_die(trace_file);
   auto audits = gt::audit_events(t);
@@ -351,14 +362,7 @@ int audit(const std::string& trace_file, const std::string& policy_file, bool js
     for (const gt::Json* a : audits) std::cout << (json ? a->dump() + "\n" : gt::audit_text(*a));
     return 0;
   }
-  std::ifstream in(policy_file);
-  if (!in) die(fmt::format("audit: cannot read {}", policy_file), 2);
-  gt::Json policy;
-  try {
-    policy = gt::Json::parse(in);
-  } catch (const std::exception&) {
-    die(fmt::format("audit: {}: not JSON", policy_file), 2);
-  }
+  gt::Json policy = read_json_or_die(policy_file, "audit");
   size_t violations = 0;
   try {
     for (const gt::Json* a : audits)
@@ -375,14 +379,7 @@ int audit(const std::string& trace_file, const std::string& policy_file, bool js
 int explain(const std::string& trace_file, const std::string& config_file, bool json) {
 #ifdef GLASSTRACE_EXPLAIN
   gt::Trace t = load_or_die(trace_file);
-  std::ifstream in(config_file);
-  if (!in) die(fmt::format("explain: cannot read {}", config_file), 2);
-  gt::Json config;
-  try {
-    config = gt::Json::parse(in);
-  } catch (const std::exception&) {
-    die(fmt::format("explain: {}: not JSON", config_file), 2);
-  }
+  gt::Json config = read_json_or_die(config_file, "explain");
   const gt::Json* seccomp = config.contains("linux") ? &config["linux"] : nullptr;
   if (!seccomp || !seccomp->contains("seccomp") || (*seccomp)["seccomp"].is_null())
     die(fmt::format("explain: {} has no linux.seccomp", config_file), 2);
