@@ -60,8 +60,9 @@ json throttling(const std::map<std::string, uint64_t>& cpu_stat, uint64_t time_s
   json t = json::object();
   auto get = [&](const char* k) { auto it = cpu_stat.find(k); return it == cpu_stat.end() ? 0 : it->second; };
   put_nonzero(t, "periods", get("nr_periods"));
-  put_nonzero(t, "throttled_periods", get("nr_throttled"));
-  put_nonzero(t, "throttled_time", get(time_scale == 1 ? "throttled_time" : "throttled_usec") * time_scale);
+  // runc's JSON names here are camelCase, unlike the rest of types.Stats.
+  put_nonzero(t, "throttledPeriods", get("nr_throttled"));
+  put_nonzero(t, "throttledTime", get(time_scale == 1 ? "throttled_time" : "throttled_usec") * time_scale);
   return t;
 }
 
@@ -91,6 +92,16 @@ std::vector<std::string> hugetlb_sizes(const std::string& dir, const std::string
   return sizes;
 }
 
+// runc's BlkioEntry: major, minor, op, value (zeros left out).
+json blkio_entry(unsigned major, unsigned minor, const std::string& op, uint64_t value) {
+  json e = json::object();
+  put_nonzero(e, "major", major);
+  put_nonzero(e, "minor", minor);
+  e["op"] = op;
+  put_nonzero(e, "value", value);
+  return e;
+}
+
 json blkio_entries(const std::string& dir, const std::string& file) {
   json list = json::array();
   auto s = fs::read_if_exists(fs::join(dir, file));
@@ -104,12 +115,7 @@ json blkio_entries(const std::string& dir, const std::string& file) {
     if (!(l >> dev >> op >> value)) continue;  // "Total N" lines have no device
     unsigned major = 0, minor = 0;
     if (sscanf(dev.c_str(), "%u:%u", &major, &minor) != 2) continue;
-    json e = json::object();
-    put_nonzero(e, "major", major);
-    put_nonzero(e, "minor", minor);
-    e["op"] = op;
-    put_nonzero(e, "value", value);
-    list.push_back(e);
+    list.push_back(blkio_entry(major, minor, op, value));
   }
   return list;
 }
@@ -265,15 +271,14 @@ json v2_memory(const std::string& dir) {
   auto raw = flat_keyed(dir, "memory.stat");
   put_nonzero(m, "cache", raw["file"]);
   uint64_t usage = read_or_zero(dir, "memory.current"), limit = read_or_zero(dir, "memory.max");
-  m["usage"] = memory_entry(limit, usage, read_or_zero(dir, "memory.peak"), flat_keyed(dir, "memory.events")["max"]);
-  // v1 reported swap as memory+swap; runc keeps that meaning on v2.
-  if (fs::exists(fs::join(dir, "memory.swap.current"))) {
-    uint64_t swap_limit = read_or_zero(dir, "memory.swap.max");
-    if (swap_limit != UINT64_MAX) swap_limit += limit;
-    m["swap"] = memory_entry(swap_limit, read_or_zero(dir, "memory.swap.current") + usage, 0, 0);
-  } else {
-    m["swap"] = memory_entry(0, 0, 0, 0);
-  }
+  // runc 1.1.5 reads only memory.current and memory.max here: no max usage
+  // (memory.peak) and a failcnt of 0 (memory.events' "max" is not read).
+  m["usage"] = memory_entry(limit, usage, 0, 0);
+  // v1 reported swap as memory+swap; runc keeps that meaning on v2, also
+  // without swap accounting (no memory.swap.* files: swap counts as 0).
+  uint64_t swap_limit = read_or_zero(dir, "memory.swap.max");
+  if (swap_limit != UINT64_MAX) swap_limit += limit;
+  m["swap"] = memory_entry(swap_limit, read_or_zero(dir, "memory.swap.current") + usage, 0, 0);
   m["kernel"] = memory_entry(0, 0, 0, 0);
   m["kernelTCP"] = memory_entry(0, 0, 0, 0);
   if (!raw.empty()) m["raw"] = raw;
@@ -297,14 +302,9 @@ json v2_io(const std::string& dir) {
       if (eq == std::string::npos) continue;
       std::string key = kv.substr(0, eq);
       uint64_t value = std::strtoull(kv.c_str() + eq + 1, nullptr, 10);
-      json e = json::object();
-      put_nonzero(e, "major", major);
-      put_nonzero(e, "minor", minor);
-      put_nonzero(e, "value", value);
-      if (key == "rbytes" || key == "rios") e["op"] = "Read";
-      else if (key == "wbytes" || key == "wios") e["op"] = "Write";
-      else continue;
-      (key[1] == 'b' ? bytes : ios).push_back(e);
+      const char* op = key == "rbytes" || key == "rios" ? "Read" : key == "wbytes" || key == "wios" ? "Write" : nullptr;
+      if (!op) continue;  // runc 1.1.5 maps only these four to v1's tables
+      (key[1] == 'b' ? bytes : ios).push_back(blkio_entry(major, minor, op, value));
     }
   }
   if (!bytes.empty()) b["ioServiceBytesRecursive"] = bytes;
