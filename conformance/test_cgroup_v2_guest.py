@@ -2,11 +2,13 @@
 glassrun and Debian's runc, runs tools/v2guest/checks.sh there once, then
 checks which named guest checks passed and compares, with the same code as
 the host's checks (checks.py), what runc and glassrun left in the guest:
-`state`, state.json and the cgroup paths.
+`state`, state.json and the cgroup paths; and, by JSON path, `events --stats`
+and `events --interval` of a container with limits, and what `update` wrote.
 
 Skipped (with the reason printed) only when qemu or a kernel image cannot be
 had on this machine. GLASSRUN_BUILD names the build dir (default: build).
 """
+import fnmatch
 import json
 import os
 import pathlib
@@ -25,7 +27,7 @@ GUEST_TIMEOUT = int(os.environ.get("V2GUEST_TIMEOUT", "600"))
 # Every check checks.sh runs by default: each must print PASS.
 NAMED_CHECKS = ["pure_v2", "glassrun_version", "cgroup_unit_tests", "lifecycle", "limits", "memory_limit",
                 "pids_limit", "cpu_limit", "device_program", "freeze_thaw", "delete",
-                "reference_runc", "dump_runc", "dump_glassrun"]
+                "reference_runc", "dump_runc", "dump_glassrun", "stats_runc", "stats_glassrun"]
 BUNDLE = "v2-guest"
 
 
@@ -97,3 +99,111 @@ def test_v2_cgroup_paths_against_runc(guest, accepted):
     diffs += rtlib.compare_sequences("state_json", "glassrun", BUNDLE, data["runc"].get("cgroup", []),
                                      data["glassrun"].get("cgroup", []), prefix="proc_cgroup:")
     rtlib.assert_no_unaccepted(diffs, accepted, ("state_json", "glassrun", BUNDLE))
+
+
+# ---- events --stats / --interval and update (checks.sh's stats_for) ----------------------
+
+# What the guest printed of each runtime, in order: the stats before any
+# update, the first --interval line, then after each update step.
+STATS_STEPS = ["stats", "interval", "stats_limits", "stats_unlimited", "stats_pids_max"]
+UPDATE_STEPS = ["update_none", "update_limits", "update_unlimited", "update_pids_max"]
+
+# Paths (list indices as []) whose values are usage counters: two containers
+# doing the same thing under emulation still differ in CPU time, kernel memory
+# and page-fault counts, so only their type is compared. Everything else
+# (limits, cpuset, pids, the io entries of the one dd, hugetlb page sizes,
+# event type and id) must be equal.
+COUNTER_VALUES = ["data.cpu.usage.*", "data.cpu.throttling.*", "data.memory.cache", "data.memory.usage.usage",
+                  "data.memory.swap.usage", "data.memory.raw.*"]
+# Go leaves a zero counter out (omitempty): whether the throttling counters are
+# there depends on whether the quota bit while the container ran, which is
+# timing. One side may lack them, but only under runc's names (types.Throttling).
+COUNTER_PRESENCE = {"data.cpu.throttling": {"periods", "throttledPeriods", "throttledTime"}}
+
+
+def matches(path, patterns):
+    return any(fnmatch.fnmatchcase(path, p) for p in patterns)
+
+
+def json_diffs(ref, got, path=""):
+    """Differences of got from ref (runc's), each naming its JSON path: keys
+    missing or extra, key order, types, and values outside COUNTER_VALUES."""
+    where = path or "(top)"
+    if isinstance(ref, dict) and isinstance(got, dict):
+        diffs = []
+        may_lack = COUNTER_PRESENCE.get(path, set())
+        for k in ref:
+            if k not in got and k not in may_lack:
+                diffs.append(f"{where}: glassrun has no {k!r} (runc: {json.dumps(ref[k])[:80]})")
+        for k in got:
+            if k not in ref and k not in may_lack:
+                diffs.append(f"{where}: glassrun has {k!r} that runc has not ({json.dumps(got[k])[:80]})")
+        common = [k for k in ref if k in got]
+        if common != [k for k in got if k in ref]:
+            diffs.append(f"{where}: key order {[k for k in got if k in ref]}, runc's {common}")
+        for k in common:
+            diffs += json_diffs(ref[k], got[k], f"{path}.{k}".lstrip("."))
+        return diffs
+    if isinstance(ref, list) and isinstance(got, list):
+        diffs = [] if len(ref) == len(got) else [f"{where}: {len(got)} entries, runc {len(ref)}"]
+        for r, g in zip(ref, got):
+            diffs += json_diffs(r, g, f"{path}[]")
+        return diffs
+    if type(ref) is not type(got):
+        return [f"{where}: {type(got).__name__} {json.dumps(got)[:80]}, runc {type(ref).__name__} {json.dumps(ref)[:80]}"]
+    if ref != got and not matches(path, COUNTER_VALUES):
+        return [f"{where}: {json.dumps(got)[:80]}, runc {json.dumps(ref)[:80]}"]
+    return []
+
+
+def stats_data(guest):
+    data = guest_data(guest[1])
+    for rt in ("runc", "glassrun"):
+        missing = [s for s in STATS_STEPS + UPDATE_STEPS if s not in data.get(rt, {})]
+        if missing:
+            pytest.fail(f"the guest printed no {missing} of {rt} (see the stats_{rt} check)")
+    return data["runc"], data["glassrun"]
+
+
+def test_json_diffs_names_each_difference_by_path():
+    """The comparison itself: it finds what the v2 stats once got wrong."""
+    ref = {"data": {"cpu": {"throttling": {"periods": 3, "throttledPeriods": 1}},
+                    "memory": {"usage": {"limit": 64, "usage": 5, "failcnt": 0}},
+                    "blkio": {"ioServicedRecursive": [{"major": 1, "op": "Read", "value": 64}]}}}
+    got = {"data": {"cpu": {"throttling": {"periods": 4, "throttled_periods": 1}},
+                    "memory": {"usage": {"limit": 32, "usage": 7, "max": 9, "failcnt": 0}},
+                    "blkio": {"ioServicedRecursive": [{"major": 1, "value": 64, "op": "Read"}]}}}
+    assert json_diffs(ref, got) == [
+        "data.cpu.throttling: glassrun has 'throttled_periods' that runc has not (1)",
+        "data.memory.usage: glassrun has 'max' that runc has not (9)",
+        "data.memory.usage.limit: 32, runc 64",
+        "data.blkio.ioServicedRecursive[]: key order ['major', 'value', 'op'], runc's ['major', 'op', 'value']",
+    ]
+    assert json_diffs(ref, ref) == []
+
+
+def test_v2_events_stats_against_runc(guest):
+    """`events --stats`, the first `events --interval` line, and the stats after
+    each update: glassrun's JSON against runc's, path by path."""
+    runc, glassrun = stats_data(guest)
+    # The reference saw what the container was given: the comparison below is
+    # of a cgroup with limits and io, not of empty objects.
+    first = runc["stats"]["data"]
+    assert (first["memory"]["usage"]["limit"], first["pids"]["limit"]) == (64 << 20, 32), first
+    assert first["blkio"].get("ioServiceBytesRecursive"), f"runc saw no io on /dev/ram0: {first['blkio']}"
+    assert runc["stats_limits"]["data"]["pids"]["limit"] == 48, runc["stats_limits"]
+    diffs = {step: json_diffs(runc[step], glassrun[step]) for step in STATS_STEPS}
+    compared = {step: len(json.dumps(runc[step])) for step in STATS_STEPS}
+    print(f"compared events JSON of runc and glassrun (bytes of runc's): {compared}")
+    assert not any(diffs.values()), "\n".join(f"{step}: {d}" for step, ds in diffs.items() for d in ds)
+
+
+def test_v2_update_against_runc(guest):
+    """update --cpuset-cpus/--cpuset-mems/--memory/--memory-swap/--pids-limit/
+    --cpu-quota, then --memory -1 alone, then --pids-limit -1: exit code,
+    stderr and the cgroup files after each, as runc leaves them."""
+    runc, glassrun = stats_data(guest)
+    files = runc["update_limits"]["files"]
+    assert (files["cpuset.cpus"], files["memory.max"], files["pids.max"]) == ("1", str(96 << 20), "48"), files
+    for step in UPDATE_STEPS:
+        assert glassrun[step] == runc[step], f"{step}: glassrun {glassrun[step]}, runc {runc[step]}"

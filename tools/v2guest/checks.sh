@@ -276,11 +276,83 @@ check_reference_runc() {
 check_dump_runc() { dump_for runc; }
 check_dump_glassrun() { dump_for glassrun; }
 
+# ---- events --stats and update against runc ----
+# One container with memory, pids, cpu, cpuset and io limits (a read limit on
+# /dev/ram0, which it reads with O_DIRECT so io.stat has entries), run by each
+# runtime in turn under the same id. What each prints goes out as DATA lines
+# that the host compares by JSON path (conformance/test_cgroup_v2_guest.py):
+#   V2GUEST DATA <runtime> stats <events --stats>
+#   V2GUEST DATA <runtime> interval <the first line of events --interval 100ms>
+#   V2GUEST DATA <runtime> update_<step> {"rc":N,"stderr":"...","files":{cgroup file: content}}
+#   V2GUEST DATA <runtime> stats_<step> <events --stats after that update>
+STATS_RESOURCES='{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"b","major":1,"minor":0,"access":"r"}],
+ "memory":{"limit":67108864,"swap":134217728},"pids":{"limit":32},
+ "cpu":{"quota":20000,"period":100000,"cpus":"0-1","mems":"0"},
+ "blockIO":{"throttleReadBpsDevice":[{"major":1,"minor":0,"rate":104857600}]}}'
+STATS_FILES="cpuset.cpus cpuset.mems memory.max memory.swap.max memory.low pids.max cpu.max io.max"
+
+json_str() { printf '"%s"' "$(printf '%s' "$1" | tr '\n\t' '  ' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g')"; }
+cgroup_files_json() {  # DIR: {"file": "content", ...} of STATS_FILES
+  sep='{'
+  for f in $STATS_FILES; do
+    printf '%s%s:%s' "$sep" "$(json_str $f)" "$(json_str "$(cat $1/$f 2>&1)")"
+    sep=','
+  done
+  printf '}'
+}
+has_line() { [ "$(wc -l < "$1")" -ge 1 ]; }
+# update_step RT ROOT STEP ARGS...: runs update, then prints its outcome and the stats after it.
+update_step() {
+  rt=$1 root=$2 step=$3; shift 3
+  "$rt" --root $root update "$@" st > /tmp/upd.out 2>&1
+  rc=$?
+  data "$rt update_$step {\"rc\":$rc,\"stderr\":$(json_str "$(cat /tmp/upd.out)"),\"files\":$(cgroup_files_json $(cgroup_of st))}"
+  data "$rt stats_$step $("$rt" --root $root events --stats st | tr -d '\n')"
+}
+stats_for() {  # RUNTIME
+  rt=$1
+  root=/run/st-$rt
+  [ -b /dev/ram0 ] || { echo "no /dev/ram0 (brd.ko not loaded)"; return 1; }
+  make_bundle /tmp/b-st-$rt \
+    '["sh","-c","dd if=/dev/ram0 of=/dev/null bs=4096 count=64 iflag=direct 2>/dev/null; echo ready > /dev/shm/ready; exec sleep 1000"]' \
+    "$(echo "$STATS_RESOURCES" | tr -d '\n')"
+  sed -i 's|"linux": *{|"linux": {"devices": [{"path":"/dev/ram0","type":"b","major":1,"minor":0,"fileMode":432,"uid":0,"gid":0}],|' \
+    /tmp/b-st-$rt/config.json
+  "$rt" --root $root run -d -b /tmp/b-st-$rt st > /tmp/st-$rt.out 2>&1 < /dev/null || { cat /tmp/st-$rt.out; return 1; }
+  r=0
+  pid=$("$rt" --root $root state st | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+  wait_for 600 test -e /proc/$pid/root/dev/shm/ready || { echo "the container did not get ready"; r=1; }
+  data "$rt stats $("$rt" --root $root events --stats st | tr -d '\n')"
+  # --interval prints the same object each period: its first line.
+  "$rt" --root $root events --interval 100ms st > /tmp/ev-$rt 2>&1 &
+  ev=$!
+  wait_for 600 has_line /tmp/ev-$rt || { echo "events --interval printed no line: $(head -c 300 /tmp/ev-$rt)"; r=1; }
+  kill $ev; wait $ev 2>/dev/null
+  data "$rt interval $(head -n 1 /tmp/ev-$rt)"
+  data "$rt update_none {\"rc\":0,\"stderr\":\"\",\"files\":$(cgroup_files_json $(cgroup_of st))}"
+  update_step $rt $root limits --cpuset-cpus 1 --cpuset-mems 0 --memory 96m --memory-swap 192m --pids-limit 48 --cpu-quota 30000
+  update_step $rt $root unlimited --memory -1
+  update_step $rt $root pids_max --pids-limit -1
+  "$rt" --root $root delete -f st || r=1
+  [ ! -d $(cgroup_of st) ] || { echo "$rt left $(cgroup_of st)"; r=1; }
+  return $r
+}
+check_stats_runc() { stats_for runc; }
+check_stats_glassrun() { stats_for glassrun; }
+
 CHECKS="pure_v2:check_pure_v2 glassrun_version:check_glassrun_version cgroup_unit_tests:check_cgroup_unit_tests"
 FULL_CHECKS="lifecycle:check_lifecycle limits:check_limits memory_limit:check_memory_limit pids_limit:check_pids_limit
   cpu_limit:check_cpu_limit device_program:check_device_program freeze_thaw:check_freeze_thaw delete:check_delete"
 CHECKS="$CHECKS reference_runc:check_reference_runc dump_runc:check_dump_runc dump_glassrun:check_dump_glassrun"
+CHECKS="$CHECKS stats_runc:check_stats_runc stats_glassrun:check_stats_glassrun"
 
 grep -q 'v2guest.checks=basic' /proc/cmdline || CHECKS="$CHECKS $FULL_CHECKS"
+# v2guest.only=NAME,NAME (run.sh's V2GUEST_ONLY): just those checks, for a quicker boot while working on them.
+only=$(sed -n 's/.*v2guest.only=\([^ ]*\).*/\1/p' /proc/cmdline)
+if [ -n "$only" ]; then
+  picked=""
+  for c in $CHECKS; do case ",$only," in *",${c%%:*},"*) picked="$picked $c" ;; esac; done
+  CHECKS=$picked
+fi
 for c in $CHECKS; do run_check "${c%%:*}" "${c#*:}"; done
 [ -f /tmp/v2-data ] && cat /tmp/v2-data

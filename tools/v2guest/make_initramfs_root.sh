@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Fills ROOT with what the v2 guest needs: static busybox, glassrun and runc
 # (the reference) with the shared libraries ldd names, a busybox bundle,
-# /init and /checks.sh.
-#   make_initramfs_root.sh ROOT GLASSRUN_BINARY V2GUEST_DIR [UNIT_TEST_BINARY]
+# /init and /checks.sh, and the kernel's brd.ko (a RAM block device whose IO
+# the io controller counts and limits; /init loads it).
+#   make_initramfs_root.sh ROOT GLASSRUN_BINARY V2GUEST_DIR [UNIT_TEST_BINARY] [KERNEL_IMAGE]
 set -euo pipefail
-root="$1" glassrun="$2" here="$3" unit_tests="${4:-}"
+root="$1" glassrun="$2" here="$3" unit_tests="${4:-}" kernel="${5:-}"
 
 install_busybox() {  # dir
   cp /bin/busybox "$1/busybox"
@@ -54,6 +55,12 @@ install_binary "$glassrun" glassrun
 install_binary "$(command -v runc || echo /usr/sbin/runc)" runc
 if [ -n "$unit_tests" ] && [ -x "$unit_tests" ]; then install_binary "$unit_tests" glassrun_unit_tests; fi
 make_bundle
+brd="/lib/modules/${kernel##*/vmlinuz-}/kernel/drivers/block/brd.ko"
+if [ -n "$kernel" ] && [ -f "$brd" ]; then
+  mkdir -p "$root/lib/modules" && cp "$brd" "$root/lib/modules/brd.ko"
+else
+  echo "v2guest: no $brd for $kernel: the guest has no /dev/ram0 (the stats checks fail)"
+fi
 cp "$here/init" "$root/init"
 cp "$here/checks.sh" "$root/checks.sh"
 chmod +x "$root/init" "$root/checks.sh"

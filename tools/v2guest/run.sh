@@ -8,7 +8,8 @@
 # Exit: 0 all checks passed; 1 a check failed or the guest did not finish;
 # 77 qemu or a kernel image cannot be had (the caller skips).
 # Env: V2GUEST_TIMEOUT (seconds, default 600), V2GUEST_KERNEL (a vmlinuz),
-#      V2GUEST_CHECKS=basic (skip checks.sh's FULL_CHECKS, the glassrun lifecycle).
+#      V2GUEST_CHECKS=basic (skip checks.sh's FULL_CHECKS, the glassrun lifecycle),
+#      V2GUEST_ONLY=NAME,NAME (run only those checks: a quicker boot while working on them).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -48,7 +49,7 @@ glassrun="$build/runtime/glassrun"
 rm -rf "$work"
 root="$work/root"
 mkdir -p "$root"/{bin,sbin,proc,sys,dev,run,tmp,newroot,bundle/rootfs/bin}
-"$here/make_initramfs_root.sh" "$root" "$glassrun" "$here" "$build/runtime/glassrun_unit_tests"
+"$here/make_initramfs_root.sh" "$root" "$glassrun" "$here" "$build/runtime/glassrun_unit_tests" "$kernel"
 (cd "$root" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) > "$work/initramfs.gz"
 
 # --- boot ----------------------------------------------------------------------
@@ -58,7 +59,7 @@ set +e
 timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
   -accel tcg -m 1024 -smp 2 -nographic -no-reboot -nic none \
   -kernel "$kernel" -initrd "$work/initramfs.gz" \
-  -append "console=ttyS0 cgroup_no_v1=all panic=-1 quiet loglevel=3 rdinit=/init v2guest.checks=${V2GUEST_CHECKS:-full}" \
+  -append "console=ttyS0 cgroup_no_v1=all panic=-1 quiet loglevel=3 rdinit=/init v2guest.checks=${V2GUEST_CHECKS:-full}${V2GUEST_ONLY:+ v2guest.only=$V2GUEST_ONLY}" \
   </dev/null 2>&1 | tr -d '\r' | tee "$log" | grep --line-buffered '^V2GUEST'
 qemu_rc=${PIPESTATUS[0]}
 set -e
