@@ -141,12 +141,25 @@ def shape(value):
     return type(value).__name__
 
 
+def wait_throttled(rt, cid):
+    """Until the container's cpu.stat counts a throttled period (v1)."""
+    cpu_stat = cgroup_dir(rt, cid, "cpu") / "cpu.stat"
+    give_up = time.monotonic() + 60  # a hang bound, not a timing assertion
+    while dict(l.split() for l in cpu_stat.read_text().splitlines()).get("nr_throttled", "0") == "0":
+        assert time.monotonic() < give_up, cpu_stat.read_text()
+        time.sleep(0.05)
+
+
 def test_events_stats_prints_one_object_in_runcs_layout(runtimes, make_bundle):
     memory_cgroup_v1()
-    b = make_bundle(*PAUSE)
+    # A busy loop under a 1 ms per 100 ms quota: throttled at once, so every
+    # cpu.throttling counter is non-zero and printed (Go leaves zeros out).
+    b = make_bundle("sh", "-c", "while :; do :; done")
+    b.edit(lambda c: c["linux"].setdefault("resources", {}).__setitem__("cpu", {"quota": 1000, "period": 100000}))
 
     def go(rt):
         cid = start(rt, b)
+        wait_throttled(rt, cid)
         r = rt("events", "--stats", cid)
         assert r.returncode == 0, r.stderr
         lines = r.stdout.splitlines()
@@ -159,11 +172,12 @@ def test_events_stats_prints_one_object_in_runcs_layout(runtimes, make_bundle):
         # counters (every object's order is compared where keys are shared).
         return (list(event), list(data), shape(data["cpuset"]), list(data["memory"]),
                 list(data["memory"]["usage"]), list(data["pids"]), list(data["cpu"]),
+                list(data["cpu"]["throttling"]),
                 [list(v) for v in data["hugetlb"].values()], sorted(data["hugetlb"]),
                 data["intel_rdt"], data["network_interfaces"],
                 sorted(data["memory"]["raw"]) == list(data["memory"]["raw"]))
 
-    same(each(runtimes, go))
+    assert same(each(runtimes, go))[7] == ["periods", "throttledPeriods", "throttledTime"]
 
 
 def events_lines(rt, cid, interval, path, until):
