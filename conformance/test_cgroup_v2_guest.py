@@ -12,6 +12,7 @@ import fnmatch
 import json
 import os
 import pathlib
+import re
 import subprocess
 
 import pytest
@@ -106,7 +107,7 @@ def test_v2_cgroup_paths_against_runc(guest, accepted):
 # What the guest printed of each runtime, in order: the stats before any
 # update, the first --interval line, then after each update step.
 STATS_STEPS = ["stats", "interval", "stats_limits"]
-UPDATE_STEPS = ["update_none", "update_limits", "update_unlimited"]
+UPDATE_STEPS = ["update_none", "update_limits", "update_invalid", "update_unlimited"]
 
 # Paths (list indices as []) whose values are usage counters: two containers
 # doing the same thing under emulation still differ in CPU time, kernel memory
@@ -200,10 +201,19 @@ def test_v2_events_stats_against_runc(guest):
 
 def test_v2_update_against_runc(guest):
     """update --cpuset-cpus/--cpuset-mems/--memory/--memory-swap/--pids-limit/
-    --cpu-quota, then --memory -1 with --pids-limit -1: exit code,
-    stderr and the cgroup files after each, as runc leaves them."""
+    --cpu-quota; then swap below memory (refused); then --memory -1 with
+    --pids-limit -1: exit code and the cgroup files after each as runc leaves
+    them; stderr empty where runc's is, and on the refusal glassrun's one line
+    carries runc's error message (runc's is a logrus line with a time)."""
     runc, glassrun = stats_data(guest)
     files = runc["update_limits"]["files"]
     assert (files["cpuset.cpus"], files["memory.max"], files["pids.max"]) == ("1", str(96 << 20), "48"), files
+    assert runc["update_invalid"]["rc"] != 0, runc["update_invalid"]
     for step in UPDATE_STEPS:
-        assert glassrun[step] == runc[step], f"{step}: glassrun {glassrun[step]}, runc {runc[step]}"
+        ref, got = runc[step], glassrun[step]
+        assert (got["rc"], got["files"]) == (ref["rc"], ref["files"]), f"{step}: glassrun {got}, runc {ref}"
+        if ref["rc"] == 0:
+            assert got["stderr"] == ref["stderr"] == "", f"{step}: glassrun {got}, runc {ref}"
+        else:
+            errors = re.findall(r'level=error msg="([^"]*)"', ref["stderr"])
+            assert errors and all(e in got["stderr"] for e in errors), f"{step}: glassrun {got}, runc {ref}"

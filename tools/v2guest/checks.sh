@@ -291,7 +291,7 @@ check_dump_glassrun() { dump_for glassrun; }
 #   V2GUEST DATA <runtime> update_<step> {"rc":N,"stderr":"...","files":{cgroup file: content}}
 #   V2GUEST DATA <runtime> stats_limits <events --stats after update_limits>
 # Every runtime command costs seconds under emulation (and this runs in
-# `make test`): seven per runtime.
+# `make test`): eight per runtime.
 STATS_RESOURCES='{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"b","major":1,"minor":0,"access":"r"}],
  "memory":{"limit":67108864,"swap":134217728},"pids":{"limit":32},
  "cpu":{"quota":20000,"period":100000,"cpus":"0-1","mems":"0"},
@@ -338,6 +338,7 @@ stats_for() {  # RUNTIME
   data "$rt update_none {\"rc\":0,\"stderr\":\"\",\"files\":$(cgroup_files_json $(cgroup_of st))}"
   update_step $rt $root limits --cpuset-cpus 1 --cpuset-mems 0 --memory 96m --memory-swap 192m --pids-limit 48 --cpu-quota 30000
   data "$rt stats_limits $("$rt" --root $root events --stats st | tr -d '\n')"
+  update_step $rt $root invalid --memory 32m --memory-swap 16m
   update_step $rt $root unlimited --memory -1 --pids-limit -1
   "$rt" --root $root delete -f st || r=1
   [ ! -d $(cgroup_of st) ] || { echo "$rt left $(cgroup_of st)"; r=1; }
