@@ -37,13 +37,9 @@ EXPECT: dict[str, str] = {"ns-time-offsets": "monotonic 86400 0\nboottime 172800
                           "rootfs-propagation-unbindable": "unbindable"}
 # Known glassrun bugs that show as differences: a test whose only
 # differences are listed here xfails; when a listed bug no longer shows, the
-# test fails so the entry gets removed. (Fixed: joined namespace_paths, HOME.)
-BUGS = [
-    {"check": "behaviour", "runtime": "glassrun", "bundle": "ns-cgroup-joined",
-     "key": "mountinfo:[-+]/sys/fs/cgroup/* cgroup* root=*",
-     "reason": "glassrun bug: in a joined cgroup namespace runc mounts the controllers at the namespace's root "
-               "(mountinfo root=/), glassrun binds the container's own cgroup (root=/<id>)"},
-]
+# test fails so the entry gets removed. (Fixed: joined namespace_paths, HOME,
+# the cgroup mounts in a joined cgroup namespace.)
+BUGS: list[dict] = []
 
 
 def entry(name, extra="true"):

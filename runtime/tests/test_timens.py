@@ -7,11 +7,10 @@ conformance/accepted_differences.toml says why (check "cli")."""
 import os
 import pathlib
 import subprocess
-import time
 
 import pytest
 
-from conftest import cgroup_dirs_named, processes_mentioning
+from conftest import cgroup_dirs_named, namespace_holder, processes_mentioning
 from security.helpers import bundle_template, fast_bundle, probe_binary, record  # noqa: F401
 
 OFFSETS = {"monotonic": {"secs": 86400, "nanosecs": 0}, "boottime": {"secs": 172800, "nanosecs": 500}}
@@ -37,16 +36,7 @@ def new_time_ns(c, offsets=OFFSETS):
 def time_holder():
     """A process in its own time namespace (monotonic +1000 s, boottime +2000 s):
     `unshare --time` enters it with its execve of sleep."""
-    p = subprocess.Popen(["unshare", "--time", "--monotonic", "1000", "--boottime", "2000", "sleep", "100000"])
-    host, end = os.readlink("/proc/self/ns/time"), time.monotonic() + 10
-    while p.poll() is None and time.monotonic() < end and os.readlink(f"/proc/{p.pid}/ns/time") == host:
-        time.sleep(0.01)
-    if p.poll() is not None or os.readlink(f"/proc/{p.pid}/ns/time") == host:
-        p.kill()
-        pytest.fail(f"the time namespace holder did not start (exit {p.poll()})")
-    yield p.pid
-    p.kill()
-    p.wait()
+    yield from namespace_holder("time", "--time", "--monotonic", "1000", "--boottime", "2000")
 
 
 def run_under(rt, bundle, prefix):
