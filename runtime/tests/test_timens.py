@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from conftest import cgroup_dirs_named, namespace_holder, processes_mentioning
-from security.helpers import bundle_template, fast_bundle, probe_binary, record  # noqa: F401
+from security.helpers import bundle_template, chown_tree, fast_bundle, open_to_traverse, probe_binary, record  # noqa: F401
 
 OFFSETS = {"monotonic": {"secs": 86400, "nanosecs": 0}, "boottime": {"secs": 172800, "nanosecs": 500}}
 READ = "cat /proc/self/timens_offsets; cut -d' ' -f1 /proc/uptime"
@@ -72,6 +72,24 @@ def test_time_namespace_without_offsets_reads_zero(glassrun, fast_bundle):
     assert r.returncode == 0, r.stderr
     assert offsets_seen(r.stdout) == {"monotonic": (0, 0), "boottime": (0, 0)}
     assert r.stdout.split("\n")[3] != os.readlink("/proc/self/ns/time"), "not in a new time namespace"
+
+
+def test_new_time_namespace_in_a_user_namespace(glassrun, fast_bundle):
+    """The mapped root cannot open its own /proc/self/timens_offsets (becoming
+    root made it non-dumpable): the init opens it before."""
+    def edit(c):
+        c["linux"]["namespaces"].append({"type": "user"})
+        c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        c["mounts"] = [m for m in c["mounts"] if m["type"] != "cgroup"]
+        new_time_ns(c)
+
+    b = fast_bundle("sh", "-c", READ).edit(edit)
+    chown_tree(b.path / "rootfs", 100000, 100000)
+    open_to_traverse(b.path / "rootfs")
+    r = run_under(glassrun, b, "tnu")
+    assert r.returncode == 0, r.stderr
+    assert offsets_seen(r.stdout) == {"monotonic": (86400, 0), "boottime": (172800, 500)}
 
 
 def test_joined_time_namespace_by_path(glassrun, runc, crun, fast_bundle, record_property, time_holder):

@@ -84,10 +84,12 @@ void init_flow(const InitContext& ctx) {
   const spec::Process& p = *c.process;
   ctx.parent_channel->close();
   ctx.channel->expect(sync::Msg::Continue);
+  UniqueFd time_offsets = timens::open_offsets(c);  // with the credentials we were cloned with
   if (c.has_namespace("user")) process::become_root_in_user_ns();
   join_namespaces(c);
   // Before anything forks (hooks): the offsets freeze when a process enters.
-  if (auto* t = c.find_namespace("time"); t && t->path.empty()) timens::create(c.time_offsets);
+  if (auto* t = c.find_namespace("time"); t && t->path.empty()) timens::create(c.time_offsets, time_offsets.get());
+  time_offsets.reset();
   if (!ctx.no_new_keyring) join_session_keyring(ctx.id);
   set_names(c);
   set_oom_score_adj(p);

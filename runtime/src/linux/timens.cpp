@@ -25,16 +25,23 @@ std::string offsets_text(const std::vector<spec::TimeOffset>& offsets) {
 
 }  // namespace
 
-void create(const std::vector<spec::TimeOffset>& offsets) {
+UniqueFd open_offsets(const spec::Config& c) {
+  const spec::Namespace* t = c.find_namespace("time");
+  if (!t || !t->path.empty() || c.time_offsets.empty()) return UniqueFd();
+  UniqueFd fd(open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC));
+  if (!fd) throw_sys("linux.timeOffsets: open /proc/self/timens_offsets");
+  return fd;
+}
+
+void create(const std::vector<spec::TimeOffset>& offsets, int offsets_fd) {
   Step s("init.timens");
   if (unshare(CLONE_NEWTIME) != 0) throw_sys("unshare CLONE_NEWTIME");
   if (!offsets.empty()) {
     // One write: the kernel takes all lines or none (EINVAL, ERANGE for an
-    // offset that would make the clock negative, EACCES once frozen).
+    // offset that would make the clock negative, EACCES once frozen). It
+    // applies to the writer's time namespace for children: the new one.
     std::string text = offsets_text(offsets);
-    UniqueFd fd(open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC));
-    if (!fd) throw_sys("linux.timeOffsets: open /proc/self/timens_offsets");
-    if (write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    if (write(offsets_fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()))
       throw_sys(fmt::format("linux.timeOffsets: write \"{}\" to /proc/self/timens_offsets",
                             text.substr(0, text.size() - 1)));
   }
