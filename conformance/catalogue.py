@@ -8,15 +8,15 @@ runtime does not support yet (strict: an unexpected pass is reported)."""
 from __future__ import annotations
 
 import json
+import os
 
 CATALOGUE = {}
 EXTRA = {}
 # (runtime, bundle) -> reason; applied as strict xfail by the tests.
 XFAIL: dict[tuple[str, str], str] = {
     ("crun", "mount-proc-sysfs-mqueue-devpts-extra"): "crun 1.8.1 refuses a proc mount not at the root of the container (`invalid target mnt/proc2`)",
-    ("runc", "ns-time-offsets"): "runc 1.1.5 has no time namespace (runc 1.2 added it): `namespace time does not exist`",
+    ("runc", "ns-time-offsets"): "runc 1.1.5 has no time namespace (runc 1.2 added it): `namespace {\"time\" \"\"} does not exist`",
     ("runc", "rootfs-propagation-unbindable"): "runc 1.1.5 binds the rootfs onto itself after making it unbindable: `mount ... flags: 0x5000: invalid argument`",
-    ("glassrun", "ns-time-offsets"): "glassrun bug: linux.timeOffsets is not applied (no timens_offsets write): the container reads monotonic 0, boottime 0",
     ("crun", "ns-user-mapped"): "crun 1.8.1 binds the default devices in a user namespace with nosuid,noexec and in its own order (null, zero, full, tty, random, urandom)",
     ("crun", "mount-idmapped"): "crun 1.8.1 binds the default devices in a user namespace with nosuid,noexec and in its own order; it does make the idmapped mount runc 1.1.5 ignores",
     ("crun", "rootfs-propagation-shared"): "crun 1.8.1 makes the root mount shared as asked; runc 1.1.5 leaves it private",
@@ -24,7 +24,8 @@ XFAIL: dict[tuple[str, str], str] = {
                                                "(runtime/tests/test_runc_parity_mounts.py::test_rootfs_propagation checks all four values)",
     ("crun", "mount-dangling-symlink"): "crun 1.8.1 refuses a mount target that is a dangling symlink: `openat2 dangling: No such file or directory`",
     ("crun", "process-user-stdio"): "crun 1.8.1 does not chown the stdio it is given to the container's user; runc 1.1.5 does",
-    ("crun", "ns-time-offsets"): "crun 1.8.1: the time namespace needs the offsets written before any process enters it; not supported here",
+    ("crun", "ns-time-offsets"): "crun 1.8.1 fails any time namespace here (with or without offsets): its process that unshares "
+                                 "CLONE_NEWTIME exits and create ends with `write to sync socket: Connection reset by peer`",
 }
 # No bundle without a mount namespace: runc 1.1.5 then binds the rootfs onto
 # itself in the host's mount namespace and leaves that mount behind (with
@@ -37,13 +38,9 @@ EXPECT: dict[str, str] = {"ns-time-offsets": "monotonic 86400 0\nboottime 172800
                           "rootfs-propagation-unbindable": "unbindable"}
 # Known glassrun bugs that show as differences: a test whose only
 # differences are listed here xfails; when a listed bug no longer shows, the
-# test fails so the entry gets removed. (Fixed: joined namespace_paths, HOME.)
-BUGS = [
-    {"check": "behaviour", "runtime": "glassrun", "bundle": "ns-cgroup-joined",
-     "key": "mountinfo:[-+]/sys/fs/cgroup/* cgroup* root=*",
-     "reason": "glassrun bug: in a joined cgroup namespace runc mounts the controllers at the namespace's root "
-               "(mountinfo root=/), glassrun binds the container's own cgroup (root=/<id>)"},
-]
+# test fails so the entry gets removed. (Fixed: joined namespace_paths, HOME,
+# the cgroup mounts in a joined cgroup namespace.)
+BUGS: list[dict] = []
 
 
 def entry(name, extra="true"):
@@ -108,14 +105,22 @@ for _typ, _extra in (("network", "cat /proc/net/dev | wc -l"), ("ipc", "ls /proc
     entry(f"ns-{_typ}-absent", _extra)(_absent)
 
 
+# Joined: the container's namespace is the holder's (its id is put into the
+# probe when the bundle is made); a runtime that makes a new one prints
+# "not joined". In the holder's pid namespace, pid 1 is the holder's sleep.
+HOLDER_NS = "@HOLDER_NS@"
 for _typ, _nsfile in (("network", "net"), ("ipc", "ipc"), ("uts", "uts"), ("pid", "pid"), ("cgroup", "cgroup")):
     def _join(cfg, ctx, _t=_typ, _f=_nsfile):
-        _set_ns(cfg, _t, f"/proc/{ctx['holder']}/ns/{_f}")
+        holder_ns = f"/proc/{ctx['holder']}/ns/{_f}"
+        _set_ns(cfg, _t, holder_ns)
+        cfg["process"]["args"] = [a.replace(HOLDER_NS, os.readlink(holder_ns)) for a in cfg["process"]["args"]]
         if _t == "uts":
             cfg.pop("hostname", None)
         if _t == "network":
             cfg["mounts"] = [m for m in cfg["mounts"] if m["type"] not in ("sysfs", "cgroup")]
-    entry(f"ns-{_typ}-joined", "readlink /proc/self/ns/net /proc/self/ns/ipc /proc/self/ns/uts | wc -l")(_join)
+    entry(f"ns-{_typ}-joined",
+          f"n=$(readlink /proc/self/ns/{_nsfile}); test \"$n\" = '{HOLDER_NS}' && echo {_nsfile}-joined || echo \"not joined: $n\""
+          + ("; echo pid1=$(cat /proc/1/comm)" if _typ == "pid" else ""))(_join)
 
 
 # ---- mounts -----------------------------------------------------------------
@@ -178,7 +183,11 @@ def dev_readonly(cfg, ctx):
 for _prop in ("private", "slave", "shared", "unbindable"):
     def _propagation(cfg, ctx, _p=_prop):
         cfg["linux"]["rootfsPropagation"] = _p
-    # the optional fields of the root mount (shared:N, master:N, unbindable), without the peer ids
+    # the optional fields of the root mount (shared:N, master:N, unbindable), without the peer ids.
+    # slave shows master only where the rootfs comes from a shared mount: on
+    # a host whose mounts are private (this CI VM: `/` has no shared:N) slave
+    # and private both show none, and only the config tells them apart
+    # (shared and unbindable always show).
     entry(f"rootfs-propagation-{_prop}",
           "awk '$5 == \"/\" { for (i = 7; $i != \"-\"; i++) printf \"%s \", $i; print \"\" }' /proc/self/mountinfo"
           " | sed 's/:[0-9]*//g'")(_propagation)
@@ -231,7 +240,8 @@ def process_cwd_env(cfg, ctx):
     cfg["process"]["env"].append("CONFORMANCE=yes with spaces")
 
 
-@entry("process-rlimits")
+# soft and hard limits (ulimit -a in the probe shows only the soft ones)
+@entry("process-rlimits", "grep -E '^Max (processes|core file size|open files)' /proc/self/limits")
 def process_rlimits(cfg, ctx):
     cfg["process"]["rlimits"] += [{"type": "RLIMIT_NPROC", "soft": 512, "hard": 1024},
                                   {"type": "RLIMIT_CORE", "soft": 0, "hard": 0}]
@@ -283,16 +293,28 @@ def process_user_stdio(cfg, ctx):
     cfg["process"]["user"] = {"uid": 1000, "gid": 1000}
 
 
-@entry("devices-allow-deny-order", "echo x > /dev/null && echo null-ok; head -c1 /dev/zero >/dev/null 2>&1 && echo zero-ok || echo zero-denied; "
-       "cat /sys/fs/cgroup/devices/devices.list 2>/dev/null | sort")
+@entry("devices-allow-deny-order",
+       "(exec 3<>/dev/fuse) 2>/dev/null && echo fuse-opened || echo fuse-denied; "
+       "(exec 3>/dev/kmsg) 2>/dev/null && echo kmsg-opened-for-writing || echo kmsg-denied-for-writing; "
+       "echo x > /dev/null && echo null-ok; cat /sys/fs/cgroup/devices/devices.list 2>/dev/null | sort")
 def devices_order(cfg, ctx):
-    # the rules apply in order, the last match wins: /dev/zero allowed, then
-    # denied again for reading
+    # The rules apply in order, the last match wins: /dev/fuse denied, then
+    # allowed; /dev/kmsg allowed, then denied for reading and writing (mknod
+    # stays allowed). Neither is among the devices runc allows by default
+    # after the config's rules (/dev/zero would be), so only the config's
+    # order decides. The container opens both (kmsg write-only: nothing is
+    # written, and no syslog permission is needed).
+    cfg["linux"]["devices"] = [
+        {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 438, "uid": 0, "gid": 0},
+        {"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11, "fileMode": 420, "uid": 0, "gid": 0},
+    ]
     cfg["linux"]["resources"]["devices"] = [
         {"allow": False, "access": "rwm"},
+        {"allow": False, "type": "c", "major": 10, "minor": 229, "access": "rwm"},
+        {"allow": True, "type": "c", "major": 10, "minor": 229, "access": "rwm"},
+        {"allow": True, "type": "c", "major": 1, "minor": 11, "access": "rwm"},
+        {"allow": False, "type": "c", "major": 1, "minor": 11, "access": "rw"},
         {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
-        {"allow": True, "type": "c", "major": 1, "minor": 5, "access": "rwm"},
-        {"allow": False, "type": "c", "major": 1, "minor": 5, "access": "r"},
         {"allow": True, "type": "c", "major": 136, "access": "rwm"},
         {"allow": True, "type": "c", "major": 5, "minor": 2, "access": "rwm"},
     ]

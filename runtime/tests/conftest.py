@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -139,6 +140,22 @@ def cgroup_dirs_named(cid):
             for dirpath, dirnames, _ in os.walk(top):
                 found += [os.path.join(dirpath, d) for d in dirnames if d == cid]
     return found
+
+
+def namespace_holder(ns, *unshare_args):
+    """Yields the pid of `unshare UNSHARE_ARGS sleep`, once it is in a new `ns`
+    namespace (/proc/<pid>/ns/<ns>), for bundles that join one by path; kills it after."""
+    p = subprocess.Popen(["unshare", *unshare_args, "sleep", "100000"])
+    host, end = os.readlink(f"/proc/self/ns/{ns}"), time.monotonic() + 10
+    while p.poll() is None and time.monotonic() < end and os.readlink(f"/proc/{p.pid}/ns/{ns}") == host:
+        time.sleep(0.01)
+    try:
+        if p.poll() is not None or os.readlink(f"/proc/{p.pid}/ns/{ns}") == host:
+            pytest.fail(f"the {ns} namespace holder (unshare {' '.join(unshare_args)}) did not start (exit {p.poll()})")
+        yield p.pid
+    finally:
+        p.kill()
+        p.wait()
 
 
 def processes_mentioning(text):

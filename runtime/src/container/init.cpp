@@ -16,13 +16,10 @@
 #include "linux/namespaces.h"
 #include "linux/rootfs.h"
 #include "linux/sysctl.h"
+#include "linux/timens.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/probes.h"
-
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
 
 namespace glassrun::container {
 
@@ -40,8 +37,6 @@ void join_namespaces(const spec::Config& c) {
   // container's cgroup is the root of its view.
   if (auto* cg = c.find_namespace("cgroup"); cg && cg->path.empty())
     if (unshare(CLONE_NEWCGROUP) != 0) throw_sys("unshare CLONE_NEWCGROUP");
-  if (auto* t = c.find_namespace("time"); t && t->path.empty())
-    if (unshare(CLONE_NEWTIME) != 0) throw_sys("unshare CLONE_NEWTIME");
 }
 
 void set_names(const spec::Config& c) {
@@ -89,8 +84,12 @@ void init_flow(const InitContext& ctx) {
   const spec::Process& p = *c.process;
   ctx.parent_channel->close();
   ctx.channel->expect(sync::Msg::Continue);
+  UniqueFd time_offsets = timens::open_offsets(c);  // with the credentials we were cloned with
   if (c.has_namespace("user")) process::become_root_in_user_ns();
   join_namespaces(c);
+  // Before anything forks (hooks): the offsets freeze when a process enters.
+  if (auto* t = c.find_namespace("time"); t && t->path.empty()) timens::create(c.time_offsets, time_offsets.get());
+  time_offsets.reset();
   if (!ctx.no_new_keyring) join_session_keyring(ctx.id);
   set_names(c);
   set_oom_score_adj(p);

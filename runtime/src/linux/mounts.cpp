@@ -94,8 +94,21 @@ void check_plain_directory(int root_fd, const spec::Mount& m) {
                             m.type, m.destination, m.type));
 }
 
+// One v1/hybrid hierarchy in a cgroup namespace (made or joined by path), as
+// runc's mountCgroupV1: mounted afresh from inside the namespace, so its root
+// is the namespace's root. A bind of the container's cgroup would show it
+// below that root in a joined namespace (mountinfo root=/<id>).
+void mount_hierarchy_in_cgroup_ns(int target_fd, const std::string& dest, const std::string& hierarchy,
+                                  unsigned long flags) {
+  if (hierarchy == "unified") return do_mount("cgroup2", target_fd, dest, "cgroup2", flags, "");
+  // runc's one named hierarchy: source "systemd", data name=systemd
+  bool systemd = hierarchy == "systemd";
+  do_mount(systemd ? "systemd" : "cgroup", target_fd, dest, "cgroup", flags, systemd ? "name=systemd" : hierarchy);
+}
+
 // A "cgroup" mount: cgroup2 in a cgroup namespace; otherwise what runc does on
-// v1/hybrid: a tmpfs with each hierarchy's container cgroup bound into it.
+// v1/hybrid: a tmpfs with each hierarchy's container cgroup bound into it
+// (in a cgroup namespace: each hierarchy mounted from inside it).
 void cgroup_mount(int root_fd, const spec::Mount& m, const ParsedOptions& o, const MountContext& ctx) {
   bool unified_only = ctx.cgroup_paths.size() == 1 && ctx.cgroup_paths.count("");
   UniqueFd target = inroot::open_or_create(root_fd, m.destination, inroot::Kind::Directory);
@@ -117,6 +130,10 @@ void cgroup_mount(int root_fd, const spec::Mount& m, const ParsedOptions& o, con
     std::string hierarchy = host_path.substr(prefix.size(), host_path.find('/', prefix.size()) - prefix.size());
     std::string dest = m.destination + "/" + hierarchy;
     UniqueFd sub = inroot::open_or_create(root_fd, dest, inroot::Kind::Directory);
+    if (ctx.cgroup_ns) {
+      mount_hierarchy_in_cgroup_ns(sub.get(), dest, hierarchy, o.flags & kRemountable);
+      continue;
+    }
     do_mount(host_path, sub.get(), dest, nullptr, MS_BIND | MS_REC, "");
     UniqueFd again = inroot::open_existing(root_fd, dest);
     do_mount("", again.get(), dest, nullptr, MS_BIND | MS_REMOUNT | (o.flags & kRemountable), "");

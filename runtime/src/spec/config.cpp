@@ -337,6 +337,21 @@ Hooks parse_hooks(const json& root) {
   return h;
 }
 
+// runtime-spec 1.1 linux.timeOffsets: {"monotonic"|"boottime": {secs, nanosecs}}.
+std::vector<TimeOffset> parse_time_offsets(const json& lin, const Field& lf) {
+  std::vector<TimeOffset> out;
+  Field f = lf["timeOffsets"];
+  for (auto& [clock, v] : get_object(lin, "timeOffsets", lf).items()) {
+    if (clock != "monotonic" && clock != "boottime") bad(f[clock], "unknown clock (monotonic or boottime)");
+    if (!v.is_object()) bad(f[clock], fmt::format("must be an object, not {}", type_name(v)));
+    TimeOffset o{clock, get_int(v, "secs", f[clock]).value_or(0), 0};
+    o.nanosecs = get_uint<uint32_t>(v, "nanosecs", f[clock]).value_or(0);
+    if (o.nanosecs >= 1000000000) bad(f[clock]["nanosecs"], "must be less than 1000000000");
+    out.push_back(o);
+  }
+  return out;
+}
+
 // Rules that tie fields together (the runtime-spec's and runc's).
 void check_consistency(const Config& c) {
   if (!c.hostname.empty() && !c.has_namespace("uts"))
@@ -350,6 +365,11 @@ void check_consistency(const Config& c) {
     bad(Field{"linux.uidMappings"}, "must be empty when joining an existing user namespace");
   if (userns && c.find_namespace("user")->path.empty() && (c.uid_mappings.empty() || c.gid_mappings.empty()))
     bad(Field{"linux.uidMappings"}, "a new user namespace needs uidMappings and gidMappings");
+  // runc 1.2's rules: offsets only for a time namespace made here.
+  if (!c.time_offsets.empty() && !c.has_namespace("time"))
+    bad(Field{"linux.timeOffsets"}, "needs a new time namespace (add {\"type\": \"time\"} to linux.namespaces)");
+  if (!c.time_offsets.empty() && !c.find_namespace("time")->path.empty())
+    bad(Field{"linux.timeOffsets"}, "must be empty when joining an existing time namespace");
   // Masking without a mount namespace would mount over the caller's files (runc's validator).
   if ((!c.masked_paths.empty() || !c.readonly_paths.empty()) && !c.has_namespace("mount"))
     bad(Field{c.masked_paths.empty() ? "linux.readonlyPaths" : "linux.maskedPaths"},
@@ -477,6 +497,7 @@ Config parse_config(std::string_view text, const std::string& bundle) {
   if (!c.rootfs_propagation.empty() && !mounts::propagation_flag(c.rootfs_propagation))
     bad(lf["rootfsPropagation"], fmt::format("unknown propagation \"{}\"", c.rootfs_propagation));
   c.mount_label = get_string(lin, "mountLabel", lf);
+  c.time_offsets = parse_time_offsets(lin, lf);
   get_object(lin, "resources", lf);  // type check; cgroups reads the rest
   get_object(lin, "seccomp", lf);
   c.raw = std::move(root);

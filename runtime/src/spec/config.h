@@ -71,6 +71,13 @@ struct Namespace {
   std::string path;  // empty: new namespace
 };
 
+// linux.timeOffsets: one clock's offset in a new time namespace.
+struct TimeOffset {
+  std::string clock;  // "monotonic" or "boottime"
+  int64_t secs = 0;
+  uint32_t nanosecs = 0;
+};
+
 struct Device {
   std::string path;
   char type = 'c';  // c, b, u, p
@@ -116,6 +123,7 @@ struct Config {
   std::vector<std::string> masked_paths, readonly_paths;
   std::string rootfs_propagation;
   std::string mount_label;
+  std::vector<TimeOffset> time_offsets;
 
   nlohmann::json raw;  // the whole document, for concerns that read their own part
   const nlohmann::json& linux_section(const char* key) const;
