@@ -134,3 +134,15 @@ def test_each_field_is_compared(change, name):
 
 def test_no_audit_is_a_difference():
     assert ("audit.exec", "changed") in hand_diffs(None)
+
+
+def test_entries_accept_by_field_and_change_and_go_stale():
+    leak = {"fd": 3, "type": "dir", "target": "/base/bundle", "inside_root": False, "cloexec": False}
+    entry = {"check": "audit", "runtime": "glassrun", "bundle": "*", "key": "fds.3", "reason": "r"}
+    extra, absent, other = dict(entry, change="extra"), dict(entry, change="absent"), dict(entry, key="fds.4")
+    diffs = checks.audit_diffs("glassrun", "b", FakeTraced(hand_audit()),
+                               FakeTraced(hand_audit(fds=hand_audit()["fds"] + [leak])))
+    # an entry written for an fd runc hands on does not accept a leaked one
+    assert rtlib.unaccepted(diffs, [absent, other]) == diffs
+    assert rtlib.unaccepted(diffs, [extra, other]) == []
+    assert rtlib.stale_entries([extra, absent, other], {("audit", "glassrun", "b")}) == [absent, other]
