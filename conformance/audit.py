@@ -15,7 +15,9 @@ CAP_SETS = ("effective", "permitted", "inheritable", "bounding", "ambient")
 
 
 def first_audit(events):
-    """The trace's first exec_audit (the container's first program), or None."""
+    """The trace's first exec_audit, or None: glasstrace audits the first
+    exec in each new mount namespace, the container's program or a hook run
+    there before it (createContainer)."""
     return next((e for e in events if e.get("type") == "exec_audit"), None)
 
 
@@ -43,8 +45,8 @@ def _target(text, tokens):
 
 def comparable_audit(a, events=(), tokens=None, stdio=True):
     """The fields of audit `a` two runtimes must agree on. events: the trace
-    it comes from (for the cgroup: the container's own or the runtime's);
-    tokens: {token: per-run path} replaced in fd targets; stdio=False leaves
+    it comes from (the exec audited; the cgroup: the runtime's or not);
+    tokens: {token: per-run path} replaced in paths; stdio=False leaves
     out what fds 0-2 are (a foreground `run`: runc forwards the caller's
     stdio through pipes, crun and glassrun hand it on) but keeps their
     numbers and O_CLOEXEC."""
