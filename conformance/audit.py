@@ -17,8 +17,10 @@ CAP_SETS = ("effective", "permitted", "inheritable", "bounding", "ambient")
 def first_audit(events):
     """The trace's first exec_audit, or None: glasstrace audits the first
     exec in each new mount namespace, the container's program or a hook run
-    there before it (createContainer)."""
-    return next((e for e in events if e.get("type") == "exec_audit"), None)
+    there before it (createContainer). Not the traced command's own (a
+    wrapper such as `unshare --mount` made the namespace the runtime runs in)."""
+    root_pid = next((e.get("root_pid") for e in events if e.get("type") == "meta"), None)
+    return next((e for e in events if e.get("type") == "exec_audit" and e.get("pid") != root_pid), None)
 
 
 def _runtime_cgroup(events):

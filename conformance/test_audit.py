@@ -87,7 +87,8 @@ def hand_audit(**change):
 class FakeTraced:
     def __init__(self, a, base="/base"):
         self.bundle_dir, self.root, self.cid = f"{base}/bundle", f"{base}/root", "cf-x"
-        self.create_ev = [{"type": "meta"}, {"type": "exec", "pid": 4, "ts": 1, "cgroup": 1, "filename": "/rt"},
+        self.create_ev = [{"type": "meta", "root_pid": 4}, {"type": "exec", "pid": 4, "ts": 1, "cgroup": 1, "filename": "/rt"},
+                          {"type": "exec", "pid": 6, "ts": 9, "cgroup": 7, "filename": "/hook.sh"},
                           {"type": "exec", "pid": 5, "ts": 10, "cgroup": 7, "filename": "/bin/sh"}] + ([a] if a else [])
 
 
@@ -118,7 +119,7 @@ def test_a_leaked_fd_is_extra_and_a_missing_one_absent():
     ({"namespaces": {"ipc": {"inode": 4, "same_as_host": True}, "user": {"inode": 12, "same_as_host": True}}},
      ("audit.namespaces.ipc", "changed")),
     ({"cgroup": 1}, ("audit.cgroup", "changed")),
-    ({"pid": 4}, ("audit.exec", "changed")),   # another process (a hook) audited
+    ({"pid": 6}, ("audit.exec", "changed")),   # another process (a hook) audited
     ({"cwd": {"path": "/tmp", "inside_root": False}}, ("audit.cwd", "changed")),
     ({"uid": {"real": 0, "effective": 0, "saved": 0, "fs": 1000}}, ("audit.uid", "changed")),
     ({"groups": [10]}, ("audit.groups", "changed")),
@@ -134,6 +135,9 @@ def test_each_field_is_compared(change, name):
 
 def test_no_audit_is_a_difference():
     assert ("audit.exec", "changed") in hand_diffs(None)
+    # the traced command's own exec (the runtime, in a namespace a wrapper
+    # made) is not the container's
+    assert ("audit.exec", "changed") in hand_diffs(hand_audit(pid=4))
 
 
 def test_entries_accept_by_field_and_change_and_go_stale():
