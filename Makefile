@@ -3,7 +3,7 @@ BUILD ?= build
 PYTEST := /usr/bin/python3 -m pytest
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build demo test unit fuzz pytest bench clean faults soak test-asan
+.PHONY: deps build demo test unit fuzz pytest bench clean faults soak test-asan audit-all
 
 deps:
 	@bash ci/install-deps.sh
@@ -57,6 +57,12 @@ test-asan: deps
 	  $(PYTEST) -q -p no:cacheprovider runtime/tests/test_lifecycle.py runtime/tests/test_exec.py \
 	  runtime/tests/test_cgroups.py runtime/tests/test_reliability.py runtime/tests/test_faults.py; \
 	  rc=$$?; if ls results/asan/* >/dev/null 2>&1; then cat results/asan/*; echo "test-asan: sanitizer reports above" >&2; exit 1; fi; exit $$rc
+
+# The conformance audit check on every catalogue bundle (make test audits
+# those the syscall-order check traces): ~3 s per runtime and bundle.
+audit-all: build
+	CONFORMANCE_AUDIT_ALL=1 GLASSRUN_BUILD=$(abspath $(BUILD)) $(PYTEST) -q -rs -p no:cacheprovider \
+	  conformance/test_audit.py --results results/audit-all --strict-accepted
 
 bench: build
 	bash bench/run.sh

@@ -4,6 +4,9 @@ and the planted-defect test (test_planted_defects.py) call the same
 functions, so a defect the planted test catches is one the check catches."""
 from __future__ import annotations
 
+import pathlib
+
+import audit
 import rtlib
 
 # ---- check 1: `state` through the lifecycle ---------------------------------
@@ -57,3 +60,28 @@ def milestone_diffs(runtime, bundle, ref_traced, traced):
 # ---- check 4: what the container sees ---------------------------------------
 def behaviour_diffs(runtime, bundle, ref_res, res):
     return rtlib.compare_docs("behaviour", runtime, bundle, rtlib.behaviour_doc(ref_res), rtlib.behaviour_doc(res))
+
+
+# ---- check 5: the container's first exec (glasstrace's exec_audit) -----------
+def audit_doc(traced):
+    """The first exec_audit of the create trace (audit.comparable_audit)."""
+    a = audit.first_audit(traced.create_ev)
+    if a is None:
+        return {"exec": "<no exec_audit>"}
+    base = str(pathlib.Path(traced.bundle_dir).parent)
+    tokens = {"<bundle>": traced.bundle_dir, "<base>": base, "<root>": traced.root, "<id>": traced.cid}
+    return audit.comparable_audit(a, traced.create_ev, tokens)
+
+
+def audit_diffs(runtime, bundle, ref_traced, traced):
+    """Field by field (audit.comparable_audit's names): a field only runc's
+    audit has is "absent" (an fd runc hands on), one only the runtime's has
+    "extra" (a leaked fd), a value that differs "changed"; a capability set
+    is compared capability by capability (caps.effective:+CAP_X)."""
+    diffs = rtlib.compare_docs("audit", runtime, bundle, audit_doc(ref_traced), audit_doc(traced), flat=False)
+    for d in diffs:
+        if d.change == "changed" and d.reference == "<absent>":
+            d.change = "extra"
+        elif d.change == "changed" and d.actual == "<absent>":
+            d.change = "absent"
+    return diffs

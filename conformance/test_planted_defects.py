@@ -1,6 +1,6 @@
 """Each check can fail on its own: tools/planted/ holds runtimes that are
 glassrun with one defect each (never shipped: wrappers that bend glassrun's
-input or output). Each defect is run through all four checks, with the same
+input or output). Each defect is run through all five checks, with the same
 comparison functions the checks use (checks.py), against runc; what the
 defect adds to real glassrun's differences must be reported by the checks
 named here and by no other, and no accepted difference may hide it."""
@@ -17,10 +17,11 @@ DEFECTS = {
     "no-sethostname": ("hostname-host", {"milestones"}),
     "wrong-cgroup-path": ("default", {"state_json"}),
     "wrong-status": ("default", {"state"}),
-    "extra-capability": ("process-capabilities-user", {"behaviour"}),
-    "no-ipc-namespace": ("default", {"behaviour", "state_json", "milestones"}),
+    "extra-capability": ("process-capabilities-user", {"behaviour", "audit"}),
+    "no-ipc-namespace": ("default", {"behaviour", "state_json", "milestones", "audit"}),
+    "leak-fd": ("default", {"audit"}),
 }
-ALL_CHECKS = ("state", "state_json", "behaviour", "milestones")
+ALL_CHECKS = ("state", "state_json", "behaviour", "milestones", "audit")
 
 
 def keyed(diffs):
@@ -55,12 +56,14 @@ def test_planted_defect_is_caught_by_its_check_alone(runner, lifecycles, tracer,
         return {"state": lambda: checks.state_diffs("glassrun", a, b),
                 "state_json": lambda: checks.state_json_diffs("glassrun", bundle, a, b),
                 "behaviour": lambda: checks.behaviour_diffs("glassrun", bundle, a, b),
-                "milestones": lambda: checks.milestone_diffs("glassrun", bundle, a, b)}[check]()
+                "milestones": lambda: checks.milestone_diffs("glassrun", bundle, a, b),
+                "audit": lambda: checks.audit_diffs("glassrun", bundle, a, b)}[check]()
 
     pairs = {"state": ((ref_lc, glassrun_lc), (ref_lc, bent_lc)),
              "state_json": ((ref, glassrun), (ref, bent)),
              "behaviour": ((ref, glassrun), (ref, bent)),
-             "milestones": ((ref_tr, glassrun_tr), (ref_tr, bent_tr))}
+             "milestones": ((ref_tr, glassrun_tr), (ref_tr, bent_tr)),
+             "audit": ((ref_tr, glassrun_tr), (ref_tr, bent_tr))}
     caught, report = set(), []
     for check in ALL_CHECKS:
         before = keyed(diffs(check, pairs[check][0]))

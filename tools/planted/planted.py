@@ -17,6 +17,10 @@ output, named by the link it is called through:
                      capset, same bounding set; state.json records the
                      configured sets (bundle process-capabilities-user).
   no-ipc-namespace   no new ipc namespace although the config asks one.
+  leak-fd            the container's first process inherits fd 3, the
+                     bundle directory (a host directory, outside the
+                     container's root: CVE-2024-21626's shape), handed on
+                     through --preserve-fds 1.
 
 GLASSRUN=PATH names the real runtime (default <repo>/build/runtime/glassrun).
 Everything a defect does not touch passes through unchanged."""
@@ -97,6 +101,15 @@ def no_ipc_namespace_config(cfg):
     cfg["linux"]["namespaces"] = [n for n in cfg["linux"].get("namespaces", []) if n.get("type") != "ipc"]
 
 
+def leak_fd_args(bundle, rest):
+    fd = os.open(bundle, os.O_RDONLY | os.O_DIRECTORY)
+    if fd != 3:
+        os.dup2(fd, 3)   # inheritable
+        os.close(fd)
+    os.set_inheritable(3, True)
+    return ["--preserve-fds", "1", *rest]
+
+
 def wrong_status_output(cmd, out):
     if cmd != "state":
         return out
@@ -112,6 +125,7 @@ DEFECTS = {
     "wrong-status": {"output": wrong_status_output},
     "extra-capability": {"config": extra_capability_config, "state": extra_capability_state},
     "no-ipc-namespace": {"config": no_ipc_namespace_config},
+    "leak-fd": {"args": leak_fd_args},
 }
 
 
@@ -147,6 +161,8 @@ def main():
                     rest[k] = f"--bundle={copy}"
             if not any(a in ("-b", "--bundle") or a.startswith("--bundle=") for a in rest):
                 rest = ["--bundle", str(copy)] + rest
+        if "args" in defect:
+            rest = defect["args"](bundle, rest)
         if "state" in defect and cmd == "create":
             p = subprocess.run([REAL, *glob, cmd, *rest])
             if p.returncode == 0:

@@ -12,6 +12,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -20,6 +21,9 @@ import jsonschema
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+# the audit comparison is the conformance suite's audit check's (one copy)
+sys.path.append(str(REPO / "conformance"))
+from audit import comparable_audit  # noqa: E402
 BUILD = Path(os.environ.get("GLASSRUN_BUILD", REPO / "build"))
 GLASSTRACE = Path(os.environ.get("GLASSTRACE", BUILD / "tracer" / "glasstrace"))
 PROBE_DEMO = GLASSTRACE.parent / "glasstrace_probe_demo"
@@ -827,26 +831,13 @@ def test_exec_audit_finds_leaked_fd(runtime, workdir, containers):
     assert run([GLASSTRACE, "audit", workdir / "t.jsonl", "--expect", policy]).returncode == 0
 
 
-def comparable_audit(a):
-    """The fields two runtimes must agree on for the same bundle."""
-    return {
-        # stdio is plumbing: runc forwards a foreground container's stdin
-        # through a pipe, crun and glassrun hand the caller's fd on.
-        "fds": [(f["fd"], f["cloexec"]) + ((f["type"], f["inside_root"]) if f["fd"] > 2 else ()) for f in a["fds"]],
-        "ids": (a["uid"], a["gid"], a["groups"]),
-        "caps": a["caps"], "no_new_privs": a["no_new_privs"], "securebits": a["securebits"],
-        "seccomp": a["seccomp"], "rlimits": a["rlimits"], "dumpable": a["dumpable"],
-        "ns_shared": {k: v["same_as_host"] for k, v in a["namespaces"].items()},
-        "cwd": a["cwd"], "root": a["root"],
-    }
-
-
 @pytest.mark.parametrize("runtime", ["glassrun", "crun"])
 def test_exec_audit_equal_to_runc(runtime, workdir, containers):
     bundle = make_bundle(workdir / "bundle", ["sh", "-c", "echo same"])
-    _, want = traced_audit("runc", bundle, containers, workdir / "runc.jsonl")
-    _, got = traced_audit(runtime, bundle, containers, workdir / "other.jsonl")
-    w, g = comparable_audit(want), comparable_audit(got)
+    want_ev, want = traced_audit("runc", bundle, containers, workdir / "runc.jsonl")
+    got_ev, got = traced_audit(runtime, bundle, containers, workdir / "other.jsonl")
+    # a foreground `run`: what fds 0-2 are is plumbing (stdio=False)
+    w, g = comparable_audit(want, want_ev, stdio=False), comparable_audit(got, got_ev, stdio=False)
     assert {k: g[k] for k in g if g[k] != w[k]} == {}, {k: (g[k], w[k]) for k in g if g[k] != w[k]}
 
 
