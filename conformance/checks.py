@@ -5,6 +5,7 @@ functions, so a defect the planted test catches is one the check catches."""
 from __future__ import annotations
 
 import rtlib
+import tracing
 
 # ---- check 1: `state` through the lifecycle ---------------------------------
 STEPS = ["created", "running", "paused", "running-again", "stopped"]
@@ -51,7 +52,23 @@ def state_json_diffs(runtime, bundle, ref_res, res):
 
 # ---- check 3: the milestone order of `create` (glasstrace) -------------------
 def milestone_diffs(runtime, bundle, ref_traced, traced):
-    return rtlib.compare_sequences("milestones", runtime, bundle, ref_traced.keys(), traced.keys())
+    """The changes `glasstrace diff --changes` finds between runc's create
+    trace and the runtime's (tracing.compare): glasstrace normalises, aligns
+    and classifies; only the accepted differences are applied here."""
+    doc = tracing.compare(ref_traced, traced)
+    rows = [(line["a"] or "", line["b"] or "") for line in doc["lines"]]
+    return [rtlib.Difference("milestones", runtime, bundle, c["key"], doc["a"], doc["b"], change=c["change"],
+                             aligned=rows, step=c["step"]) for c in doc["changes"]]
+
+
+def first_divergence(diffs):
+    """The first step (of glasstrace's alignment) where one of diffs lies, as
+    the report shows it; None without diffs."""
+    d = min((d for d in diffs if d.step), key=lambda d: d.step, default=None)
+    if d is None:
+        return None
+    a, b = d.aligned[d.step - 1]
+    return f"step {d.step}: {rtlib.REFERENCE} `{a or '-'}` | {d.runtime} `{b or '-'}`"
 
 
 # ---- check 4: what the container sees ---------------------------------------

@@ -490,6 +490,11 @@ class Difference:
     # another place), "absent" (only in runc's), "extra" (only in the
     # runtime's); for a value: "changed".
     change: str = "changed"
+    # A sequence aligned by someone else (glasstrace diff --changes): the
+    # [(reference line, actual line)] rows to show, and this line's 1-based
+    # step in them.
+    aligned: list | None = None
+    step: int | None = None
 
     def name(self):
         """The compared field, as test ids and the report show it:
@@ -497,6 +502,8 @@ class Difference:
         return f"{self.check}.{self.key}"
 
     def side_by_side(self):
+        if self.aligned is not None:
+            return aligned_side_by_side(self.aligned, REFERENCE, self.runtime)
         a = render(self.reference).splitlines() or [""]
         b = render(self.actual).splitlines() or [""]
         return side_by_side(a, b, REFERENCE, self.runtime)
@@ -520,6 +527,15 @@ def side_by_side(a, b, left, right, width=72):
             y = b[j1 + k] if j1 + k < j2 else ""
             mark = " " if op == "equal" else ("<" if not y else (">" if not x else "|"))
             lines.append(f"{x[:width]:<{width}} {mark} {y}")
+    return "\n".join(lines)
+
+
+def aligned_side_by_side(rows, left, right, width=72):
+    """rows: [(left line or "", right line or "")], already aligned."""
+    lines = [f"{left:<{width}} | {right}", "-" * (width * 2 + 3)]
+    for x, y in rows:
+        mark = " " if x == y else ("<" if not y else (">" if not x else "|"))
+        lines.append(f"{x[:width]:<{width}} {mark} {y}")
     return "\n".join(lines)
 
 
