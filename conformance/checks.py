@@ -39,11 +39,23 @@ def state_json_doc(res):
     c = {}
     for f in CONFIG_FIELDS:
         v = cfg.get(f)
+        # lists of objects become maps keyed by what names them, so a
+        # difference names it (config.namespaces.NEWIPC, config.mounts./proc.flags)
         if f == "mounts" and isinstance(v, list):
-            v = [{k: m.get(k) for k in MOUNT_FIELDS} for m in v]
+            c["mount_order"] = rtlib.norm_value([m.get("destination") or "?" for m in v], res)
+            v = {_unique(m.get("destination") or "?", i, v): {k: m.get(k) for k in MOUNT_FIELDS[1:]}
+                 for i, m in enumerate(v)}
+        if f == "namespaces" and isinstance(v, list):
+            v = {n.get("type") or "?": n.get("path") or "" for n in v}
         c[f] = rtlib.norm_value(v, res)
     doc["config"] = c
     return doc
+
+
+def _unique(dest, i, mounts):
+    """The key of mounts[i]: its destination, with #N for the N-th repeat."""
+    n = sum(1 for m in mounts[:i] if (m.get("destination") or "?") == dest)
+    return dest if n == 0 else f"{dest}#{n + 1}"
 
 
 def state_json_diffs(runtime, bundle, ref_res, res):

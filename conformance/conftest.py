@@ -315,7 +315,7 @@ def render_report(outcomes, collector, stale=()):
             continue
         seen.add(k)
         note = collector.notes.get((d.check, d.runtime, d.bundle))
-        md += [f"### [{d.check}] {d.runtime} / {d.bundle}: `{d.key}` ({d.change})", ""] + ([note, ""] if note else []) \
+        md += [f"### {d.runtime} / {d.bundle}: `{d.name()}` ({d.change})", ""] + ([note, ""] if note else []) \
             + ["```", d.side_by_side(), "```", ""]
     md += ["", f"## Stale accepted differences ({len(stale)})", "",
            "Entries that matched no difference in the comparisons they apply to.", ""]
@@ -347,8 +347,8 @@ def render_report(outcomes, collector, stale=()):
             continue
         seen.add(k)
         note = collector.notes.get((d.check, d.runtime, d.bundle))
-        page.append(f"<h3>[{html.escape(d.check)}] {html.escape(d.runtime)} / {html.escape(d.bundle)}: "
-                    f"<code>{html.escape(d.key)}</code> ({html.escape(d.change)})</h3>"
+        page.append(f"<h3>{html.escape(d.runtime)} / {html.escape(d.bundle)}: "
+                    f"<code>{html.escape(d.name())}</code> ({html.escape(d.change)})</h3>"
                     + (f"<p>{html.escape(note)}</p>" if note else "") + f"<pre>{html.escape(d.side_by_side())}</pre>")
     page.append(f"<h2>Stale accepted differences ({len(stale)})</h2><ul>"
                 + "".join(f"<li>{html.escape(stale_line(e))}</li>" for e in stale) + "</ul>")
