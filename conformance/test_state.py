@@ -25,7 +25,8 @@ def test_state_lifecycle(lifecycles, accepted, runtime_name):
 # ---- state.json --------------------------------------------------------------
 @pytest.mark.parametrize("bundle_name", ["default", "hooks", "ns-cgroup-new", "ns-ipc-joined", "mount-bind-ro",
                                          "masked-readonly-paths", "process-capabilities", "hostname-domainname",
-                                         "ns-user-mapped", "mount-idmapped", "ns-pid-joined", "ns-cgroup-joined"])
+                                         "ns-user-mapped", "mount-idmapped", "ns-pid-joined", "ns-cgroup-joined",
+                                         "ns-mount-absent", "ns-user-joined", "seccomp-notify"])
 def test_state_json(request, runner, accepted, runtime_name, bundle_name):
     apply_xfail(request, runtime_name, bundle_name)
     res = result_or_fail(runner, runtime_name, bundle_name)

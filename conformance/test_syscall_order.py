@@ -23,23 +23,27 @@ What is checked:
 - test_rule_* (no runtime): each rule on hand-made event lists, each shown
   to fail.
 
-Bundles: default, hooks, seccomp-mkdir-eperm, ns-user-mapped and
+Bundles: default, hooks, seccomp-mkdir-eperm, ns-user-mapped,
 mount-idmapped (the session's directories are 0711 so the mapped root can
-reach the rootfs); runc and glassrun must run each, another runtime that
-cannot is skipped with its error."""
+reach the rootfs), ns-mount-absent (create runs in a private mount namespace,
+catalogue.WRAP), ns-user-joined and seccomp-notify; runc and glassrun must run
+each (or xfail strictly on a known glassrun bug), another runtime that cannot
+is skipped with its error."""
 from __future__ import annotations
 
 import pytest
 
+import catalogue
 import checks
 import rtlib
 import trace_rules as tr
 
-BUNDLES = ["default", "hooks", "seccomp-mkdir-eperm", "ns-user-mapped", "mount-idmapped"]
+BUNDLES = ["default", "hooks", "seccomp-mkdir-eperm", "ns-user-mapped", "mount-idmapped", "ns-mount-absent",
+           "ns-user-joined", "seccomp-notify"]
 CHECK = "milestones"
 
 # (runtime, bundle[, rule]) -> reason: known glassrun bugs, strict xfail.
-XFAIL_ORDER: dict[tuple, str] = {}
+XFAIL_ORDER: dict[tuple, str] = {("glassrun", "ns-user-joined"): catalogue.XFAIL[("glassrun", "ns-user-joined")]}
 XFAIL_RULE: dict[tuple, str] = {
     ("runc", "hooks", "poststart"): "runc 1.1.5 runs poststart hooks during `create`, before `start` and the user "
                                     "execve (opencontainers/runc#1710; moved to `start` by runc PR #5186)",
@@ -85,13 +89,15 @@ def test_milestone_order(request, tracer, accepted, runtime_name, bundle_name):
 
 COMMON = ["exec_after_start", "capabilities", "seccomp"]
 RULE_CASES = ([("hooks", r) for r in list(tr.HOOK_RULES) + COMMON]
-              + [(b, r) for b in ("default", "seccomp-mkdir-eperm", "ns-user-mapped") for r in COMMON])
+              + [(b, r) for b in ("default", "seccomp-mkdir-eperm", "ns-user-mapped", "ns-mount-absent",
+                                  "ns-user-joined", "seccomp-notify") for r in COMMON])
 RULE_CASES = sorted(RULE_CASES, key=lambda c: (BUNDLES.index(c[0]), list(tr.RULES).index(c[1])))
 
 
 @pytest.mark.parametrize("bundle_name,rule", RULE_CASES)
 def test_ordering_rule(request, tracer, runtime_name, bundle_name, rule):
-    reason = XFAIL_RULE.get((runtime_name, bundle_name, rule))
+    # a runtime that cannot run the bundle (XFAIL_ORDER) cannot be checked either
+    reason = XFAIL_RULE.get((runtime_name, bundle_name, rule)) or XFAIL_ORDER.get((runtime_name, bundle_name))
     if reason:
         # crun's is a race (hook vs. the init's execve): not strict
         request.node.add_marker(pytest.mark.xfail(strict=runtime_name != "crun", reason=reason))

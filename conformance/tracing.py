@@ -32,6 +32,7 @@ import signal
 import subprocess
 import time
 
+import catalogue
 import rtlib
 import trace_rules as tr
 
@@ -141,7 +142,9 @@ class Tracer:
         def gt(step, *args):
             out = open(base / f"{step}.out", "w")
             err = open(base / f"{step}.err", "w")
-            p = subprocess.Popen([str(GLASSTRACE), "-o", str(base / f"{step}.jsonl"), "--", *rt.cmd(root, *args)],
+            wrap = catalogue.WRAP.get(bundle, []) if step == "create" else []
+            p = subprocess.Popen([str(GLASSTRACE), "-o", str(base / f"{step}.jsonl"), "--", *wrap,
+                                  *rt.cmd(root, *args)],
                                  stdin=rtlib.scratch_stdio(), stdout=out, stderr=err)
             out.close()
             err.close()
