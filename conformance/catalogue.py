@@ -366,14 +366,16 @@ def resources(cfg, ctx):
 
 
 # ---- seccomp ----------------------------------------------------------------
+def _seccomp_on_tmp(cfg, rule, **fields):
+    """A tmpfs on /tmp to make directories in, and a filter allowing all but rule."""
+    _mount(cfg, {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]})
+    cfg["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+                               **fields, "syscalls": [rule]}
+
+
 @entry("seccomp-mkdir-eperm", "mkdir /tmp/x 2>&1 | sed 's/.*: //'; mkdir /tmp/y 2>&1 | sed 's/.*: //'")
 def seccomp(cfg, ctx):
-    _mount(cfg, {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]})
-    cfg["linux"]["seccomp"] = {
-        "defaultAction": "SCMP_ACT_ALLOW",
-        "architectures": ["SCMP_ARCH_X86_64"],
-        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}],
-    }
+    _seccomp_on_tmp(cfg, {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1})
 
 
 @entry("seccomp-notify", "mkdir /tmp/x 2>&1 | sed 's/.*: //'; test -d /tmp/x || echo x-not-made")
@@ -382,14 +384,8 @@ def seccomp_notify(cfg, ctx):
     # listenerPath), which fails it with EDQUOT without running it.
     # The agent logs each runtime's hand-off: the fd and the metadata
     # (test_behaviour.test_seccomp_agent_handoff)
-    _mount(cfg, {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]})
-    cfg["linux"]["seccomp"] = {
-        "defaultAction": "SCMP_ACT_ALLOW",
-        "architectures": ["SCMP_ARCH_X86_64"],
-        "listenerPath": str(ctx["seccomp_agent"]()),
-        "listenerMetadata": "conformance-metadata",
-        "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}],
-    }
+    _seccomp_on_tmp(cfg, {"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"},
+                    listenerPath=str(ctx["seccomp_agent"]()), listenerMetadata="conformance-metadata")
 
 
 # ---- hooks ------------------------------------------------------------------

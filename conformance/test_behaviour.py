@@ -49,6 +49,9 @@ def test_seccomp_agent_handoff(runner, accepted, runtime_name):
     listenerMetadata to the agent on listenerPath, once (what the container
     saw of the agent's answer is test_behaviour's)."""
     res = result_or_fail(runner, runtime_name, "seccomp-notify")
+    # the notified mkdir got the agent's answer (EDQUOT), not the kernel's
+    assert [x for x in res.sections.get("extra", []) if x.strip()] == ["Disk quota exceeded", "x-not-made"], \
+        f"behaviour.extra: {runtime_name}: {res.sections.get('extra')}"
     doc = agent_doc(runner, res)
     if runtime_name == rtlib.REFERENCE:
         assert doc == {"handoffs": "1", "fd": "received", "metadata": "conformance-metadata"}, doc
