@@ -28,7 +28,6 @@ XFAIL: dict[tuple[str, str], str] = {
     ("crun", "mount-dangling-symlink"): "crun 1.8.1 refuses a mount target that is a dangling symlink: `openat2 dangling: No such file or directory`",
     ("crun", "process-user-stdio"): "crun 1.8.1 does not chown the stdio it is given to the container's user; runc 1.1.5 does",
     ("crun", "ns-time-offsets"): "crun 1.8.1: the time namespace needs the offsets written before any process enters it; not supported here",
-    ("crun", "ns-user-joined"): "crun 1.8.1 binds the default devices in a user namespace with nosuid,noexec and in its own order (null, zero, full, tty, random, urandom)",
     ("glassrun", "ns-user-joined"): "glassrun bug: joining a user namespace by path, create refuses linux.uidMappings "
                                     "(`must be empty when joining an existing user namespace`; runc 1.1.5 requires them, "
                                     "runc 1.2 checks they match the namespace's); without them the init fails "
