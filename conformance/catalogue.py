@@ -1,7 +1,10 @@
 """The catalogue of configs: name -> function(cfg, ctx) editing config.json.
 
 ctx is a dict: marker_dir (host dir for hook markers), data_dir (host dir for
-bind sources), holder (pid of a process owning net/ipc/uts/pid/cgroup namespaces).
+bind sources), holder (pid of a process owning net/ipc/uts/pid/cgroup namespaces),
+userns_holder() (pid of one owning a user namespace mapping 0 to 100000),
+seccomp_agent() (the socket of the suite's seccomp agent); the two calls
+start their process on first use.
 Each bundle's process is rtlib.probe_args(EXTRA[name]) so the container
 prints what it sees. XFAIL lists (runtime, name) -> reason for configs a
 runtime does not support yet (strict: an unexpected pass is reported)."""
@@ -26,11 +29,20 @@ XFAIL: dict[tuple[str, str], str] = {
     ("crun", "process-user-stdio"): "crun 1.8.1 does not chown the stdio it is given to the container's user; runc 1.1.5 does",
     ("crun", "ns-time-offsets"): "crun 1.8.1 fails any time namespace here (with or without offsets): its process that unshares "
                                  "CLONE_NEWTIME exits and create ends with `write to sync socket: Connection reset by peer`",
+    ("glassrun", "ns-user-joined"): "glassrun bug: joining a user namespace by path, create refuses linux.uidMappings "
+                                    "(`must be empty when joining an existing user namespace`; runc 1.1.5 requires them, "
+                                    "runc 1.2 checks they match the namespace's); without them the init fails "
+                                    "`sethostname: operation not permitted`: the new uts (and other) namespaces are "
+                                    "made before the user namespace is joined, so they belong to the host's",
 }
-# No bundle without a mount namespace: runc 1.1.5 then binds the rootfs onto
-# itself in the host's mount namespace and leaves that mount behind (with
-# root "/" a recursive bind of / over /, after which unshare(CLONE_NEWUSER)
-# fails with EPERM host-wide): it cannot be compared with runc safely.
+# Bundles whose `create` runs wrapped in another command (the container's
+# init lives in what that command made). ns-mount-absent: without a mount
+# namespace runc 1.1.5 makes / rslave and binds the rootfs onto itself in the
+# caller's mount namespace and leaves that behind (with root "/" a recursive
+# bind of / over /, after which unshare(CLONE_NEWUSER) fails with EPERM
+# host-wide): every runtime gets a private mount namespace made for the test,
+# so the host's is never changed (test_behaviour checks its mountinfo).
+WRAP: dict[str, list[str]] = {"ns-mount-absent": ["unshare", "--mount", "--propagation", "private"]}
 # Bundles runc cannot run: the other runtimes are checked against what the
 # config asks (the probe's `extra` section must read EXPECT[bundle]).
 NO_REFERENCE: dict[str, str] = {b: XFAIL[("runc", b)] for b in ("ns-time-offsets", "rootfs-propagation-unbindable")}
@@ -91,6 +103,25 @@ def ns_user(cfg, ctx):
     subprocess.run(["chown", "-R", "-h", "100000:100000", str(ctx["rootfs"])], check=True)
     # a cgroup v1 mount needs privileges a user namespace lacks
     cfg["mounts"] = [m for m in cfg["mounts"] if m["type"] != "cgroup"]
+
+
+@entry("ns-mount-absent")
+def ns_mount_absent(cfg, ctx):
+    # no mount namespace: the caller's (a private one, catalogue.WRAP);
+    # runc refuses masked and read-only paths without one
+    _drop_ns(cfg, "mount")
+    cfg["linux"].pop("maskedPaths", None)
+    cfg["linux"].pop("readonlyPaths", None)
+
+
+@entry("ns-user-joined", "cat /proc/self/uid_map /proc/self/gid_map; stat -c '%u %g' /")
+def ns_user_joined(cfg, ctx):
+    # a user namespace made by a holder (unshare --user, maps 0 -> 100000
+    # written by the suite), joined by path; the config repeats its maps
+    # (runc 1.1.5 refuses a user namespace without them: "User namespaces
+    # enabled, but no uid mappings found")
+    ns_user(cfg, ctx)
+    _set_ns(cfg, "user", f"/proc/{ctx['userns_holder']()}/ns/user")
 
 
 for _typ, _extra in (("network", "cat /proc/net/dev | wc -l"), ("ipc", "ls /proc/sysvipc >/dev/null; echo ipc"),
@@ -356,14 +387,26 @@ def resources(cfg, ctx):
 
 
 # ---- seccomp ----------------------------------------------------------------
+def _seccomp_on_tmp(cfg, rule, **fields):
+    """A tmpfs on /tmp to make directories in, and a filter allowing all but rule."""
+    _mount(cfg, {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]})
+    cfg["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+                               **fields, "syscalls": [rule]}
+
+
 @entry("seccomp-mkdir-eperm", "mkdir /tmp/x 2>&1 | sed 's/.*: //'; mkdir /tmp/y 2>&1 | sed 's/.*: //'")
 def seccomp(cfg, ctx):
-    _mount(cfg, {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]})
-    cfg["linux"]["seccomp"] = {
-        "defaultAction": "SCMP_ACT_ALLOW",
-        "architectures": ["SCMP_ARCH_X86_64"],
-        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}],
-    }
+    _seccomp_on_tmp(cfg, {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1})
+
+
+@entry("seccomp-notify", "mkdir /tmp/x 2>&1 | sed 's/.*: //'; test -d /tmp/x || echo x-not-made")
+def seccomp_notify(cfg, ctx):
+    # mkdir goes to the suite's seccomp agent (tools/seccomp-agent, on
+    # listenerPath), which fails it with EDQUOT without running it.
+    # The agent logs each runtime's hand-off: the fd and the metadata
+    # (test_behaviour.test_seccomp_agent_handoff)
+    _seccomp_on_tmp(cfg, {"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"},
+                    listenerPath=str(ctx["seccomp_agent"]()), listenerMetadata="conformance-metadata")
 
 
 # ---- hooks ------------------------------------------------------------------

@@ -8,6 +8,7 @@ import pathlib
 
 import audit
 import rtlib
+import tracing
 
 # ---- check 1: `state` through the lifecycle ---------------------------------
 STEPS = ["created", "running", "paused", "running-again", "stopped"]
@@ -41,11 +42,23 @@ def state_json_doc(res):
     c = {}
     for f in CONFIG_FIELDS:
         v = cfg.get(f)
+        # lists of objects become maps keyed by what names them, so a
+        # difference names it (config.namespaces.NEWIPC, config.mounts./proc.flags)
         if f == "mounts" and isinstance(v, list):
-            v = [{k: m.get(k) for k in MOUNT_FIELDS} for m in v]
+            c["mount_order"] = rtlib.norm_value([m.get("destination") or "?" for m in v], res)
+            v = {_unique(m.get("destination") or "?", i, v): {k: m.get(k) for k in MOUNT_FIELDS[1:]}
+                 for i, m in enumerate(v)}
+        if f == "namespaces" and isinstance(v, list):
+            v = {n.get("type") or "?": n.get("path") or "" for n in v}
         c[f] = rtlib.norm_value(v, res)
     doc["config"] = c
     return doc
+
+
+def _unique(dest, i, mounts):
+    """The key of mounts[i]: its destination, with #N for the N-th repeat."""
+    n = sum(1 for m in mounts[:i] if (m.get("destination") or "?") == dest)
+    return dest if n == 0 else f"{dest}#{n + 1}"
 
 
 def state_json_diffs(runtime, bundle, ref_res, res):
@@ -54,7 +67,23 @@ def state_json_diffs(runtime, bundle, ref_res, res):
 
 # ---- check 3: the milestone order of `create` (glasstrace) -------------------
 def milestone_diffs(runtime, bundle, ref_traced, traced):
-    return rtlib.compare_sequences("milestones", runtime, bundle, ref_traced.keys(), traced.keys())
+    """The changes `glasstrace diff --changes` finds between runc's create
+    trace and the runtime's (tracing.compare): glasstrace normalises, aligns
+    and classifies; only the accepted differences are applied here."""
+    doc = tracing.compare(ref_traced, traced)
+    rows = [(line["a"] or "", line["b"] or "") for line in doc["lines"]]
+    return [rtlib.Difference("milestones", runtime, bundle, c["key"], doc["a"], doc["b"], change=c["change"],
+                             aligned=rows, step=c["step"]) for c in doc["changes"]]
+
+
+def first_divergence(diffs):
+    """The first step (of glasstrace's alignment) where one of diffs lies, as
+    the report shows it; None without diffs."""
+    d = min((d for d in diffs if d.step), key=lambda d: d.step, default=None)
+    if d is None:
+        return None
+    a, b = d.aligned[d.step - 1]
+    return f"step {d.step}: {rtlib.REFERENCE} `{a or '-'}` | {d.runtime} `{b or '-'}`"
 
 
 # ---- check 4: what the container sees ---------------------------------------

@@ -8,6 +8,7 @@ although a comparison it applies to ran (a stale entry; CI passes it).
 from __future__ import annotations
 
 import datetime
+import errno
 import html
 import os
 import pathlib
@@ -127,12 +128,69 @@ def accepted():
     return entries
 
 
+class Helpers:
+    """Processes some bundles need, started on first use (so a run without
+    those bundles never starts them) and stopped at the end of the session."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.procs = {}
+
+    def userns_holder(self):
+        """pid of a process in a user namespace of its own mapping 0..65535 to
+        100000..165535 (uid and gid), for ns-user-joined."""
+        if "userns" not in self.procs:
+            p = subprocess.Popen(["unshare", "--user", "sleep", "100000"])
+            self.procs["userns"] = p
+            mine = os.readlink("/proc/self/ns/user")
+            end = time.monotonic() + 10
+            while p.poll() is None and time.monotonic() < end:
+                try:
+                    if os.readlink(f"/proc/{p.pid}/ns/user") != mine:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.01)
+            else:
+                raise RuntimeError("the user-namespace holder (unshare --user sleep) did not start")
+            for f in ("uid_map", "gid_map"):
+                pathlib.Path(f"/proc/{p.pid}/{f}").write_text("0 100000 65536\n")
+        return self.procs["userns"].pid
+
+    def seccomp_agent(self):
+        """The socket of tools/seccomp-agent answering mkdir with EDQUOT, for
+        seccomp-notify; its log is self.agent_log."""
+        if "agent" not in self.procs:
+            agent = rtlib.BUILD / "tools" / "seccomp-agent" / "glassrun-seccomp-agent"
+            if not agent.exists():
+                r = subprocess.run(["cmake", "--build", str(rtlib.BUILD), "--target", "glassrun-seccomp-agent"],
+                                   capture_output=True, text=True, timeout=600)
+                assert r.returncode == 0, f"cannot build the seccomp agent: {r.stdout[-400:]}{r.stderr[-400:]}"
+            self.agent_sock, self.agent_log = self.tmp / "agent.sock", self.tmp / "agent.log"
+            with open(self.agent_log, "w") as log:
+                p = subprocess.Popen([str(agent), str(self.agent_sock), "mkdir", str(errno.EDQUOT)],
+                                     stdout=log, stderr=subprocess.STDOUT)
+            self.procs["agent"] = p
+            end = time.monotonic() + 10
+            while not self.agent_sock.exists() and p.poll() is None and time.monotonic() < end:
+                time.sleep(0.01)
+            if not self.agent_sock.exists():
+                raise RuntimeError(f"the seccomp agent did not listen: {self.agent_log.read_text()}")
+        return self.agent_sock
+
+    def close(self):
+        for p in self.procs.values():
+            p.kill()
+            p.wait()
+
+
 class Runner:
     """Runs each (runtime, bundle) once per session; results are shared by
     every check."""
 
     def __init__(self, runtimes, tmp, holder):
         self.runtimes, self.tmp, self.holder = runtimes, tmp, holder
+        self.helpers = Helpers(tmp)
         self.cache = {}
         self.roots = {}
 
@@ -153,7 +211,8 @@ class Runner:
     def build_bundle(self, rt_name, bundle, base=None):
         """The catalogue's bundle under base (default <tmp>/<rt_name>/<bundle>)."""
         base = base or self.tmp / rt_name / bundle
-        ctx = {"marker_dir": base / "markers", "data_dir": base / "data", "holder": self.holder}
+        ctx = {"marker_dir": base / "markers", "data_dir": base / "data", "holder": self.holder,
+               "userns_holder": self.helpers.userns_holder, "seccomp_agent": self.helpers.seccomp_agent}
         for d in (ctx["marker_dir"], ctx["data_dir"]):
             d.mkdir(parents=True, exist_ok=True)
         bdir = rtlib.bundle_from_template(self.tmp, base / "bundle", rtlib.probe_args(catalogue.EXTRA[bundle]))
@@ -170,7 +229,13 @@ class Runner:
             label = f"{rt_name}-alt{len(self.cache)}" if rt else rt_name
             rt = rt or self.rt(rt_name)
             bdir, ctx = self.build_bundle(label, bundle)
-            self.cache[key] = rtlib.execute(rt, self.root(rt_name), bdir, bundle, ctx["marker_dir"])
+            wrap = catalogue.WRAP.get(bundle, [])
+            before = rtlib.host_mounts(self.tmp) if wrap else None
+            res = rtlib.execute(rt, self.root(rt_name), bdir, bundle, ctx["marker_dir"], wrap)
+            if wrap:
+                after = rtlib.host_mounts(self.tmp)
+                res.host_mounts_changed = sorted(set(before) ^ set(after))
+            self.cache[key] = res
         return self.cache[key]
 
 
@@ -191,6 +256,7 @@ def runner(runtimes, session_tmp, holder):
             continue
         for cid in p.stdout.split():
             rtlib.force_delete(rt, root, cid)
+    r.helpers.close()
 
 
 @pytest.fixture(scope="session")
@@ -315,7 +381,7 @@ def render_report(outcomes, collector, stale=()):
             continue
         seen.add(k)
         note = collector.notes.get((d.check, d.runtime, d.bundle))
-        md += [f"### [{d.check}] {d.runtime} / {d.bundle}: `{d.key}` ({d.change})", ""] + ([note, ""] if note else []) \
+        md += [f"### {d.runtime} / {d.bundle}: `{d.name()}` ({d.change})", ""] + ([note, ""] if note else []) \
             + ["```", d.side_by_side(), "```", ""]
     md += ["", f"## Stale accepted differences ({len(stale)})", "",
            "Entries that matched no difference in the comparisons they apply to.", ""]
@@ -347,8 +413,8 @@ def render_report(outcomes, collector, stale=()):
             continue
         seen.add(k)
         note = collector.notes.get((d.check, d.runtime, d.bundle))
-        page.append(f"<h3>[{html.escape(d.check)}] {html.escape(d.runtime)} / {html.escape(d.bundle)}: "
-                    f"<code>{html.escape(d.key)}</code> ({html.escape(d.change)})</h3>"
+        page.append(f"<h3>{html.escape(d.runtime)} / {html.escape(d.bundle)}: "
+                    f"<code>{html.escape(d.name())}</code> ({html.escape(d.change)})</h3>"
                     + (f"<p>{html.escape(note)}</p>" if note else "") + f"<pre>{html.escape(d.side_by_side())}</pre>")
     page.append(f"<h2>Stale accepted differences ({len(stale)})</h2><ul>"
                 + "".join(f"<li>{html.escape(stale_line(e))}</li>" for e in stale) + "</ul>")

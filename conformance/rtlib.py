@@ -218,6 +218,7 @@ class RunResult:
     cgroup_limits: dict = dataclasses.field(default_factory=dict)
     markers: list = dataclasses.field(default_factory=list)
     stderr: str = ""
+    host_mounts_changed: list | None = None   # for a wrapped create: host mountinfo lines made or gone
 
 
 def scratch_stdio():
@@ -283,15 +284,16 @@ def read_cgroup_limits(pid):
     return out
 
 
-def execute(rt, root, bundle_dir, bundle_name, marker_dir=None):
-    """create → state/state.json → start → wait stopped → delete, once."""
+def execute(rt, root, bundle_dir, bundle_name, marker_dir=None, wrap=()):
+    """create → state/state.json → start → wait stopped → delete, once.
+    wrap: a command `create` runs under (catalogue.WRAP)."""
     res = RunResult(rt.name, bundle_name, bundle_dir=str(bundle_dir))
     res.cid = cid = unique_id(rt.name, bundle_name)
     outf = pathlib.Path(bundle_dir).parent / f"{cid}.out"
     errf = pathlib.Path(bundle_dir).parent / f"{cid}.err"
     try:
         with open(outf, "w") as o, open(errf, "w") as e:
-            p = subprocess.run(rt.cmd(root, "create", "--bundle", bundle_dir, cid), stdout=o,
+            p = subprocess.run([*wrap, *rt.cmd(root, "create", "--bundle", bundle_dir, cid)], stdout=o,
                                stderr=e, stdin=scratch_stdio(), timeout=120)
         if p.returncode != 0:
             res.error = f"create exited {p.returncode}: {errf.read_text().strip()[-800:]}"
@@ -322,6 +324,19 @@ def execute(rt, root, bundle_dir, bundle_name, marker_dir=None):
             f = pathlib.Path(marker_dir) / "order"
             res.markers = f.read_text().split() if f.exists() else []
     return res
+
+
+def host_mounts(*paths):
+    """The host's mountinfo lines (without the mount ids) of its root mount
+    and of every mount under one of paths: what a runtime without a mount
+    namespace of its own could change."""
+    out = []
+    for line in pathlib.Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = line.split()
+        mnt = fields[4]
+        if mnt == "/" or any(mnt == str(p) or mnt.startswith(str(p).rstrip("/") + "/") for p in paths):
+            out.append(" ".join(fields[2:]))
+    return sorted(out)
 
 
 def lifecycle(rt, root, wait_limit=60.0):
@@ -490,6 +505,11 @@ class Difference:
     # another place), "absent" (only in runc's), "extra" (only in the
     # runtime's); for a value: "changed".
     change: str = "changed"
+    # A sequence aligned by someone else (glasstrace diff --changes): the
+    # [(reference line, actual line)] rows to show, and this line's 1-based
+    # step in them.
+    aligned: list | None = None
+    step: int | None = None
 
     def name(self):
         """The compared field, as test ids and the report show it:
@@ -497,6 +517,8 @@ class Difference:
         return f"{self.check}.{self.key}"
 
     def side_by_side(self):
+        if self.aligned is not None:
+            return aligned_side_by_side(self.aligned, REFERENCE, self.runtime)
         a = render(self.reference).splitlines() or [""]
         b = render(self.actual).splitlines() or [""]
         return side_by_side(a, b, REFERENCE, self.runtime)
@@ -523,6 +545,15 @@ def side_by_side(a, b, left, right, width=72):
     return "\n".join(lines)
 
 
+def aligned_side_by_side(rows, left, right, width=72):
+    """rows: [(left line or "", right line or "")], already aligned."""
+    lines = [f"{left:<{width}} | {right}", "-" * (width * 2 + 3)]
+    for x, y in rows:
+        mark = " " if x == y else ("<" if not y else (">" if not x else "|"))
+        lines.append(f"{x[:width]:<{width}} {mark} {y}")
+    return "\n".join(lines)
+
+
 CHANGES = ("moved", "absent", "extra", "changed")
 
 
@@ -536,11 +567,12 @@ def load_accepted(path=ACCEPTED_FILE):
         data = tomllib.load(f)
     entries = []
     for e in data.get("difference", []):
-        # key and bundle may be lists: one entry per (bundle, key), sharing
-        # the reason (each is reported stale on its own)
+        # runtime, key and bundle may be lists: one entry per (runtime,
+        # bundle, key), sharing the reason (each is reported stale on its own)
         keys = e.get("key") if isinstance(e.get("key"), list) else [e.get("key")]
         bundles = e.get("bundle") if isinstance(e.get("bundle"), list) else [e.get("bundle", "*")]
-        entries += [dict(e, key=k, bundle=b) for b in bundles for k in keys]
+        runtimes = e.get("runtime") if isinstance(e.get("runtime"), list) else [e.get("runtime")]
+        entries += [dict(e, runtime=r, key=k, bundle=b) for r in runtimes for b in bundles for k in keys]
     for e in entries:
         for field in ("check", "runtime", "key", "reason"):
             if not e.get(field):

@@ -25,7 +25,8 @@ def test_state_lifecycle(lifecycles, accepted, runtime_name):
 # ---- state.json --------------------------------------------------------------
 @pytest.mark.parametrize("bundle_name", ["default", "hooks", "ns-cgroup-new", "ns-ipc-joined", "mount-bind-ro",
                                          "masked-readonly-paths", "process-capabilities", "hostname-domainname",
-                                         "ns-user-mapped", "mount-idmapped", "ns-pid-joined", "ns-cgroup-joined"])
+                                         "ns-user-mapped", "mount-idmapped", "ns-pid-joined", "ns-cgroup-joined",
+                                         "ns-mount-absent", "ns-user-joined", "seccomp-notify"])
 def test_state_json(request, runner, accepted, runtime_name, bundle_name):
     apply_xfail(request, runtime_name, bundle_name)
     res = result_or_fail(runner, runtime_name, bundle_name)
@@ -42,9 +43,10 @@ def test_state_json(request, runner, accepted, runtime_name, bundle_name):
     rtlib.assert_no_unaccepted(diffs, accepted, ("state_json", runtime_name, bundle_name), catalogue.BUGS)
 
 
-@pytest.mark.parametrize("bundle_name", ["default"])
-def test_state_created(runner, accepted, runtime_name, bundle_name):
+@pytest.mark.parametrize("bundle_name", ["default", "ns-mount-absent", "ns-user-joined", "seccomp-notify"])
+def test_state_created(request, runner, accepted, runtime_name, bundle_name):
     """`state` of a created container: same keys and status as runc's."""
+    apply_xfail(request, runtime_name, bundle_name)
     res = result_or_fail(runner, runtime_name, bundle_name)
     st = res.states["created"]
     assert st.get("status") == "created", st

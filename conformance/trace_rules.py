@@ -1,14 +1,13 @@
-"""Syscall-order analysis of glasstrace traces (issue 5, check 3).
+"""Syscall-order analysis of glasstrace traces (issue 5, check 3): the
+runtime-spec's ordering rules, checked on moments taken from the traces of
+`create`, `start` and `delete` (all `ts` are CLOCK_MONOTONIC ns from
+bpf_ktime_get_ns, so the three traces share one clock). Pure functions over
+event lists, so each rule can be unit-tested with hand-made events
+(conformance/test_syscall_order.py).
 
-Pure functions over event lists, so each rule can be unit-tested with
-hand-made events (conformance/test_syscall_order.py):
-
-- milestone normalisation: what is per-run (pids, container ids, tmp paths,
-  fd numbers, random suffixes) becomes a token, and orderings without meaning
-  (the cgroup v1 controllers, runc's second bounding-set pass) get one form;
-- the runtime-spec's ordering rules, checked on moments taken from the
-  traces of `create`, `start` and `delete` (all `ts` are CLOCK_MONOTONIC ns
-  from bpf_ktime_get_ns, so the three traces share one clock).
+Milestone extraction and the comparison with runc (normalisation, alignment,
+moved/absent/extra) are glasstrace's alone: `glasstrace milestones --json`
+and `glasstrace diff --changes` (tracer/src/milestones.cpp, compare.cpp).
 
 Events are the JSONL records of docs/TRACE_SCHEMA.md (dicts); milestones are
 the entries of `glasstrace milestones FILE --json` (kind, detail, syscall,
@@ -17,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import subprocess
 
 # --------------------------------------------------------------------------
@@ -49,177 +47,8 @@ def load_milestones(glasstrace, path):
     return doc
 
 
-def ok(e):
-    """A syscall record that completed successfully."""
-    return e.get("type") == "syscall" and e.get("complete", True) and (e.get("ret") or 0) >= 0
-
-
 def end_ts(e):
     return e["ts"] + (e.get("dur_ns") or 0)
-
-
-# --------------------------------------------------------------------------
-# fd resolution (what `glasstrace milestones` does for targets, here for the
-# source of a bind mount, so a mask done by binding an O_PATH fd of
-# /dev/null — `mount("/proc/self/fd/5", "/proc/self/fd/7", MS_BIND)` — is
-# still recognised as a mask)
-
-_FD_RE = re.compile(r"^/proc/(?:self|thread-self|\d+)/fd/(\d+)$")
-
-
-def fd_paths_at(events, pid, ts):
-    """pid's fd table just before ts, replayed from open/openat/dup/close
-    (only what is in the trace; fds inherited before it started are unknown)."""
-    fds = {}
-    for e in events:
-        if e.get("pid") != pid or e.get("ts", 0) >= ts or not ok(e):
-            continue
-        name, d = e["name"], e.get("decoded") or {}
-        if name in ("open", "openat", "openat2", "open_tree") and isinstance(d.get("pathname"), str):
-            path = d["pathname"]
-            dirfd = d.get("dirfd", "AT_FDCWD")
-            if not path.startswith("/") and dirfd != "AT_FDCWD" and dirfd in fds:
-                path = fds[dirfd].rstrip("/") + "/" + path
-            fds[e["ret"]] = path
-        elif name in ("dup", "dup2", "dup3"):
-            old = d.get("oldfd", d.get("fd"))
-            if old in fds:
-                fds[e["ret"]] = fds[old]
-        elif name == "close":
-            fds.pop(d.get("fd"), None)
-    return fds
-
-
-def mount_source(events, m):
-    """The source path of the mount syscall behind milestone m, fd resolved."""
-    for e in events:
-        if e.get("type") == "syscall" and e.get("ts") == m.get("ts") and e.get("tid") == m.get("tid") \
-                and e.get("name") == "mount":
-            src = (e.get("decoded") or {}).get("source")
-            mt = _FD_RE.match(src or "")
-            if mt:
-                return fd_paths_at(events, e["pid"], e["ts"]).get(int(mt.group(1)), src)
-            return src
-    return None
-
-
-def resolve_masks(milestones, events):
-    """`mount T (bind)` whose source is /dev/null (through an fd) is a mask."""
-    out = []
-    for m in milestones:
-        if m["kind"] == "mount" and m["detail"].endswith(" (bind)") and mount_source(events, m) == "/dev/null":
-            m = dict(m, kind="mask", detail=m["detail"][: -len(" (bind)")])
-        out.append(m)
-    return out
-
-
-# --------------------------------------------------------------------------
-# normalising milestone keys
-
-def substitutions(**tokens):
-    """{'<root>': '/tmp/x/root', '<id>': 'cf-...'} → list of (value, token),
-    longest value first so a path is replaced before a prefix of it."""
-    pairs = [(str(v), k) for k, v in tokens.items() if v]
-    return sorted(pairs, key=lambda p: -len(p[0]))
-
-
-_RAND = [
-    (re.compile(r"\b(runc|crun)\.[A-Za-z0-9]{6}\b"), r"\1.<rand>"),    # mkstemp/mkdtemp suffixes
-    (re.compile(r"/proc/\d+/"), "/proc/<pid>/"),
-    (re.compile(r"/proc/self/fd/\d+"), "/proc/self/fd/<fd>"),
-    (re.compile(r"\bfd=\d+"), "fd=<fd>"),
-]
-
-
-def norm_text(s, subst=()):
-    for value, token in subst:
-        s = s.replace(value, token)
-    for rx, rep in _RAND:
-        s = rx.sub(rep, s)
-    return s
-
-
-def milestone_key(m, subst=()):
-    key = f"{m['kind']} {norm_text(m['detail'], subst)}"
-    if m["kind"] == "exec":
-        key = key.split("\n", 1)[0]   # argv of a script: its first line says enough
-    if (m.get("count") or 1) > 1:
-        key += f" (x{m['count']})"
-    return key
-
-
-def _cgroup_target(key):
-    mt = re.match(r"^mount (/sys/fs/cgroup/[^ ]+) \(", key)
-    return mt.group(1) if mt else None
-
-
-def sort_cgroup_runs(keys):
-    """The order in which a runtime mounts the cgroup v1 controllers under
-    /sys/fs/cgroup carries no meaning (it follows /proc/self/mountinfo or the
-    runtime's own list): each run of such mounts is sorted by target, stably,
-    so bind stays before bind-remount."""
-    out, run = [], []
-    for k in keys + [None]:
-        if k is not None and _cgroup_target(k):
-            run.append(k)
-            continue
-        out += sorted(run, key=_cgroup_target)
-        run = []
-        if k is not None:
-            out.append(k)
-    return out
-
-
-def fold_repeated_capbset(keys):
-    """runc 1.1 drops the bounding set twice in a row (once in its Go init,
-    once more through its capabilities library): a run of capbset.drop lines
-    whose second half repeats the first becomes the first half followed by
-    one line saying so. Any other shape is left as it is, so a missing or an
-    extra capability still shows."""
-    out, i = [], 0
-    while i < len(keys):
-        if not keys[i].startswith("capbset.drop "):
-            out.append(keys[i])
-            i += 1
-            continue
-        j = i
-        while j < len(keys) and keys[j].startswith("capbset.drop "):
-            j += 1
-        run = keys[i:j]
-        half = len(run) // 2
-        if len(run) % 2 == 0 and half and run[:half] == run[half:]:
-            out += run[:half] + [f"capbset.drop <second pass repeating the {half} drops above>"]
-        else:
-            out += run
-        i = j
-    return out
-
-
-def gather_cgroup_attach(milestones):
-    """A runtime's parent writes the child's pid to cgroup.procs while the
-    child goes on with its own steps (runc's init clones its binary
-    meanwhile): how the writes interleave with the child's milestones is a
-    race. All cgroup.attach milestones of one basename become one, at the
-    first, with the total count."""
-    out, at = [], {}
-    for m in milestones:
-        if m["kind"] == "cgroup.attach":
-            if m["detail"] in at:
-                first = out[at[m["detail"]]]
-                out[at[m["detail"]]] = dict(first, count=(first.get("count") or 1) + (m.get("count") or 1))
-                continue
-            at[m["detail"]] = len(out)
-        out.append(m)
-    return out
-
-
-def normalise(milestones, events=None, subst=()):
-    """Milestones → the ordered, normalised keys compared between runtimes."""
-    if events is not None:
-        milestones = resolve_masks(milestones, events)
-    milestones = gather_cgroup_attach(milestones)
-    keys = [milestone_key(m, subst) for m in milestones]
-    return fold_repeated_capbset(sort_cgroup_runs(keys))
 
 
 # --------------------------------------------------------------------------

@@ -32,6 +32,7 @@ import signal
 import subprocess
 import time
 
+import catalogue
 import rtlib
 import trace_rules as tr
 
@@ -57,35 +58,29 @@ class Traced:
     seconds: float = 0.0
     create_trace: str = ""   # the JSONL trace of `create`
 
-    def subst(self):
-        return tr.substitutions(**{"<rootfs>": pathlib.Path(self.bundle_dir) / "rootfs",
-                                   "<bundle>": self.bundle_dir, "<root>": self.root, "<id>": self.cid})
-
-    def keys(self):
-        return tr.normalise(self.create_ms, self.create_ev, self.subst())
+    def tokens(self):
+        """What is per run in this trace's milestones -> the token it reads as."""
+        return {"<rootfs>": pathlib.Path(self.bundle_dir) / "rootfs", "<bundle>": self.bundle_dir,
+                "<root>": self.root, "<id>": self.cid}
 
     def timeline(self):
-        ms = tr.resolve_masks(self.create_ms, self.create_ev)
-        return tr.build_timeline(self.cfg, ms, self.create_ev, self.start_ev, self.delete_ev)
+        return tr.build_timeline(self.cfg, self.create_ms, self.create_ev, self.start_ev, self.delete_ev)
 
 
-def first_divergence(ref, res, bad_keys):
-    """The first step where `glasstrace diff` finds runc's create trace and
-    the runtime's apart, among the differences not accepted (bad_keys:
-    "-STEP"/"+STEP" as the milestones check names them); None if none."""
-    p = subprocess.run([str(GLASSTRACE), "diff", "--json", ref.create_trace, res.create_trace],
-                       capture_output=True, text=True, timeout=60)
+def compare(ref, res):
+    """`glasstrace diff --changes` of runc's create trace and the runtime's:
+    the one comparison of milestones (normalised, aligned, each differing
+    step moved/absent/extra with its step number; docs/TRACER.md)."""
+    cmd = [str(GLASSTRACE), "diff", "--changes", ref.create_trace, res.create_trace]
+    for flag, t in (("--subst-a", ref), ("--subst-b", res)):
+        cmd += [f"{flag}={token}={value}" for token, value in t.tokens().items() if value]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     if p.returncode not in (0, 1):
-        return f"(glasstrace diff exited {p.returncode}: {p.stderr.strip()[:200]})"
-    lines = json.loads(p.stdout)["lines"]
-    for i, line in enumerate(lines, 1):
-        a = tr.norm_text(line["a"], ref.subst()) if line["a"] else None
-        b = tr.norm_text(line["b"], res.subst()) if line["b"] else None
-        if a == b:
-            continue
-        if (a and "-" + a in bad_keys) or (b and "+" + b in bad_keys):
-            return f"step {i}: {ref.runtime} `{a or '-'}` | {res.runtime} `{b or '-'}`"
-    return None
+        raise RuntimeError(f"glasstrace diff --changes exited {p.returncode}: {p.stderr.strip()[:400]}")
+    doc = json.loads(p.stdout)
+    if doc.get("v") != 1:
+        raise ValueError(f"glasstrace diff --changes: version {doc.get('v')!r}, want 1")
+    return doc
 
 
 def hook_script(path, name, marker=None):
@@ -147,7 +142,9 @@ class Tracer:
         def gt(step, *args):
             out = open(base / f"{step}.out", "w")
             err = open(base / f"{step}.err", "w")
-            p = subprocess.Popen([str(GLASSTRACE), "-o", str(base / f"{step}.jsonl"), "--", *rt.cmd(root, *args)],
+            wrap = catalogue.WRAP.get(bundle, []) if step == "create" else []
+            p = subprocess.Popen([str(GLASSTRACE), "-o", str(base / f"{step}.jsonl"), "--", *wrap,
+                                  *rt.cmd(root, *args)],
                                  stdin=rtlib.scratch_stdio(), stdout=out, stderr=err)
             out.close()
             err.close()

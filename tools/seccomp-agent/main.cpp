@@ -27,13 +27,15 @@ int usage() {
 
 void log_handoff(const agent::Handoff& h) {
   auto state = nlohmann::json::parse(h.state_json, nullptr, false);
-  std::string id = "?";
+  std::string id = "?", metadata;
   long pid = -1;
   if (state.is_object() && state.contains("state") && state["state"].is_object()) {
     id = state["state"].value("id", "?");
     pid = state.value("pid", -1L);
+    metadata = state.value("metadata", "");  // the config's listenerMetadata
   }
-  std::cout << "seccomp-agent: container " << id << " pid=" << pid << " notify fd received" << std::endl;
+  std::cout << "seccomp-agent: container " << id << " pid=" << pid
+            << (h.notify_fd >= 0 ? " notify fd received" : " no notify fd") << " metadata=" << metadata << std::endl;
 }
 
 // Serves the listening socket and every notify fd received so far; a notify

@@ -3,28 +3,73 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <unordered_map>
 
 namespace glasstrace {
 
+namespace {
+
+struct Block {
+  std::size_t i, j, k;  // x[i, i+k) == y[j, j+k)
+};
+
+// The longest block of x[alo, ahi) that is also in y[blo, bhi) (the first
+// one, in x then y, when several are as long).
+Block longest_match(const std::vector<std::string>& x,
+                    const std::unordered_map<std::string, std::vector<std::size_t>>& y_at, std::size_t alo,
+                    std::size_t ahi, std::size_t blo, std::size_t bhi) {
+  Block best{alo, blo, 0};
+  std::unordered_map<std::size_t, std::size_t> len;  // j -> length of the match ending at (i - 1, j)
+  for (std::size_t i = alo; i < ahi; i++) {
+    std::unordered_map<std::size_t, std::size_t> next;
+    auto at = y_at.find(x[i]);
+    if (at != y_at.end())
+      for (std::size_t j : at->second) {
+        if (j < blo) continue;
+        if (j >= bhi) break;
+        auto before = j > 0 ? len.find(j - 1) : len.end();
+        std::size_t k = next[j] = (before != len.end() ? before->second : 0) + 1;
+        if (k > best.k) best = {i - k + 1, j - k + 1, k};
+      }
+    len.swap(next);
+  }
+  return best;
+}
+
+}  // namespace
+
+// Aligned as Python's difflib.SequenceMatcher (no junk) does: the longest
+// common block first, then the same on each side of it. Unlike a plain LCS,
+// which may pair a step with any equal step, a run of steps a runtime made
+// elsewhere shows as that run moved, not as the steps around it.
 std::vector<DiffLine> diff_milestones(const MilestoneList& a, const MilestoneList& b) {
   const auto& x = a.items;
   const auto& y = b.items;
-  std::size_t n = x.size(), m = y.size();
-  // lcs[i][j]: LCS length of x[i..] and y[j..].
-  std::vector<std::vector<uint32_t>> lcs(n + 1, std::vector<uint32_t>(m + 1, 0));
-  for (std::size_t i = n; i-- > 0;)
-    for (std::size_t j = m; j-- > 0;)
-      lcs[i][j] = x[i].key() == y[j].key() ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
+  std::vector<std::string> xk, yk;
+  for (const auto& m : x) xk.push_back(m.key());
+  for (const auto& m : y) yk.push_back(m.key());
+  std::unordered_map<std::string, std::vector<std::size_t>> y_at;
+  for (std::size_t j = 0; j < yk.size(); j++) y_at[yk[j]].push_back(j);
+  std::vector<Block> blocks;
+  std::vector<std::array<std::size_t, 4>> todo{{0, xk.size(), 0, yk.size()}};
+  while (!todo.empty()) {
+    auto [alo, ahi, blo, bhi] = todo.back();
+    todo.pop_back();
+    Block m = longest_match(xk, y_at, alo, ahi, blo, bhi);
+    if (m.k == 0) continue;
+    blocks.push_back(m);
+    if (alo < m.i && blo < m.j) todo.push_back({alo, m.i, blo, m.j});
+    if (m.i + m.k < ahi && m.j + m.k < bhi) todo.push_back({m.i + m.k, ahi, m.j + m.k, bhi});
+  }
+  std::sort(blocks.begin(), blocks.end(), [](const Block& p, const Block& q) { return p.i < q.i; });
+  blocks.push_back({x.size(), y.size(), 0});
   std::vector<DiffLine> out;
   std::size_t i = 0, j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && x[i].key() == y[j].key()) {
-      out.push_back({DiffLine::Same, &x[i++], &y[j++]});
-    } else if (j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j])) {
-      out.push_back({DiffLine::OnlyB, nullptr, &y[j++]});
-    } else {
-      out.push_back({DiffLine::OnlyA, &x[i++], nullptr});
-    }
+  for (const auto& m : blocks) {
+    for (; i < m.i; i++) out.push_back({DiffLine::OnlyA, &x[i], nullptr});
+    for (; j < m.j; j++) out.push_back({DiffLine::OnlyB, nullptr, &y[j]});
+    for (std::size_t n = 0; n < m.k; n++, i++, j++) out.push_back({DiffLine::Same, &x[i], &y[j]});
   }
   return out;
 }

@@ -1,4 +1,5 @@
-// Aligning two milestone sequences (LCS) and showing them side by side.
+// Aligning two milestone sequences (difflib's longest-block matching) and
+// showing them side by side.
 #pragma once
 
 #include <string>

@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "audit.h"
+#include "compare.h"
 #include "diff.h"
 #include "explain.h"
 #include "profile_gen.h"
@@ -397,6 +398,23 @@ int explain(const std::string& trace_file, const std::string& config_file, bool 
 #endif
 }
 
+// `diff --changes`: exit 0 equal, 1 different (as diff), 2 on a bad --subst.
+int print_changes(const gt::MilestoneList& a, const gt::MilestoneList& b, const std::vector<std::string>& subst_a,
+                  const std::vector<std::string>& subst_b) {
+  auto parse = [](const std::vector<std::string>& specs) {
+    gt::Substitutions out;
+    for (const auto& s : specs) {
+      auto eq = s.find('=');
+      if (eq == std::string::npos || eq == 0) die(fmt::format("diff: --subst wants TOKEN=VALUE, got '{}'", s), 2);
+      out.emplace_back(s.substr(eq + 1), s.substr(0, eq));
+    }
+    return out;
+  };
+  auto c = gt::compare_milestones(a, b, parse(subst_a), parse(subst_b));
+  std::cout << gt::comparison_json(c).dump(2) << '\n';
+  return c.changes.empty() ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -438,6 +456,13 @@ int main(int argc, char** argv) {
   df->add_option("a", diff_a, "first trace")->required();
   df->add_option("b", diff_b, "second trace")->required();
   df->add_flag("--json", diff_json, "JSON output");
+  bool diff_changes = false;
+  std::vector<std::string> subst_a, subst_b;
+  df->add_flag("--changes", diff_changes,
+               "JSON: the normalised comparison, each differing step moved/absent/extra (the conformance check)");
+  df->add_option("--subst-a", subst_a, "TOKEN=VALUE: with --changes, VALUE in A's milestones reads TOKEN")
+      ->needs("--changes");
+  df->add_option("--subst-b", subst_b, "TOKEN=VALUE: the same for B")->needs("--changes");
 
   auto* au = app.add_subcommand("audit", "what the container's first program inherited (exec_audit); --expect checks it");
   std::string au_file, au_policy;
@@ -479,6 +504,7 @@ int main(int argc, char** argv) {
   if (*df) {
     auto a = gt::extract_milestones(load_or_die(diff_a));
     auto b = gt::extract_milestones(load_or_die(diff_b));
+    if (diff_changes) return print_changes(a, b, subst_a, subst_b);
     auto d = gt::diff_milestones(a, b);
     if (diff_json) {
       gt::Json lines = gt::Json::array();

@@ -206,7 +206,9 @@ MilestoneList extract_milestones(const Trace& t) {
       std::string target = relative_to(out.rootfs, paths.resolve(pid, Json("AT_FDCWD"), d["target"]));
       std::string flags = d.value("mountflags", "0");
       std::string kind = mount_kind(flags, d["filesystemtype"]);
-      bool masks = (kind == "bind" && d["source"] == "/dev/null") ||
+      // runc and glassrun bind an O_PATH fd of /dev/null: resolve the source like the target
+      std::string source = d["source"].is_string() ? paths.resolve(pid, Json("AT_FDCWD"), d["source"]) : "";
+      bool masks = (kind == "bind" && source == "/dev/null") ||
                    (kMaskedPaths.count(target) && flags.find("MS_RDONLY") != std::string::npos && kind != "bind-remount" && kind != "remount");
       if (masks) add(e, "mask", target);
       else add(e, "mount", fmt::format("{} ({})", target, kind));

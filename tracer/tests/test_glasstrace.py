@@ -401,6 +401,20 @@ def test_diff(runc_trace, workdir, containers):
     assert re.search(r"^- hostname +runc", d.stdout, re.M), d.stdout
     assert re.search(r"^\+ .*\| hostname +elsewhere", d.stdout, re.M), d.stdout
     assert re.search(r"^  pivot_root +/ +\| pivot_root +/", d.stdout, re.M), d.stdout
+    # --changes: the conformance check's comparison (its normalisation and
+    # classification are unit-tested in compare_test.cpp)
+    ids = [next(e["argv"][-1] for e in load(t) if e["type"] == "exec") for t in (runc_trace, out)]
+    c = run([GLASSTRACE, "diff", "--changes", runc_trace, out, f"--subst-a=<id>={ids[0]}", f"--subst-b=<id>={ids[1]}"])
+    assert c.returncode == 1, c.stderr
+    doc = json.loads(c.stdout)
+    got = {(x["key"], x["change"]) for x in doc["changes"]}
+    assert got == {("-hostname runc", "absent"), ("+hostname elsewhere", "extra")}, doc["changes"]
+    step = next(x["step"] for x in doc["changes"] if x["key"] == "-hostname runc")
+    assert doc["lines"][step - 1]["a"] == "hostname runc"
+    same = run([GLASSTRACE, "diff", "--changes", runc_trace, runc_trace])
+    assert same.returncode == 0 and json.loads(same.stdout)["changes"] == [], same.stdout
+    bad = run([GLASSTRACE, "diff", "--changes", runc_trace, out, "--subst-a=novalue"])
+    assert bad.returncode == 2 and "TOKEN=VALUE" in bad.stderr, bad.stderr
 
 
 # --- fidelity against strace -----------------------------------------------
