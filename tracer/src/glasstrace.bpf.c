@@ -159,7 +159,7 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
 
   __u32 nr = (__u32)id;
   struct gt_plan *plan = nr < MAX_SYSCALL_NR ? bpf_map_lookup_elem(&capture_plan, &nr) : NULL;
-  bool full = plan && (plan->str_mask || plan->extra);
+  bool full = plan && (plan->str_mask || plan->extra || plan->struct_len);
   __u32 size = full ? sizeof(struct gt_sys_enter_full) : sizeof(struct gt_sys_enter);
 
   struct gt_sys_enter *e;
@@ -209,13 +209,12 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
       capture_fd_path(f, task, (int)e->args[0]);
       break;
     }
-    case GT_X_CAPSET:
-      if (!bpf_probe_read_user(f->data, 24, (void *)e->args[1])) f->data_len = 24;
-      break;
-    case GT_X_CLONE3:
-      if (!bpf_probe_read_user(f->data, 64, (void *)e->args[0])) f->data_len = 64;
-      break;
   }
+  __u32 slen = plan->struct_len;
+  __u8 sarg = plan->struct_arg;
+  if (slen && slen <= GT_DATA_LEN && sarg < 6 &&
+      !bpf_probe_read_user(f->data, slen, (void *)e->args[sarg]))
+    f->data_len = slen;
   bpf_ringbuf_submit(e, 0);
   return 0;
 }

@@ -44,6 +44,13 @@ Json string_slot(const gt_sys_enter_full* f, int arg) {
 
 bool is_error_return(int64_t ret) { return ret < 0 && ret >= -4095; }
 
+// rt_sigreturn restores the interrupted context, orig_ax included (-1: no
+// syscall to restart), so its exit record carries nr -1.
+bool exit_matches(int64_t entry_nr, int64_t exit_nr) {
+  static const long sigreturn = syscall_nr("rt_sigreturn").value_or(-2);
+  return entry_nr == exit_nr || (exit_nr == -1 && entry_nr == sigreturn);
+}
+
 }  // namespace
 
 Json task_fields(const gt_header& h) {
@@ -112,6 +119,14 @@ Json decode_args(const gt_sys_enter& e, std::size_t size) {
           d["exit_signal"] = signal_text(exit_signal);
         }
         break;
+      case ArgKind::MountAttr:
+        if (f && f->data_len >= 32) {
+          uint64_t w[4];  // attr_set, attr_clr, propagation, userns_fd
+          std::memcpy(w, f->data, sizeof(w));
+          d[a.name] = Json{{"attr_set", mount_attr_flags_text(w[0])}, {"attr_clr", mount_attr_flags_text(w[1])},
+                           {"propagation", mount_flags_text(w[2])}, {"userns_fd", w[3]}};
+        }
+        break;
       case ArgKind::MsgHdr: break;  // scm_rights is added at exit
       case ArgKind::OpenFlags: d[a.name] = open_flags_text(v); break;
       case ArgKind::AtFlags: d[a.name] = at_flags_text(v); break;
@@ -123,6 +138,10 @@ Json decode_args(const gt_sys_enter& e, std::size_t size) {
       case ArgKind::MoveMountFlags: d[a.name] = move_mount_flags_text(v); break;
       case ArgKind::OpenTreeFlags: d[a.name] = open_tree_flags_text(v); break;
       case ArgKind::FsconfigCmd: d[a.name] = fsconfig_cmd_text(v); break;
+      case ArgKind::FsopenFlags: d[a.name] = fsopen_flags_text(v); break;
+      case ArgKind::FsmountFlags: d[a.name] = fsmount_flags_text(v); break;
+      case ArgKind::MountAttrFlags: d[a.name] = mount_attr_flags_text(v); break;
+      case ArgKind::PidfdFlags: d[a.name] = pidfd_flags_text(v); break;
       case ArgKind::PrctlOp: d[a.name] = prctl_option_text(v); break;
       case ArgKind::PrctlArg:
         if (auto text = prctl_arg2_text(e.args[0], v)) d[a.name] = *text;
@@ -177,7 +196,7 @@ void Recorder::on_enter(const gt_sys_enter& e, std::size_t size) {
 void Recorder::on_exit_of_syscall(const void* data) {
   const auto& x = *static_cast<const gt_sys_exit*>(data);
   auto it = pending_.find(x.h.task.tid);
-  if (it == pending_.end() || it->second.nr != x.nr) {
+  if (it == pending_.end() || !exit_matches(it->second.nr, x.nr)) {
     // No entry: refused by seccomp before the sys_enter tracepoint (an error
     // return, whose args came with the exit), or entered before we attached.
     // orig_ax -1: no syscall (a signal return's restart path).
