@@ -69,17 +69,20 @@ struct gt_sys_enter {
   __u8 has_payload;
 };
 
-// Larger record for syscalls that have a capture plan.
+// Larger record for syscalls that have a capture plan. It is sent only as
+// far as the plan fills it (h.size): the fixed part, then one strs[] slot
+// per string argument; argv (execve, execveat) makes it whole. An openat
+// is ~750 bytes instead of ~2 KB, so the ring buffer holds more of them.
 struct gt_sys_enter_full {
   struct gt_sys_enter e;
   __u8 str_arg[GT_NSTR];  // which arg each strs[] slot belongs to, 0xff none
-  char strs[GT_NSTR][GT_STR_LEN];
-  __u32 argc;             // argv entries captured
-  char argv[GT_ARGV_N][GT_ARGV_LEN];
   __u32 data_len;         // bytes valid in data
   __u8 data[GT_DATA_LEN];
   __u32 path_depth;       // names valid in path_names, leaf first
   char path_names[GT_PATH_DEPTH][GT_NAME_LEN];
+  __u32 argc;             // argv entries captured
+  char strs[GT_NSTR][GT_STR_LEN];
+  char argv[GT_ARGV_N][GT_ARGV_LEN];
 };
 
 struct gt_sys_exit {

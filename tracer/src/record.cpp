@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <csignal>
+#include <cstddef>
 #include <cstring>
 #include <string>
 
@@ -35,10 +36,12 @@ std::string fd_path(const gt_sys_enter_full& f) {
   return reached_root ? out : "..." + out;
 }
 
-Json string_slot(const gt_sys_enter_full* f, int arg) {
+// The string of args[arg], if the record (of `size` bytes) carries its slot.
+Json string_slot(const gt_sys_enter_full* f, std::size_t size, int arg) {
   if (!f) return nullptr;
   for (int s = 0; s < GT_NSTR; s++)
-    if (f->str_arg[s] == arg) return bounded(f->strs[s], GT_STR_LEN);
+    if (f->str_arg[s] == arg && offsetof(gt_sys_enter_full, strs) + (s + 1) * GT_STR_LEN <= size)
+      return bounded(f->strs[s], GT_STR_LEN);
   return nullptr;
 }
 
@@ -65,8 +68,11 @@ Json decode_args(const gt_sys_enter& e, std::size_t size) {
   Json d = Json::object();
   const SyscallSignature* sig = signature_of(syscall_name(e.nr));
   if (!sig) return d;
-  const gt_sys_enter_full* f =
-      e.has_payload && size >= sizeof(gt_sys_enter_full) ? reinterpret_cast<const gt_sys_enter_full*>(&e) : nullptr;
+  // A full record is sent only as far as its plan fills it (events.h).
+  const gt_sys_enter_full* f = e.has_payload && size >= offsetof(gt_sys_enter_full, strs)
+                                   ? reinterpret_cast<const gt_sys_enter_full*>(&e)
+                                   : nullptr;
+  bool has_argv = size >= sizeof(gt_sys_enter_full);
   for (std::size_t i = 0; i < sig->args.size() && i < 6; i++) {
     const ArgSpec& a = sig->args[i];
     uint64_t v = e.args[i];
@@ -79,16 +85,16 @@ Json decode_args(const gt_sys_enter& e, std::size_t size) {
         break;
       case ArgKind::Hex: case ArgKind::Ptr: break;  // the raw args say it all
       case ArgKind::Mode: d[a.name] = fmt::format("{:#o}", v); break;
-      case ArgKind::Str: d[a.name] = v ? string_slot(f, i) : Json(nullptr); break;
+      case ArgKind::Str: d[a.name] = v ? string_slot(f, size, i) : Json(nullptr); break;
       case ArgKind::HostName: {
-        Json s = string_slot(f, i);
+        Json s = string_slot(f, size, i);
         if (s.is_string() && i + 1 < 6) s = s.get<std::string>().substr(0, e.args[i + 1]);
         d[a.name] = s;
         break;
       }
       case ArgKind::Argv: {
         Json argv = Json::array();
-        if (f)
+        if (f && has_argv)
           for (uint32_t k = 0; k < std::min<uint32_t>(f->argc, GT_ARGV_N); k++)
             argv.push_back(bounded(f->argv[k], GT_ARGV_LEN));
         d[a.name] = argv;
@@ -166,7 +172,10 @@ bool Recorder::on_record(const void* data, std::size_t size) {
   const auto* h = static_cast<const gt_header*>(data);
   if (h->size > size) return false;
   switch (h->kind) {
-    case GT_SYS_ENTER: on_enter(*static_cast<const gt_sys_enter*>(data), size); return true;
+    case GT_SYS_ENTER:
+      if (size < sizeof(gt_sys_enter)) return false;
+      on_enter(*static_cast<const gt_sys_enter*>(data), size);
+      return true;
     case GT_SYS_EXIT: on_exit_of_syscall(data); return true;
     case GT_FORK: on_fork(data); return true;
     case GT_EXEC: on_exec(data); return true;

@@ -1,6 +1,7 @@
 // The Recorder on hand-built BPF records: pairing, decoding, fork flags.
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstring>
 
 #include "events.h"
@@ -133,4 +134,31 @@ TEST(Recorder, DecodesMountAttrStruct) {
   EXPECT_EQ(d["flags"], "AT_RECURSIVE");
   EXPECT_EQ(d["attr"], (Json{{"attr_set", "MOUNT_ATTR_RDONLY|MOUNT_ATTR_NOEXEC"}, {"attr_clr", "MOUNT_ATTR_NOSUID"},
                              {"propagation", "MS_PRIVATE"}, {"userns_fd", 0}}));
+}
+
+TEST(Recorder, FullRecordSentOnlyAsFarAsItsPlan) {
+  // One string slot sent (events.h): its string decodes, a slot beyond the
+  // record's size is never read, argv needs the whole record.
+  auto* full = new gt_sys_enter_full{};
+  full->e.h = header(GT_SYS_ENTER, 0, 91, 10);
+  full->e.nr = *syscall_nr("symlink");
+  full->e.args[0] = 0x10;
+  full->e.args[1] = 0x20;
+  full->e.has_payload = 1;
+  std::memset(full->str_arg, 0xff, sizeof(full->str_arg));
+  full->str_arg[0] = 0;
+  std::strcpy(full->strs[0], "/target");
+  full->str_arg[1] = 1;
+  std::strcpy(full->strs[1], "stale: not sent");
+  std::size_t one_slot = offsetof(gt_sys_enter_full, strs) + GT_STR_LEN;
+  Json d = decode_args(full->e, one_slot);
+  EXPECT_EQ(d["target"], "/target");
+  EXPECT_TRUE(d["linkpath"].is_null());
+  EXPECT_EQ(decode_args(full->e, one_slot + GT_STR_LEN)["linkpath"], "stale: not sent");
+  full->e.nr = *syscall_nr("execve");
+  full->argc = 1;
+  std::strcpy(full->argv[0], "sh");
+  EXPECT_EQ(decode_args(full->e, one_slot)["argv"], Json::array());
+  EXPECT_EQ(decode_args(full->e, sizeof(*full))["argv"], Json::array({"sh"}));
+  delete full;
 }
