@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -349,7 +350,15 @@ int record(const RecordOptions& o) {
   }
   out.reset();
   phase_done("finish");
-  if (timing) std::cerr << "glasstrace: timing: " << phases.dump() << '\n';
+  if (timing) {
+    // glasstrace's own CPU (decoding and writing; the BPF programs run on
+    // the traced tasks' time): how much of a traced run's cost is ours.
+    rusage self{};
+    getrusage(RUSAGE_SELF, &self);
+    phases["self_cpu"] = (self.ru_utime.tv_sec + self.ru_stime.tv_sec) * 1e3 +
+                         (self.ru_utime.tv_usec + self.ru_stime.tv_usec) / 1e3;
+    std::cerr << "glasstrace: timing: " << phases.dump() << '\n';
+  }
   if (dropped > 0)
     std::cerr << fmt::format("glasstrace: warning: {} events were dropped (ring buffer full); the trace is incomplete\n",
                              dropped);
