@@ -3,7 +3,7 @@ BUILD ?= build
 PYTEST := /usr/bin/python3 -m pytest
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build demo test unit fuzz pytest bench clean faults soak test-asan audit-all
+.PHONY: deps build demo test unit fuzz pytest bench bench-tracer clean faults soak test-asan audit-all
 
 deps:
 	@bash ci/install-deps.sh
@@ -66,6 +66,10 @@ audit-all: build
 
 bench: build
 	bash bench/run.sh
+
+# What glasstrace costs: loops of 20 runs traced / untraced, attach, RSS (docs/BENCHMARKS.md).
+bench-tracer: build
+	/usr/bin/python3 bench/tracer_cost.py --glassrun $(BUILD)/runtime/glassrun
 
 clean:
 	rm -rf $(BUILD)

@@ -87,6 +87,17 @@ constexpr ValueName kFsconfigCmds[] = {
     {6, "FSCONFIG_CMD_CREATE"}, {7, "FSCONFIG_CMD_RECONFIGURE"}, {8, "FSCONFIG_CMD_CREATE_EXCL"},
 };
 
+constexpr ValueName kFsopenFlags[] = {{1, "FSOPEN_CLOEXEC"}};
+constexpr ValueName kFsmountFlags[] = {{1, "FSMOUNT_CLOEXEC"}};
+// MOUNT_ATTR_RELATIME is 0 (the default of the 0x70 atime field).
+constexpr ValueName kMountAttrFlags[] = {
+    {0x1, "MOUNT_ATTR_RDONLY"}, {0x2, "MOUNT_ATTR_NOSUID"}, {0x4, "MOUNT_ATTR_NODEV"},
+    {0x8, "MOUNT_ATTR_NOEXEC"}, {0x10, "MOUNT_ATTR_NOATIME"}, {0x20, "MOUNT_ATTR_STRICTATIME"},
+    {0x80, "MOUNT_ATTR_NODIRATIME"}, {0x100000, "MOUNT_ATTR_IDMAP"}, {0x200000, "MOUNT_ATTR_NOSYMFOLLOW"},
+};
+constexpr ValueName kPidfdFlags[] = {{04000, "PIDFD_NONBLOCK"}};
+constexpr uint64_t kOCreat = 0100, kOTmpfileBit = 020000000;
+
 constexpr ValueName kPrctlOps[] = {
     {1, "PR_SET_PDEATHSIG"}, {2, "PR_GET_PDEATHSIG"}, {3, "PR_GET_DUMPABLE"},
     {4, "PR_SET_DUMPABLE"}, {7, "PR_GET_KEEPCAPS"}, {8, "PR_SET_KEEPCAPS"},
@@ -230,10 +241,11 @@ const std::vector<SyscallSignature> kSignatures = {
     {"execveat", {{"dirfd", A::Dirfd}, {"pathname", A::Str}, {"argv", A::Argv}, {"envp", A::Ptr}, {"flags", A::AtFlags}}},
     {"move_mount", {{"from_dirfd", A::Dirfd}, {"from_pathname", A::Str}, {"to_dirfd", A::Dirfd}, {"to_pathname", A::Str}, {"flags", A::MoveMountFlags}}},
     {"open_tree", {{"dirfd", A::Dirfd}, {"filename", A::Str}, {"flags", A::OpenTreeFlags}}},
-    {"fsopen", {{"fsname", A::Str}, {"flags", A::Hex}}},
+    {"fsopen", {{"fsname", A::Str}, {"flags", A::FsopenFlags}}},
     {"fsconfig", {{"fd", A::Fd}, {"cmd", A::FsconfigCmd}, {"key", A::Str}, {"value", A::Str}, {"aux", A::Int}}},
-    {"fsmount", {{"fd", A::Fd}, {"flags", A::Hex}, {"attr_flags", A::Hex}}},
-    {"mount_setattr", {{"dirfd", A::Dirfd}, {"pathname", A::Str}, {"flags", A::AtFlags}, {"attr", A::Ptr}, {"size", A::Int}}},
+    {"fsmount", {{"fd", A::Fd}, {"flags", A::FsmountFlags}, {"attr_flags", A::MountAttrFlags}}},
+    {"mount_setattr", {{"dirfd", A::Dirfd}, {"pathname", A::Str}, {"flags", A::AtFlags}, {"attr", A::MountAttr}, {"size", A::Int}}},
+    {"pidfd_open", {{"pid", A::Int}, {"flags", A::PidfdFlags}}},
     {"clone", {{"flags", A::CloneFlags}, {"stack", A::Ptr}, {"parent_tid", A::Ptr}, {"child_tid", A::Ptr}, {"tls", A::Ptr}}},
     {"clone3", {{"cl_args", A::Clone3Args}, {"size", A::Int}}},
     {"fork", {}},
@@ -355,6 +367,11 @@ std::string keyctl_op_text(uint64_t v) { return value_text(v, kKeyctlOps); }
 std::string move_mount_flags_text(uint64_t v) { return flags_text(v, kMoveMountFlags); }
 std::string open_tree_flags_text(uint64_t v) { return flags_text(v, kOpenTreeFlags); }
 std::string fsconfig_cmd_text(uint64_t v) { return value_text(v, kFsconfigCmds); }
+std::string fsopen_flags_text(uint64_t v) { return flags_text(v, kFsopenFlags); }
+std::string fsmount_flags_text(uint64_t v) { return flags_text(v, kFsmountFlags); }
+std::string mount_attr_flags_text(uint64_t v) { return flags_text(v, kMountAttrFlags); }
+std::string pidfd_flags_text(uint64_t v) { return flags_text(v, kPidfdFlags); }
+bool open_flags_use_mode(uint64_t flags) { return flags & (kOCreat | kOTmpfileBit); }
 
 std::string capability_name(unsigned cap) {
   if (cap < std::size(kCapabilities)) return kCapabilities[cap];

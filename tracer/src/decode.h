@@ -33,8 +33,10 @@ enum class ArgKind {
   CapData,       // capset data: effective/permitted/inheritable names
   Clone3Args,    // struct clone_args: flags and exit_signal
   MsgHdr,        // SCM_RIGHTS fds counted at exit
+  MountAttr,     // struct mount_attr: attr_set/attr_clr/propagation/userns_fd
   OpenFlags, AtFlags, MountFlags, UmountFlags, CloneFlags, UnshareFlags,
   NsType, MoveMountFlags, OpenTreeFlags, FsconfigCmd,
+  FsopenFlags, FsmountFlags, MountAttrFlags, PidfdFlags,
   PrctlOp, PrctlArg,  // PrctlArg: a capability for PR_CAPBSET_*, else Int
   SeccompOp, Signal, Rlimit, KeyctlOp,
 };
@@ -72,6 +74,12 @@ std::string keyctl_op_text(uint64_t v);
 std::string move_mount_flags_text(uint64_t v);
 std::string open_tree_flags_text(uint64_t v);
 std::string fsconfig_cmd_text(uint64_t v);
+std::string fsopen_flags_text(uint64_t v);
+std::string fsmount_flags_text(uint64_t v);
+std::string mount_attr_flags_text(uint64_t v);  // MOUNT_ATTR_*
+std::string pidfd_flags_text(uint64_t v);
+// open/openat/openat2 read their mode only with O_CREAT or O_TMPFILE.
+bool open_flags_use_mode(uint64_t flags);
 std::string capability_name(unsigned cap);
 std::vector<std::string> capability_names(uint64_t set);
 std::optional<uint64_t> clone_flag_value(std::string_view name);

@@ -34,14 +34,16 @@ enum gt_extra {
   GT_X_EXECVE = 1,     // argv at args[1]
   GT_X_EXECVEAT = 2,   // argv at args[2]
   GT_X_WRITE = 3,      // data at args[1], len args[2], fd args[0] path
-  GT_X_CAPSET = 4,     // struct __user_cap_data_struct[2] at args[1]
-  GT_X_CLONE3 = 5,     // struct clone_args at args[0]
   GT_X_MSG = 6,        // msghdr at args[1]: count SCM_RIGHTS fds at exit
 };
 
 struct gt_plan {
   __u8 str_mask;  // bit i: args[i] is a user string to copy
   __u8 extra;     // enum gt_extra
+  // A fixed-size struct args[struct_arg] points to, copied into data
+  // (capset's cap data, clone3's clone_args, mount_setattr's mount_attr).
+  __u8 struct_arg;
+  __u8 struct_len;  // bytes, <= GT_DATA_LEN; 0: none
 };
 
 // Who did it; common to every record.
@@ -67,17 +69,20 @@ struct gt_sys_enter {
   __u8 has_payload;
 };
 
-// Larger record for syscalls that have a capture plan.
+// Larger record for syscalls that have a capture plan. It is sent only as
+// far as the plan fills it (h.size): the fixed part, then one strs[] slot
+// per string argument; argv (execve, execveat) makes it whole. An openat
+// is ~750 bytes instead of ~2 KB, so the ring buffer holds more of them.
 struct gt_sys_enter_full {
   struct gt_sys_enter e;
   __u8 str_arg[GT_NSTR];  // which arg each strs[] slot belongs to, 0xff none
-  char strs[GT_NSTR][GT_STR_LEN];
-  __u32 argc;             // argv entries captured
-  char argv[GT_ARGV_N][GT_ARGV_LEN];
   __u32 data_len;         // bytes valid in data
   __u8 data[GT_DATA_LEN];
   __u32 path_depth;       // names valid in path_names, leaf first
   char path_names[GT_PATH_DEPTH][GT_NAME_LEN];
+  __u32 argc;             // argv entries captured
+  char strs[GT_NSTR][GT_STR_LEN];
+  char argv[GT_ARGV_N][GT_ARGV_LEN];
 };
 
 struct gt_sys_exit {

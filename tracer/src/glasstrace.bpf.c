@@ -37,11 +37,22 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
-  // 16 MiB: ~8000 of the largest records while user space drains it. Its
-  // pages are allocated, zeroed and mapped (RSS) at every start: 64 MiB
-  // cost ~40 ms and 128 MiB of RSS.
-  __uint(max_entries, 16 << 20);
+  // 4 MiB: ~10000 records of a runtime's typical mix (~100 B plain, ~750 B
+  // with one path) while user space drains it in batches. Its pages are
+  // allocated, zeroed and mapped twice (RSS: 2x its size) at every start:
+  // 16 MiB were 32 MiB of glasstrace's 36 MiB RSS. GLASSTRACE_RINGBUF_BYTES
+  // sizes it for bigger bursts.
+  __uint(max_entries, 4 << 20);
 } events SEC(".maps");
+
+// Where a syscall's full record is built before it is copied into the
+// ring buffer at the size its capture plan needs.
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct gt_sys_enter_full);
+} enter_scratch SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -60,6 +71,15 @@ struct {
   __type(key, __u32);
   __type(value, __u8);
 } audited SEC(".maps");
+
+// User space is woken when a batch has piled up, not for every record (a
+// wakeup and a context switch each, on the traced workload's CPUs); it
+// also polls every 100 ms and drains the buffer at the end.
+#define GT_WAKE_BYTES (256 << 10)
+static __always_inline __u64 wake_flags(void) {
+  return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= GT_WAKE_BYTES ? BPF_RB_FORCE_WAKEUP
+                                                                        : BPF_RB_NO_WAKEUP;
+}
 
 static __always_inline void count_drop(void) {
   __u32 k = GT_STAT_DROPPED;
@@ -151,6 +171,15 @@ static __always_inline void capture_fd_path(struct gt_sys_enter_full *f,
   }
 }
 
+static __always_inline void fill_enter(struct gt_sys_enter *e, struct task_struct *task, struct pt_regs *regs,
+                                       long id, __u32 size, bool payload) {
+  fill_header(&e->h, GT_SYS_ENTER, size, task);
+  e->nr = id;
+#pragma unroll
+  for (int i = 0; i < 6; i++) e->args[i] = arg_of(regs, i);
+  e->has_payload = payload;
+}
+
 SEC("raw_tp/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -159,29 +188,22 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
 
   __u32 nr = (__u32)id;
   struct gt_plan *plan = nr < MAX_SYSCALL_NR ? bpf_map_lookup_elem(&capture_plan, &nr) : NULL;
-  bool full = plan && (plan->str_mask || plan->extra);
-  __u32 size = full ? sizeof(struct gt_sys_enter_full) : sizeof(struct gt_sys_enter);
-
-  struct gt_sys_enter *e;
-  if (full)
-    e = bpf_ringbuf_reserve(&events, sizeof(struct gt_sys_enter_full), 0);
-  else
-    e = bpf_ringbuf_reserve(&events, sizeof(struct gt_sys_enter), 0);
-  if (!e) {
-    count_drop();
-    return 0;
-  }
-  fill_header(&e->h, GT_SYS_ENTER, size, task);
-  e->nr = id;
-#pragma unroll
-  for (int i = 0; i < 6; i++) e->args[i] = arg_of(regs, i);
-  e->has_payload = full;
-  if (!full) {
-    bpf_ringbuf_submit(e, 0);
+  if (!plan || !(plan->str_mask || plan->extra || plan->struct_len)) {
+    struct gt_sys_enter *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+      count_drop();
+      return 0;
+    }
+    fill_enter(e, task, regs, id, sizeof(*e), false);
+    bpf_ringbuf_submit(e, wake_flags());
     return 0;
   }
 
-  struct gt_sys_enter_full *f = (void *)e;
+  __u32 zero = 0;
+  struct gt_sys_enter_full *f = bpf_map_lookup_elem(&enter_scratch, &zero);
+  if (!f) return 0;
+  struct gt_sys_enter *e = &f->e;
+  fill_enter(e, task, regs, id, 0, true);
   __u8 mask = plan->str_mask;
 #pragma unroll
   for (int s = 0; s < GT_NSTR; s++) f->str_arg[s] = 0xff;
@@ -209,14 +231,19 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
       capture_fd_path(f, task, (int)e->args[0]);
       break;
     }
-    case GT_X_CAPSET:
-      if (!bpf_probe_read_user(f->data, 24, (void *)e->args[1])) f->data_len = 24;
-      break;
-    case GT_X_CLONE3:
-      if (!bpf_probe_read_user(f->data, 64, (void *)e->args[0])) f->data_len = 64;
-      break;
   }
-  bpf_ringbuf_submit(e, 0);
+  __u32 slen = plan->struct_len;
+  __u8 sarg = plan->struct_arg;
+  if (slen && slen <= GT_DATA_LEN && sarg < 6 &&
+      !bpf_probe_read_user(f->data, slen, (void *)e->args[sarg]))
+    f->data_len = slen;
+
+  __u32 size = sizeof(*f);
+  if (plan->extra != GT_X_EXECVE && plan->extra != GT_X_EXECVEAT)
+    size = __builtin_offsetof(struct gt_sys_enter_full, strs) + slot * GT_STR_LEN;
+  if (size > sizeof(*f)) size = sizeof(*f);
+  e->h.size = size;
+  if (bpf_ringbuf_output(&events, f, size, wake_flags())) count_drop();
   return 0;
 }
 
@@ -268,7 +295,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret) {
   struct gt_plan *plan = nr < MAX_SYSCALL_NR ? bpf_map_lookup_elem(&capture_plan, &nr) : NULL;
   if (plan && plan->extra == GT_X_MSG && ret >= 0)
     e->scm_rights = count_scm_rights(BPF_CORE_READ(regs, si));
-  bpf_ringbuf_submit(e, 0);
+  bpf_ringbuf_submit(e, wake_flags());
   return 0;
 }
 
@@ -295,7 +322,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child) {
   struct upid up = {};
   bpf_core_read(&up, sizeof(up), &tp->numbers[level]);
   e->child_pidns = BPF_CORE_READ(up.ns, ns.inum);
-  bpf_ringbuf_submit(e, 0);
+  bpf_ringbuf_submit(e, wake_flags());
   return 0;
 }
 
@@ -307,9 +334,14 @@ static __always_inline struct mount *real_mount(struct vfsmount *vm) {
 
 // Names from (d, vm) up, leaf first, crossing mount points, until the
 // task's root (in_root), the top of the mount namespace (at_ns_top) or
-// GT_AUDIT_DEPTH names (truncated).
-static __always_inline void walk_path(struct gt_path *out, struct dentry *d, struct vfsmount *vm,
-                                      struct dentry *root_d, struct vfsmount *root_mnt) {
+// GT_AUDIT_DEPTH names (truncated). A global function: the verifier checks
+// it once, not once per call site (root, cwd, fds: three copies of this
+// loop were ~100 ms of verification at every start). Kernel pointers come
+// as integers, since a global function's pointer arguments must be memory.
+__noinline int walk_path(struct gt_path *out, __u64 dentry, __u64 vfsmount, __u64 root_dentry, __u64 root_vfsmount) {
+  if (!out) return 0;
+  struct dentry *d = (struct dentry *)dentry, *root_d = (struct dentry *)root_dentry;
+  struct vfsmount *vm = (struct vfsmount *)vfsmount, *root_mnt = (struct vfsmount *)root_vfsmount;
   struct mount *m = real_mount(vm);
   out->depth = 0;
   out->truncated = 0;
@@ -318,13 +350,13 @@ static __always_inline void walk_path(struct gt_path *out, struct dentry *d, str
   for (int i = 0; i < GT_AUDIT_DEPTH * 2 + 2; i++) {
     if (d == root_d && vm == root_mnt) {
       out->in_root = 1;
-      return;
+      return 0;
     }
     if (d == BPF_CORE_READ(vm, mnt_root)) {
       struct mount *parent = BPF_CORE_READ(m, mnt_parent);
       if (!parent || parent == m) {
         out->at_ns_top = 1;
-        return;
+        return 0;
       }
       d = BPF_CORE_READ(m, mnt_mountpoint);
       m = parent;
@@ -334,18 +366,19 @@ static __always_inline void walk_path(struct gt_path *out, struct dentry *d, str
     __u8 n = out->depth;
     if (n >= GT_AUDIT_DEPTH) {
       out->truncated = 1;
-      return;
+      return 0;
     }
     bpf_probe_read_kernel_str(out->names[n], GT_NAME_LEN, BPF_CORE_READ(d, d_name.name));
     out->depth = n + 1;
     struct dentry *up = BPF_CORE_READ(d, d_parent);
     if (!up || up == d) {
       out->at_ns_top = 1;  // a detached tree
-      return;
+      return 0;
     }
     d = up;
   }
   out->truncated = 1;
+  return 0;
 }
 
 // Scratch for the audit record (too large for the stack; built there, then
@@ -387,7 +420,8 @@ static long audit_one_fd(__u32 fd, struct fd_walk *w) {
   bpf_probe_read_kernel(&word, sizeof(word), &w->cloexec[fd / 64]);
   o->cloexec = (word >> (fd % 64)) & 1;
   bpf_probe_read_kernel_str(o->fstype, sizeof(o->fstype), BPF_CORE_READ(f, f_inode, i_sb, s_type, name));
-  walk_path(&o->path, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), w->root_d, w->root_mnt);
+  walk_path(&o->path, (__u64)BPF_CORE_READ(f, f_path.dentry), (__u64)BPF_CORE_READ(f, f_path.mnt),
+            (__u64)w->root_d, (__u64)w->root_mnt);
   a->fds_described = n + 1;
   return 0;
 }
@@ -445,15 +479,16 @@ static __always_inline void emit_audit(struct task_struct *p) {
 
   struct dentry *root_d = BPF_CORE_READ(p, fs, root.dentry);
   struct vfsmount *root_mnt = BPF_CORE_READ(p, fs, root.mnt);
-  walk_path(&a->root, root_d, root_mnt, NULL, NULL);
-  walk_path(&a->cwd, BPF_CORE_READ(p, fs, pwd.dentry), BPF_CORE_READ(p, fs, pwd.mnt), root_d, root_mnt);
+  walk_path(&a->root, (__u64)root_d, (__u64)root_mnt, 0, 0);
+  walk_path(&a->cwd, (__u64)BPF_CORE_READ(p, fs, pwd.dentry), (__u64)BPF_CORE_READ(p, fs, pwd.mnt),
+            (__u64)root_d, (__u64)root_mnt);
   struct fdtable *fdt = BPF_CORE_READ(p, files, fdt);
   struct fd_walk w = {.fds = BPF_CORE_READ(fdt, fd), .cloexec = BPF_CORE_READ(fdt, close_on_exec),
                       .max = BPF_CORE_READ(fdt, max_fds), .root_d = root_d, .root_mnt = root_mnt};
   a->nfds = 0;
   a->fds_described = 0;
   bpf_loop(GT_AUDIT_FD_SCAN, audit_one_fd, &w, 0);
-  if (bpf_ringbuf_output(&events, a, sizeof(*a), 0)) count_drop();
+  if (bpf_ringbuf_output(&events, a, sizeof(*a), wake_flags())) count_drop();
 }
 
 SEC("raw_tp/sched_process_exec")
@@ -474,7 +509,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
   e->args_len = 0;
   if (len && !bpf_probe_read_user(e->args, len & (GT_EXEC_ARGS_LEN * 2 - 1), (void *)start))
     e->args_len = len;
-  bpf_ringbuf_submit(e, 0);
+  bpf_ringbuf_submit(e, wake_flags());
   emit_audit(p);
   return 0;
 }
@@ -498,7 +533,7 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead) {
 #pragma unroll
       for (int i = 0; i < 6; i++) e->sigsys_args[i] = arg_of(regs, i);
     }
-    bpf_ringbuf_submit(e, 0);
+    bpf_ringbuf_submit(e, wake_flags());
   }
   if (group_dead) bpf_map_delete_elem(&followed, &tgid);
   return 0;
@@ -522,7 +557,7 @@ static __always_inline int emit_step(struct pt_regs *ctx, const char *step, int 
   bpf_copy_from_user(&c, 1, step);
   bpf_copy_from_user(&c, 1, step + sizeof(e->step) - 1);
   bpf_probe_read_user_str(e->step, sizeof(e->step), step);
-  bpf_ringbuf_submit(e, 0);
+  bpf_ringbuf_submit(e, wake_flags());
   return 0;
 }
 

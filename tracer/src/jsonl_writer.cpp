@@ -1,5 +1,8 @@
 #include "jsonl_writer.h"
 
+#include <fmt/format.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -19,6 +22,29 @@ void JsonlWriter::write(const Json& event) {
   std::string line = event.dump(-1, ' ', false, Json::error_handler_t::replace);
   line += '\n';
   fwrite(line.data(), 1, line.size(), f_);
+}
+
+namespace {
+constexpr int kPendingWidth = 20;  // digits of the largest u64
+}
+
+long JsonlWriter::write_with_pending(const Json& event, const std::string& name) {
+  std::string line = event.dump(-1, ' ', false, Json::error_handler_t::replace);
+  line.pop_back();  // the closing brace
+  line += fmt::format(",{}:", Json(name).dump());
+  long start = ftell(f_);
+  long offset = start < 0 ? -1 : start + static_cast<long>(line.size());
+  line += fmt::format("{:>{}}}}\n", "null", kPendingWidth);
+  fwrite(line.data(), 1, line.size(), f_);
+  return offset;
+}
+
+void JsonlWriter::patch(long offset, uint64_t value) {
+  if (offset < 0) return;
+  std::string text = fmt::format("{:>{}}", value, kPendingWidth);
+  fflush(f_);
+  if (pwrite(fileno(f_), text.data(), text.size(), offset) != static_cast<ssize_t>(text.size()))
+    throw std::runtime_error("writing " + path_ + " failed: " + strerror(errno ? errno : EIO));
 }
 
 void JsonlWriter::flush() { fflush(f_); }

@@ -15,6 +15,12 @@ class JsonlWriter {
   JsonlWriter(const JsonlWriter&) = delete;
   JsonlWriter& operator=(const JsonlWriter&) = delete;
   void write(const Json& event);
+  // Writes `event` with one more field, `name`, whose value is known only
+  // later: null for now, padded so that patch() can overwrite it in place.
+  // Returns the value's offset, or -1 if the output cannot seek (a pipe).
+  long write_with_pending(const Json& event, const std::string& name);
+  // Puts `value` where write_with_pending left null (a no-op for -1).
+  void patch(long offset, uint64_t value);
   void flush();
   // Flushes and closes; throws if the trace could not be written completely.
   void close();

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -39,8 +40,9 @@ gt_plan plan_for(const SyscallSignature& sig) {
       case ArgKind::Str: case ArgKind::HostName: p.str_mask |= 1u << i; break;
       case ArgKind::Argv: p.extra = i == 1 ? GT_X_EXECVE : GT_X_EXECVEAT; break;
       case ArgKind::WriteBuf: p.extra = GT_X_WRITE; break;
-      case ArgKind::CapData: p.extra = GT_X_CAPSET; break;
-      case ArgKind::Clone3Args: p.extra = GT_X_CLONE3; break;
+      case ArgKind::CapData: p.struct_arg = i, p.struct_len = 24; break;      // __user_cap_data_struct[2]
+      case ArgKind::Clone3Args: p.struct_arg = i, p.struct_len = 64; break;   // clone_args up to tls
+      case ArgKind::MountAttr: p.struct_arg = i, p.struct_len = 32; break;    // struct mount_attr
       case ArgKind::MsgHdr: p.extra = GT_X_MSG; break;
       default: break;
     }
@@ -87,6 +89,8 @@ Tracer::Tracer(bool verbose) {
   glassrun::UniqueFd min_btf = min_btf_file();
   std::string min_btf_path = fmt::format("/proc/self/fd/{}", min_btf.get());
   LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = min_btf.get() >= 0 ? min_btf_path.c_str() : nullptr);
+  // -v: the verifier's statistics per program too (BPF_LOG_STATS: time, insns processed).
+  if (verbose) opts.kernel_log_level = 4;
   skel_ = glasstrace_bpf__open_opts(&opts);
   if (!skel_) throw TracerError(fmt::format("opening the BPF object failed: {}", strerror(errno)));
   // USDT programs sleep to fault in step-name strings (libbpf 1.1 has no
@@ -97,7 +101,9 @@ Tracer::Tracer(bool verbose) {
   // at least a page; anything else is refused by the kernel at load).
   if (const char* bytes = getenv("GLASSTRACE_RINGBUF_BYTES"))
     bpf_map__set_max_entries(skel_->maps.events, static_cast<uint32_t>(strtoul(bytes, nullptr, 0)));
+  auto load_start = std::chrono::steady_clock::now();
   int err = glasstrace_bpf__load(skel_);
+  load_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - load_start).count();
   if (err) {
     int e = -err;
     glasstrace_bpf__destroy(skel_);
@@ -120,7 +126,7 @@ void Tracer::fill_capture_plan() {
     const SyscallSignature* sig = signature_of(syscall_name(nr));
     if (!sig) continue;
     gt_plan p = plan_for(*sig);
-    if (!p.str_mask && !p.extra) continue;
+    if (!p.str_mask && !p.extra && !p.struct_len) continue;
     uint32_t key = static_cast<uint32_t>(nr);
     if (bpf_map_update_elem(fd, &key, &p, BPF_ANY))
       throw TracerError(fmt::format("filling the capture plan failed: {}", strerror(errno)));

@@ -36,12 +36,15 @@ class Tracer {
   // not copy its page tables.
   void stop_polling();
   uint64_t dropped() const;
+  // How long loading (verifying) the programs took, for GLASSTRACE_TIMING.
+  uint64_t load_ns() const { return load_ns_; }
 
  private:
   void fill_capture_plan();
   struct glasstrace_bpf* skel_ = nullptr;
   struct ring_buffer* rb_ = nullptr;
   Recorder* current_ = nullptr;
+  uint64_t load_ns_ = 0;
 };
 
 }  // namespace glasstrace

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -172,9 +173,23 @@ int record(const RecordOptions& o) {
     die(fmt::format("no such process: {}", *o.attach_pid));
   }
 
+  // GLASSTRACE_TIMING=1: where the start-up goes, one JSON line on stderr
+  // at the end (bench/tracer_cost.py reads it).
+  const char* timing_env = getenv("GLASSTRACE_TIMING");
+  bool timing = timing_env && *timing_env && strcmp(timing_env, "0");
+  gt::Json phases = gt::Json::object();
+  uint64_t phase_start = clock_ns(CLOCK_MONOTONIC);
+  auto phase_done = [&](const char* name) {
+    uint64_t now = clock_ns(CLOCK_MONOTONIC);
+    phases[name] = (now - phase_start) / 1e6;
+    phase_start = now;
+  };
+
   std::unique_ptr<gt::Tracer> tracer;
   try {
     tracer = std::make_unique<gt::Tracer>(o.verbose);
+    phases["load"] = tracer->load_ns() / 1e6;
+    phase_done("open_and_load");
   } catch (const gt::TracerError& e) {
     die(e.what());
   }
@@ -233,6 +248,7 @@ int record(const RecordOptions& o) {
   try {
     for (uint32_t pid : live) tracer->follow(pid);
     tracer->attach();
+    phase_done("attach_tracepoints");
     std::vector<std::pair<std::string, bool>> usdt_targets;  // path, explicit
     if (cmd_path && gt::has_usdt_provider(*cmd_path, "glassrun")) usdt_targets.emplace_back(*cmd_path, false);
     for (const auto& p : o.usdt)
@@ -244,6 +260,7 @@ int record(const RecordOptions& o) {
       else if (tracer->attach_usdt(path, &why)) usdt_attached.push_back(path);
       else std::cerr << "glasstrace: warning: USDT attach to " << path << " failed: " << why << '\n';
     }
+    phase_done("attach_usdt");
   } catch (const gt::TracerError& e) {
     if (child > 0) kill(child, SIGKILL), waitpid(child, nullptr, 0);
     die(e.what());
@@ -264,7 +281,9 @@ int record(const RecordOptions& o) {
                    {"monotonic_ns", mono},
                    {"kernel", std::string(u.release)},
                    {"usdt", usdt_attached}};
-  out->write(meta);
+  // Events lost for a full ring buffer: known at the end, written into the
+  // first record then (null if the trace is not a seekable file).
+  long dropped_at = out->write_with_pending(meta, "dropped");
 
   gt::Recorder rec([&](const gt::Json& e) { out->write(e); });
   rec.on_process_start = [&](uint32_t pid) { live.insert(pid); };
@@ -281,6 +300,7 @@ int record(const RecordOptions& o) {
     }
   }
 
+  phase_done("release");
   int forwarded = 0;
   try {
     for (;;) {
@@ -311,6 +331,7 @@ int record(const RecordOptions& o) {
   } catch (const gt::TracerError& e) {
     die(e.what());
   }
+  phase_done("record");
   rec.finish();
   tracer->stop_polling();
   uint64_t dropped = tracer->dropped();
@@ -323,11 +344,22 @@ int record(const RecordOptions& o) {
               {"duration_ns", clock_ns(CLOCK_MONOTONIC) - mono},
               {"exit_status", exit_status ? gt::Json(*exit_status) : gt::Json(nullptr)}});
   try {
+    out->patch(dropped_at, dropped);
     out->close();
   } catch (const std::exception& e) {
     die(e.what());
   }
   out.reset();
+  phase_done("finish");
+  if (timing) {
+    // glasstrace's own CPU (decoding and writing; the BPF programs run on
+    // the traced tasks' time): how much of a traced run's cost is ours.
+    rusage self{};
+    getrusage(RUSAGE_SELF, &self);
+    phases["self_cpu"] = (self.ru_utime.tv_sec + self.ru_stime.tv_sec) * 1e3 +
+                         (self.ru_utime.tv_usec + self.ru_stime.tv_usec) / 1e3;
+    std::cerr << "glasstrace: timing: " << phases.dump() << '\n';
+  }
   if (dropped > 0)
     std::cerr << fmt::format("glasstrace: warning: {} events were dropped (ring buffer full); the trace is incomplete\n",
                              dropped);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <csignal>
+#include <cstddef>
 #include <cstring>
 #include <string>
 
@@ -35,14 +36,23 @@ std::string fd_path(const gt_sys_enter_full& f) {
   return reached_root ? out : "..." + out;
 }
 
-Json string_slot(const gt_sys_enter_full* f, int arg) {
+// The string of args[arg], if the record (of `size` bytes) carries its slot.
+Json string_slot(const gt_sys_enter_full* f, std::size_t size, int arg) {
   if (!f) return nullptr;
   for (int s = 0; s < GT_NSTR; s++)
-    if (f->str_arg[s] == arg) return bounded(f->strs[s], GT_STR_LEN);
+    if (f->str_arg[s] == arg && offsetof(gt_sys_enter_full, strs) + (s + 1) * GT_STR_LEN <= size)
+      return bounded(f->strs[s], GT_STR_LEN);
   return nullptr;
 }
 
 bool is_error_return(int64_t ret) { return ret < 0 && ret >= -4095; }
+
+// rt_sigreturn restores the interrupted context, orig_ax included (-1: no
+// syscall to restart), so its exit record carries nr -1.
+bool exit_matches(int64_t entry_nr, int64_t exit_nr) {
+  static const long sigreturn = syscall_nr("rt_sigreturn").value_or(-2);
+  return entry_nr == exit_nr || (exit_nr == -1 && entry_nr == sigreturn);
+}
 
 }  // namespace
 
@@ -58,8 +68,11 @@ Json decode_args(const gt_sys_enter& e, std::size_t size) {
   Json d = Json::object();
   const SyscallSignature* sig = signature_of(syscall_name(e.nr));
   if (!sig) return d;
-  const gt_sys_enter_full* f =
-      e.has_payload && size >= sizeof(gt_sys_enter_full) ? reinterpret_cast<const gt_sys_enter_full*>(&e) : nullptr;
+  // A full record is sent only as far as its plan fills it (events.h).
+  const gt_sys_enter_full* f = e.has_payload && size >= offsetof(gt_sys_enter_full, strs)
+                                   ? reinterpret_cast<const gt_sys_enter_full*>(&e)
+                                   : nullptr;
+  bool has_argv = size >= sizeof(gt_sys_enter_full);
   for (std::size_t i = 0; i < sig->args.size() && i < 6; i++) {
     const ArgSpec& a = sig->args[i];
     uint64_t v = e.args[i];
@@ -72,16 +85,16 @@ Json decode_args(const gt_sys_enter& e, std::size_t size) {
         break;
       case ArgKind::Hex: case ArgKind::Ptr: break;  // the raw args say it all
       case ArgKind::Mode: d[a.name] = fmt::format("{:#o}", v); break;
-      case ArgKind::Str: d[a.name] = v ? string_slot(f, i) : Json(nullptr); break;
+      case ArgKind::Str: d[a.name] = v ? string_slot(f, size, i) : Json(nullptr); break;
       case ArgKind::HostName: {
-        Json s = string_slot(f, i);
+        Json s = string_slot(f, size, i);
         if (s.is_string() && i + 1 < 6) s = s.get<std::string>().substr(0, e.args[i + 1]);
         d[a.name] = s;
         break;
       }
       case ArgKind::Argv: {
         Json argv = Json::array();
-        if (f)
+        if (f && has_argv)
           for (uint32_t k = 0; k < std::min<uint32_t>(f->argc, GT_ARGV_N); k++)
             argv.push_back(bounded(f->argv[k], GT_ARGV_LEN));
         d[a.name] = argv;
@@ -112,6 +125,14 @@ Json decode_args(const gt_sys_enter& e, std::size_t size) {
           d["exit_signal"] = signal_text(exit_signal);
         }
         break;
+      case ArgKind::MountAttr:
+        if (f && f->data_len >= 32) {
+          uint64_t w[4];  // attr_set, attr_clr, propagation, userns_fd
+          std::memcpy(w, f->data, sizeof(w));
+          d[a.name] = Json{{"attr_set", mount_attr_flags_text(w[0])}, {"attr_clr", mount_attr_flags_text(w[1])},
+                           {"propagation", mount_flags_text(w[2])}, {"userns_fd", w[3]}};
+        }
+        break;
       case ArgKind::MsgHdr: break;  // scm_rights is added at exit
       case ArgKind::OpenFlags: d[a.name] = open_flags_text(v); break;
       case ArgKind::AtFlags: d[a.name] = at_flags_text(v); break;
@@ -123,6 +144,10 @@ Json decode_args(const gt_sys_enter& e, std::size_t size) {
       case ArgKind::MoveMountFlags: d[a.name] = move_mount_flags_text(v); break;
       case ArgKind::OpenTreeFlags: d[a.name] = open_tree_flags_text(v); break;
       case ArgKind::FsconfigCmd: d[a.name] = fsconfig_cmd_text(v); break;
+      case ArgKind::FsopenFlags: d[a.name] = fsopen_flags_text(v); break;
+      case ArgKind::FsmountFlags: d[a.name] = fsmount_flags_text(v); break;
+      case ArgKind::MountAttrFlags: d[a.name] = mount_attr_flags_text(v); break;
+      case ArgKind::PidfdFlags: d[a.name] = pidfd_flags_text(v); break;
       case ArgKind::PrctlOp: d[a.name] = prctl_option_text(v); break;
       case ArgKind::PrctlArg:
         if (auto text = prctl_arg2_text(e.args[0], v)) d[a.name] = *text;
@@ -147,7 +172,10 @@ bool Recorder::on_record(const void* data, std::size_t size) {
   const auto* h = static_cast<const gt_header*>(data);
   if (h->size > size) return false;
   switch (h->kind) {
-    case GT_SYS_ENTER: on_enter(*static_cast<const gt_sys_enter*>(data), size); return true;
+    case GT_SYS_ENTER:
+      if (size < sizeof(gt_sys_enter)) return false;
+      on_enter(*static_cast<const gt_sys_enter*>(data), size);
+      return true;
     case GT_SYS_EXIT: on_exit_of_syscall(data); return true;
     case GT_FORK: on_fork(data); return true;
     case GT_EXEC: on_exec(data); return true;
@@ -177,7 +205,7 @@ void Recorder::on_enter(const gt_sys_enter& e, std::size_t size) {
 void Recorder::on_exit_of_syscall(const void* data) {
   const auto& x = *static_cast<const gt_sys_exit*>(data);
   auto it = pending_.find(x.h.task.tid);
-  if (it == pending_.end() || it->second.nr != x.nr) {
+  if (it == pending_.end() || !exit_matches(it->second.nr, x.nr)) {
     // No entry: refused by seccomp before the sys_enter tracepoint (an error
     // return, whose args came with the exit), or entered before we attached.
     // orig_ax -1: no syscall (a signal return's restart path).

@@ -50,6 +50,11 @@ std::string render_arg(const ArgSpec& a, uint64_t raw, const Json& d) {
       if (!d.contains("flags")) return hex_or_null(raw);
       return fmt::format("{{flags={}, exit_signal={}}}", d["flags"].get<std::string>(),
                          d.value("exit_signal", "0"));
+    case ArgKind::MountAttr:
+      if (!v || !v->is_object()) return hex_or_null(raw);
+      return fmt::format("{{attr_set={}, attr_clr={}, propagation={}, userns_fd={}}}",
+                         (*v)["attr_set"].get<std::string>(), (*v)["attr_clr"].get<std::string>(),
+                         (*v)["propagation"].get<std::string>(), (*v)["userns_fd"].get<uint64_t>());
     case ArgKind::MsgHdr:
       if (!d.contains("scm_rights")) return hex_or_null(raw);
       return fmt::format("{{scm_rights={}}}", d["scm_rights"].get<int>());
@@ -58,6 +63,14 @@ std::string render_arg(const ArgSpec& a, uint64_t raw, const Json& d) {
       if (v->is_string()) return v->get<std::string>();
       return v->dump();
   }
+}
+
+// strace leaves out open's mode unless the flags make the kernel read it.
+bool shown(const SyscallSignature& sig, std::size_t i, const Json& args) {
+  if (sig.args[i].kind != ArgKind::Mode) return true;
+  for (std::size_t k = 0; k < sig.args.size(); k++)
+    if (sig.args[k].kind == ArgKind::OpenFlags) return open_flags_use_mode(args[k].get<uint64_t>());
+  return true;
 }
 
 std::string clock_text(const Trace& t, uint64_t ts) {
@@ -90,7 +103,7 @@ std::string strace_call(const Json& e) {
   std::string out = name + "(";
   if (sig) {
     for (std::size_t i = 0; i < sig->args.size(); i++)
-      out += (i ? ", " : "") + render_arg(sig->args[i], args[i].get<uint64_t>(), d);
+      if (shown(*sig, i, args)) out += (i ? ", " : "") + render_arg(sig->args[i], args[i].get<uint64_t>(), d);
   } else {
     for (std::size_t i = 0; i < 6; i++) {
       uint64_t v = args[i].get<uint64_t>();

@@ -33,7 +33,22 @@ TEST(Strace, ErrorReturnAndDirfd) {
                          {{"dirfd", "AT_FDCWD"}, {"pathname", "/nope"}, {"flags", "O_RDONLY|O_CLOEXEC"}, {"mode", "0"}}, -2);
   e["errno"] = "ENOENT";
   EXPECT_EQ(body(strace_line(empty_trace(), e)),
-            R"(openat(AT_FDCWD, "/nope", O_RDONLY|O_CLOEXEC, 0) = -1 ENOENT (No such file or directory) <0.000012>)");
+            R"(openat(AT_FDCWD, "/nope", O_RDONLY|O_CLOEXEC) = -1 ENOENT (No such file or directory) <0.000012>)");
+}
+
+TEST(Strace, OpenModeOnlyWhenCreating) {
+  // As strace: the mode is shown only when O_CREAT or O_TMPFILE make the kernel read it.
+  Json e = syscall_event(7, 5, "openat", {uint64_t(-100), 0x10, 01 | 0100 | 01000, 0640},
+                         {{"dirfd", "AT_FDCWD"}, {"pathname", "/f"}, {"flags", "O_WRONLY|O_CREAT|O_TRUNC"}, {"mode", "0640"}});
+  EXPECT_EQ(strace_call(e), R"(openat(AT_FDCWD, "/f", O_WRONLY|O_CREAT|O_TRUNC, 0640))");
+}
+
+TEST(Strace, MountAttrStruct) {
+  Json e = syscall_event(7, 5, "mount_setattr", {uint64_t(-100), 0x10, 0x8000, 0x20, 32},
+                         {{"dirfd", "AT_FDCWD"}, {"pathname", "/m"}, {"flags", "AT_RECURSIVE"},
+                          {"attr", {{"attr_set", "MOUNT_ATTR_RDONLY"}, {"attr_clr", "0"}, {"propagation", "0"}, {"userns_fd", 0}}},
+                          {"size", 32}});
+  EXPECT_EQ(strace_call(e), R"(mount_setattr(AT_FDCWD, "/m", AT_RECURSIVE, {attr_set=MOUNT_ATTR_RDONLY, attr_clr=0, propagation=0, userns_fd=0}, 32))");
 }
 
 TEST(Strace, ExecveArgvAndIncomplete) {

@@ -1,0 +1,248 @@
+#!/usr/bin/python3
+"""What glasstrace costs (issue 18 item 4), paired and interleaved:
+
+  loop      a shell loop of N (20) `RT run` of `true`, untraced and traced by
+            `glasstrace -o F -- sh -c LOOP`, for glassrun, runc and crun:
+            the steady-state cost of recording (goal: traced / untraced
+            <= 1.10). Each round runs both variants of every runtime, in
+            rotated order; the ratio is traced / untraced of the same round.
+  attach    one `glassrun run` untraced and `glasstrace -o F -- glassrun run`
+            (what `glassrun --trace F run` execs): the per-run price of
+            starting the tracer (goal: attach <= 10 ms), with glasstrace's
+            own phase times (GLASSTRACE_TIMING=1: open and load, attach of
+            the raw tracepoints and of the USDT probes, release).
+  rss       peak RSS of glasstrace (goal <= 16 MiB): ru_maxrss of the
+            traced loops (the largest single process: glasstrace).
+
+  bench/tracer_cost.py [--rounds 5] [--loop 20] [--attach-samples 20] [--markdown]
+                       [--glasstrace [LABEL=]PATH ...]
+
+Several --glasstrace binaries (e.g. before=/tmp/old/glasstrace after=build/...)
+are measured in the same rounds, interleaved: an A/B of tracer changes.
+
+Writes bench/results/tracer-cost-<timestamp>.json (build commit and flags,
+load, every sample) and prints a table. Timing on a loaded machine is noise
+unless paired: read the ratios and their spread, not the milliseconds.
+Run as root.
+"""
+import argparse
+import datetime
+import json
+import os
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import lifecycle as lc  # noqa: E402  (shared process, runtime and build helpers)
+
+
+def loop_script(rt, bundle, prefix, n):
+    """sh -c text running `rt run` n times with ids prefix-1..n."""
+    return (f'for i in $(seq {n}); do "{rt.path}" --root "{rt.root}" run -b "{bundle}" "{prefix}-$i" '
+            f'>/dev/null || exit 1; done')
+
+
+def loop_once(rt, bundle, n, glasstrace=None, trace_file=None):
+    """One loop of n runs, traced when glasstrace is given."""
+    prefix = rt.new_id("loop")
+    rt.ids.extend(f"{prefix}-{i}" for i in range(1, n + 1))
+    argv = ["sh", "-c", loop_script(rt, bundle, prefix, n)]
+    return traced_sample(rt, argv, [f"{prefix}-{i}" for i in range(1, n + 1)], glasstrace, trace_file)
+
+
+def attach_once(g, bundle, glasstrace=None, trace_file=None):
+    """One `glassrun run`, under glasstrace (with its phase times) when given."""
+    cid = g.new_id("attach")
+    return traced_sample(g, [g.path, "--root", g.root, "run", "-b", bundle, cid], [cid], glasstrace, trace_file)
+
+
+def traced_sample(rt, argv, ids, glasstrace, trace_file):
+    if glasstrace:
+        argv = [glasstrace, "-o", trace_file, "--"] + argv
+    os.environ["GLASSTRACE_TIMING"] = "1"
+    try:
+        wall, cpu, rss, err = lc.timed(argv)
+    finally:
+        del os.environ["GLASSTRACE_TIMING"]
+        for cid in ids:
+            if rt.status(cid) is not None:
+                rt.force_delete(cid)
+    sample = {"wall": wall, "cpu": cpu, "rss": rss}
+    if glasstrace:
+        summary = json.loads(open(trace_file).read().splitlines()[-1])
+        sample["events"], sample["dropped"] = summary.get("events"), summary.get("dropped")
+        sample["trace_bytes"] = os.path.getsize(trace_file)
+        for line in err.splitlines():
+            if line.startswith("glasstrace: timing: "):
+                sample["phases_ms"] = json.loads(line[len("glasstrace: timing: "):])
+    return sample
+
+
+def interleaved(result, figure, variants, rounds, fn):
+    """rounds (+1 warm-up) of every variant in rotated order into samples[figure][label]."""
+    for i in range(-1, rounds):
+        for label, glasstrace in lc.rotated(variants, i):
+            try:
+                r = fn(glasstrace)
+            except lc.Failed as e:
+                result["errors"].append(f"{figure} {label}: {e}")
+                r = None
+            if i >= 0:
+                result["samples"].setdefault(figure, {}).setdefault(label, []).append(r)
+
+
+def bench(args):
+    tmp = tempfile.mkdtemp(prefix="glassrun-tracer-cost-")
+    runtimes = lc.find_runtimes(args, tmp)
+    tracers = []
+    for spec in args.glasstrace or [os.path.join(os.path.dirname(os.path.dirname(args.glassrun)), "tracer/glasstrace")]:
+        label, _, path = spec.rpartition("=")
+        if not os.access(path, os.X_OK):
+            sys.exit(f"tracer_cost: {path} not executable")
+        tracers.append((label or "traced", os.path.abspath(path)))
+    variants = [("untraced", None)] + tracers
+    result = {"schema": 1, "started": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+              "settings": {"rounds": args.rounds, "loop": args.loop, "attach_samples": args.attach_samples},
+              "machine": lc.machine_info(runtimes), "build": lc.build_info(args.glassrun),
+              "glasstrace": dict(tracers), "samples": {}, "errors": []}
+    trace_file = os.path.join(tmp, "t.jsonl")
+    t0 = time.perf_counter()
+    try:
+        bundle = lc.make_bundle(tmp, args.glassrun, ["true"])
+        for rt in runtimes:
+            lc.log(f"tracer_cost: {rt.name}: loops of {args.loop} runs, {args.rounds} rounds (+1 warm-up), "
+                   f"{', '.join(v for v, _ in variants)}")
+            interleaved(result, f"loop_{rt.name}", variants, args.rounds,
+                        lambda gt, rt=rt: loop_once(rt, bundle, args.loop, gt, trace_file))
+        g = next((rt for rt in runtimes if rt.name == "glassrun"), None)
+        if g and args.attach_samples:
+            lc.log(f"tracer_cost: one glassrun run, {args.attach_samples} rounds")
+            interleaved(result, "attach", variants, args.attach_samples,
+                        lambda gt: attach_once(g, bundle, gt, trace_file))
+    finally:
+        result["elapsed_s"] = time.perf_counter() - t0
+        result["leftovers"] = lc.cleanup_check(runtimes)
+        shutil.rmtree(tmp, ignore_errors=True)
+    analyze(result)
+    return result
+
+
+def analyze(result):
+    out = {}
+    for fig, per in result["samples"].items():
+        un = [s["wall"] if s else None for s in per.get("untraced", [])]
+        un_cpu = [s["cpu"] if s else None for s in per.get("untraced", [])]
+        out[fig] = {"untraced_ms": statistics.median([u for u in un if u]) * 1e3 if any(un) else None}
+        first = None  # the first tracer: the others are also paired against it (A/B)
+        for label, samples in per.items():
+            if label == "untraced":
+                continue
+            tr = [s["wall"] if s else None for s in samples]
+            tr_cpu = [s["cpu"] if s else None for s in samples]
+            ok = [s for s in samples if s]
+            v = {"traced_ms": statistics.median([t for t in tr if t]) * 1e3 if ok else None,
+                 "ratio": lc.summarize([t / u for t, u in zip(tr, un) if t and u]),
+                 # CPU time (user+sys of everything the traced command ran,
+                 # glasstrace included) moves less with the machine's load.
+                 "cpu_ratio": lc.summarize([t / u for t, u in zip(tr_cpu, un_cpu) if t and u]),
+                 "vs_first": lc.summarize([t / f for t, f in zip(tr, first) if t and f]) if first else None,
+                 "extra_ms": lc.summarize([(t - u) * 1e3 for t, u in zip(tr, un) if t and u]),
+                 "peak_rss_kib": max((s["rss"] for s in ok), default=None),
+                 "events": statistics.median([s.get("events") or 0 for s in ok]) if ok else None,
+                 "dropped": sum((s.get("dropped") or 0) for s in ok)}
+            phases = [s["phases_ms"] for s in ok if "phases_ms" in s]
+            if phases:
+                v["phases_ms"] = {k: statistics.median(p.get(k, 0) for p in phases) for k in phases[0]}
+            out[fig][label] = v
+            first = first or tr
+    result["summary"] = out
+
+
+def table(result, markdown=False):
+    b = result["build"]
+    load = result["machine"]["loadavg_at_start"]
+    head = (f"commit {str(b.get('commit'))[:10]}{' (dirty)' if b.get('dirty') else ''}, "
+            f"load {load[0]:.1f} at start, {result['settings']['rounds']} rounds of {result['settings']['loop']} runs, "
+            f"{result['settings']['attach_samples']} attach rounds")
+    rows = [["figure", "tracer", "untraced ms", "traced ms", "traced ÷ untraced (paired median)", "ratio min–max",
+             "CPU traced ÷ untraced", "÷ first tracer", "extra ms (median)", "peak RSS MiB", "events", "dropped"]]
+    phase_lines = []
+    for fig, s in result["summary"].items():
+        for label, v in s.items():
+            if label == "untraced_ms":
+                continue
+            r, x = v["ratio"], v["extra_ms"]
+            rows.append([fig, label, f"{s['untraced_ms']:.1f}" if s["untraced_ms"] else "-",
+                         f"{v['traced_ms']:.1f}" if v["traced_ms"] else "-",
+                         f"{r['median']:.3f}" if r else "-", f"{r['min']:.2f}–{r['max']:.2f}" if r else "-",
+                         f"{v['cpu_ratio']['median']:.3f}" if v.get("cpu_ratio") else "-",
+                         f"{v['vs_first']['median']:.3f}" if v.get("vs_first") else "-",
+                         f"{x['median']:.1f}" if x else "-",
+                         f"{v['peak_rss_kib'] / 1024:.1f}" if v["peak_rss_kib"] else "-",
+                         f"{v['events']:.0f}" if v["events"] is not None else "-", str(v["dropped"])])
+            if v.get("phases_ms"):
+                phase_lines.append(f"glasstrace phases, {fig} {label} (median ms): " +
+                                   ", ".join(f"{k} {ms:.1f}" for k, ms in v["phases_ms"].items()))
+    lines = [head, ""]
+    if markdown:
+        lines.append("| " + " | ".join(rows[0]) + " |")
+        lines.append("|" + "---|" * len(rows[0]))
+        lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
+    else:
+        w = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines += ["  ".join(c.ljust(w[i]) for i, c in enumerate(r)) for r in rows]
+    return "\n".join(lines + [""] + phase_lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=5, help="paired rounds of loops (default 5)")
+    ap.add_argument("--loop", type=int, default=20, help="runs per loop (default 20)")
+    ap.add_argument("--attach-samples", type=int, default=20, help="paired glassrun run / --trace run (default 20)")
+    ap.add_argument("--glassrun", default=os.path.join(lc.REPO, "build/runtime/glassrun"))
+    ap.add_argument("--glasstrace", nargs="+", metavar="[LABEL=]PATH",
+                    help="tracer binaries to compare (default: the build's tracer/glasstrace)")
+    ap.add_argument("--only", nargs="+", help="only these runtimes")
+    ap.add_argument("--youki", help=argparse.SUPPRESS)
+    ap.add_argument("--results", default=os.path.join(HERE, "results"))
+    ap.add_argument("--report", metavar="JSON", help="print the table of an existing result and exit")
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args()
+    if args.report:
+        result = json.load(open(args.report))
+        analyze(result)
+        print(table(result, args.markdown))
+        return 0
+    if os.geteuid() != 0:
+        sys.exit("tracer_cost: needs root")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    args.glassrun = os.path.abspath(args.glassrun)
+    args.only = args.only or ["glassrun", "runc", "crun"]
+    spawner = os.path.join(os.path.dirname(os.path.dirname(args.glassrun)), "bench/bench_spawn")
+    if os.access(spawner, os.X_OK):
+        lc.SPAWN = spawner
+    else:
+        lc.log(f"tracer_cost: {spawner} not built: peak RSS includes Python's (~15 MiB floor)")
+    result = bench(args)
+    os.makedirs(args.results, exist_ok=True)
+    path = os.path.join(args.results, f"tracer-cost-{datetime.datetime.now().strftime('%Y%m%dT%H%M%S')}.json")
+    with open(path, "w") as f:
+        json.dump(result, f, indent=1)
+    print(table(result, args.markdown))
+    print(f"\nresults: {path}; {result['elapsed_s']:.0f} s")
+    for e in result["errors"]:
+        print(f"error: {e}", file=sys.stderr)
+    if result["leftovers"]:
+        print(f"LEFTOVER containers: {result['leftovers']}", file=sys.stderr)
+        return 1
+    return 1 if result["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
