@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "audit.h"
+#include "critical_path.h"
 #include "diff.h"
 #include "explain.h"
 #include "profile_gen.h"
@@ -28,6 +29,8 @@
 #include "loader.h"
 #include "milestones.h"
 #include "renderers.h"
+#include "sched_event.h"
+#include "sched_record.h"
 #include "util/fd.h"
 #include "usdt_target.h"
 
@@ -157,6 +160,7 @@ struct RecordOptions {
   std::vector<std::string> command;
   std::vector<std::string> usdt;
   bool verbose = false;
+  bool sched = true;  // --no-sched: no scheduler records (no on/off-CPU split)
 };
 
 int record(const RecordOptions& o) {
@@ -173,7 +177,7 @@ int record(const RecordOptions& o) {
 
   std::unique_ptr<gt::Tracer> tracer;
   try {
-    tracer = std::make_unique<gt::Tracer>(o.verbose);
+    tracer = std::make_unique<gt::Tracer>(o.verbose, o.sched);
   } catch (const gt::TracerError& e) {
     die(e.what());
   }
@@ -268,6 +272,10 @@ int record(const RecordOptions& o) {
   gt::Recorder rec([&](const gt::Json& e) { out->write(e); });
   rec.on_process_start = [&](uint32_t pid) { live.insert(pid); };
   rec.on_process_gone = [&](uint32_t pid) { live.erase(pid); };
+  uint64_t sched_written = 0;
+  tracer->on_sched = [&](const gt_sched& r) {
+    for (const auto& e : gt::sched_events(r)) out->write(e), sched_written++;
+  };
 
   std::optional<int> exit_status;
   if (child > 0) {
@@ -313,14 +321,17 @@ int record(const RecordOptions& o) {
   rec.finish();
   tracer->stop_polling();
   uint64_t dropped = tracer->dropped();
-  out->write({{"v", 1},
-              {"type", "summary"},
-              {"events", rec.events()},
-              {"dropped", dropped},
-              {"syscalls", rec.syscalls()},
-              {"unpaired_exits", rec.unpaired_exits()},
-              {"duration_ns", clock_ns(CLOCK_MONOTONIC) - mono},
-              {"exit_status", exit_status ? gt::Json(*exit_status) : gt::Json(nullptr)}});
+  gt::Json summary = {{"v", 1},
+                      {"type", "summary"},
+                      {"events", rec.events() + sched_written},
+                      {"dropped", dropped},
+                      {"syscalls", rec.syscalls()},
+                      {"unpaired_exits", rec.unpaired_exits()},
+                      {"duration_ns", clock_ns(CLOCK_MONOTONIC) - mono},
+                      {"exit_status", exit_status ? gt::Json(*exit_status) : gt::Json(nullptr)}};
+  uint64_t sched_dropped = tracer->sched_dropped();
+  if (tracer->sched_enabled()) summary["sched_events"] = sched_written, summary["sched_dropped"] = sched_dropped;
+  out->write(summary);
   try {
     out->close();
   } catch (const std::exception& e) {
@@ -330,6 +341,9 @@ int record(const RecordOptions& o) {
   if (dropped > 0)
     std::cerr << fmt::format("glasstrace: warning: {} events were dropped (ring buffer full); the trace is incomplete\n",
                              dropped);
+  if (sched_dropped > 0)
+    std::cerr << fmt::format("glasstrace: warning: {} sched records were dropped (sched ring buffer full); "
+                             "on/off-CPU times are approximate\n", sched_dropped);
   detach_after_exit();
   if (exit_status) return *exit_status;
   return g_stop_requests ? 128 + int(g_last_signal) : 0;
@@ -418,6 +432,8 @@ int main(int argc, char** argv) {
   auto* pid_opt = app.add_option("-p,--pid", pid, "attach to this process and its descendants");
   app.add_option("--usdt", ro.usdt, "also attach glassrun USDT step probes in this binary")->take_all();
   app.add_flag("-v,--verbose", ro.verbose, "libbpf and verifier messages on stderr");
+  bool no_sched = false;
+  app.add_flag("--no-sched", no_sched, "no scheduler records (critical path without the on/off-CPU split)");
   app.footer("Record: glasstrace -o FILE [--usdt BIN] -- CMD ARGS...  |  glasstrace -o FILE -p PID");
 
   auto* show = app.add_subcommand("show", "render a trace");
@@ -438,6 +454,8 @@ int main(int argc, char** argv) {
   df->add_option("a", diff_a, "first trace")->required();
   df->add_option("b", diff_b, "second trace")->required();
   df->add_flag("--json", diff_json, "JSON output");
+  std::size_t diff_top = 5;
+  df->add_option("--top", diff_top, "hot spots shown (text output)");
 
   auto* au = app.add_subcommand("audit", "what the container's first program inherited (exec_audit); --expect checks it");
   std::string au_file, au_policy;
@@ -449,6 +467,13 @@ int main(int argc, char** argv) {
   auto* sp = app.add_subcommand("seccomp-profile", "print the minimal OCI linux.seccomp the container's processes need");
   std::string sp_file;
   sp->add_option("file", sp_file, "trace file")->required();
+
+  auto* cp = app.add_subcommand("critical-path",
+                                 "per start-up step: wall, on-CPU, runnable and blocked time along the tasks it waited on");
+  std::string cp_file;
+  bool cp_json = false;
+  cp->add_option("file", cp_file, "trace file")->required();
+  cp->add_flag("--json", cp_json, "JSON output");
 
   auto* ex = app.add_subcommand("explain", "name the seccomp rule that denied each denied syscall of the container");
   std::string ex_file, ex_config;
@@ -477,8 +502,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*df) {
-    auto a = gt::extract_milestones(load_or_die(diff_a));
-    auto b = gt::extract_milestones(load_or_die(diff_b));
+    gt::Trace trace_a = load_or_die(diff_a), trace_b = load_or_die(diff_b);
+    auto a = gt::extract_milestones(trace_a);
+    auto b = gt::extract_milestones(trace_b);
     auto d = gt::diff_milestones(a, b);
     if (diff_json) {
       gt::Json lines = gt::Json::array();
@@ -489,6 +515,7 @@ int main(int argc, char** argv) {
       std::cout << gt::Json{{"v", 1}, {"equal", !gt::has_differences(d)}, {"lines", lines}}.dump(2) << '\n';
     } else {
       std::cout << gt::diff_text(d, diff_a, diff_b);
+      std::cout << gt::hot_spots_text(gt::hot_spots(trace_a, trace_b, diff_top), diff_a, diff_b);
     }
     return gt::has_differences(d) ? 1 : 0;
   }
@@ -506,7 +533,14 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*ex) return explain(ex_file, ex_config, ex_json);
+  if (*cp) {
+    gt::Trace t = load_or_die(cp_file);
+    if (cp_json) std::cout << gt::critical_path_json(t).dump(2) << '\n';
+    else std::cout << gt::critical_path_text(t);
+    return 0;
+  }
   if (*au) return audit(au_file, au_policy, au_json);
   if (*pid_opt) ro.attach_pid = pid;
+  ro.sched = !no_sched;
   return record(ro);
 }
