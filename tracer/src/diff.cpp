@@ -84,11 +84,13 @@ std::vector<HotSpot> hot_spots(const Trace& a, const Trace& b, std::size_t top) 
   }
   auto na = by_name(sa), nb = by_name(sb);
   std::map<std::string, HotSpot> all;
-  for (const auto& [key, v] : na) all[key] = {key.substr(0, key.find(' ')), v.first, v.second, {}};
-  for (const auto& [key, v] : nb) {
-    auto [it, fresh] = all.try_emplace(key, HotSpot{key.substr(0, key.find(' ')), v.first, {}, v.second});
-    if (!fresh) it->second.b = v.second;
-  }
+  for (auto [from, side] : {std::pair{&na, &HotSpot::a}, std::pair{&nb, &HotSpot::b}})
+    for (const auto& [key, v] : *from) {
+      HotSpot& h = all[key];
+      h.kind = key.substr(0, key.find(' '));
+      h.name = v.first;
+      h.*side = v.second;
+    }
   std::vector<HotSpot> out;
   for (auto& [key, h] : all) out.push_back(std::move(h));
   std::stable_sort(out.begin(), out.end(), [](const HotSpot& x, const HotSpot& y) { return weight(x) > weight(y); });

@@ -434,7 +434,7 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", ro.verbose, "libbpf and verifier messages on stderr");
   bool no_sched = false;
   app.add_flag("--no-sched", no_sched, "no scheduler records (critical path without the on/off-CPU split)");
-  app.footer("Record: glasstrace -o FILE [--usdt BIN] -- CMD ARGS...  |  glasstrace -o FILE -p PID");
+  app.footer("Record: glasstrace -o FILE [--usdt BIN] [--no-sched] -- CMD ARGS...  |  glasstrace -o FILE -p PID");
 
   auto* show = app.add_subcommand("show", "render a trace");
   std::string show_file, format = "strace";
