@@ -49,10 +49,18 @@ void add_path(PathTime& into, const PathTime& p) {
   into.segments.insert(into.segments.end(), p.segments.begin(), p.segments.end());
 }
 
-uint64_t first_ts(const Trace& t) {
-  uint64_t ts = UINT64_MAX;
-  for (const auto& e : t.events) ts = std::min(ts, e["ts"].get<uint64_t>());
-  return ts == UINT64_MAX ? 0 : ts;
+// The traced command's start: its first exec (before it, the child forked by
+// glasstrace waits for the tracer to attach), else the first event.
+uint64_t command_start(const Trace& t) {
+  uint32_t root = t.meta.is_object() ? t.meta.value("root_pid", 0u) : 0u;
+  uint64_t first = UINT64_MAX, exec = UINT64_MAX;
+  for (const auto& e : t.events) {
+    uint64_t ts = e["ts"];
+    first = std::min(first, ts);
+    if (e["type"] == "exec" && e["pid"] == root) exec = std::min(exec, ts);
+  }
+  if (exec != UINT64_MAX) return exec;
+  return first == UINT64_MAX ? 0 : first;
 }
 
 // The traced command's end: its main thread's exit (what its caller waits
@@ -150,7 +158,7 @@ std::vector<StepTime> usdt_step_times(const Trace& t, const SchedTimeline& timel
 std::vector<StepTime> phase_times(const Trace& t, const SchedTimeline& timeline) {
   MilestoneList m = extract_milestones(t);
   std::vector<StepTime> raw;  // one per run of same-kind milestones
-  uint64_t start = first_ts(t);
+  uint64_t start = command_start(t);
   if (m.items.empty()) return {};
   raw.push_back({"phase", "start", m.items.front().tid, start, m.items.front().ts, 1, {}});
   for (const auto& item : m.items) {

@@ -68,7 +68,8 @@ struct StepTime {
 // USDT steps (begin/end pairs per thread), in order of beginning.
 std::vector<StepTime> usdt_step_times(const Trace& t, const SchedTimeline& timeline);
 // Milestone phases, summed per name in order of first appearance: "start"
-// (first event to first milestone), one per milestone kind (from its first
+// (the traced command's first exec, else the first event, to the first
+// milestone), one per milestone kind (from its first
 // milestone to the next kind's), the last one lasting until the traced
 // command's exit.
 std::vector<StepTime> phase_times(const Trace& t, const SchedTimeline& timeline);

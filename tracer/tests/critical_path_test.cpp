@@ -130,10 +130,15 @@ TEST(CriticalPath, UsdtStepsPairPerThreadAndSumToWall) {
   for (const auto& s : steps) expect_sums_to_wall(s.path);
 }
 
-// Phases between milestones: "start", one per milestone kind (repeated
-// kinds summed), the last one until the traced command's exit.
+// Phases between milestones: "start" (from the command's exec), one per
+// milestone kind (repeated kinds summed), the last one until the traced
+// command's exit.
 TEST(CriticalPath, PhasesSpanTheTraceFromFirstEventToTheCommandsExit) {
+  Json exec = exit_event(1, 100);  // the command's exec: what counts as its start
+  exec["type"] = "exec";
   std::vector<Json> ev = {
+      syscall_event(1, 50, "read", {0}, {{"fd", 3}}, 1),  // waiting for the tracer: before the start
+      exec,
       syscall_event(1, 100, "openat", {0}, {{"dirfd", "AT_FDCWD"}, {"pathname", "/x"}, {"flags", "O_RDONLY"}}, 3),
       syscall_event(2, 150, "sethostname", {0, 3}, {{"name", "box"}, {"len", 3}}),
       syscall_event(2, 170, "mount", {0, 0, 0, 0}, {{"source", "tmpfs"}, {"target", "/a"}, {"filesystemtype", "tmpfs"}, {"mountflags", "0"}, {"data", nullptr}}),

@@ -922,8 +922,8 @@ def test_critical_path(runtime, workdir, containers):
         assert s["on_cpu_ns"] + s["runnable_ns"] + s["blocked_ns"] == s["wall_ns"], s
         assert s["off_cpu_ns"] == s["runnable_ns"] + s["blocked_ns"] and s["tasks"], s
     assert sum(s["on_cpu_ns"] for s in phases) > 0
-    # The phases tile the run: from the runtime's first event to its exit.
-    first = min(e["ts"] for e in events[1:-1] if e["type"] != "sched")
+    # The phases tile the run: from the runtime's exec to its exit.
+    first = min(e["ts"] for e in events if e["type"] == "exec" and e["pid"] == events[0]["root_pid"])
     root_exit = [e["ts"] for e in events if e["type"] == "exit" and e["pid"] == events[0]["root_pid"]
                  and e["group_dead"]]
     assert sum(p["wall_ns"] for p in phases) == root_exit[0] - first
