@@ -118,7 +118,10 @@ PathTime critical_path(const SchedTimeline& timeline, uint32_t tid, uint64_t beg
     uint64_t from = std::max(c.ts, begin);
     add_segment(p, cur, from, t, c.state);
     t = from;
-    if (c.state == RunState::Runnable && c.by_tid && c.by_tid != cur) cur = c.by_tid;
+    // A waker with no records of its own is not in the tree (a kernel
+    // thread, an interrupt): the time before the wake-up stays blocked.
+    if (c.state == RunState::Runnable && c.by_tid && c.by_tid != cur && timeline.tasks().count(c.by_tid))
+      cur = c.by_tid;
   }
   add_segment(p, cur, begin, t, RunState::Blocked);
   return p;

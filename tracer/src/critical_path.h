@@ -25,7 +25,7 @@ class SchedTimeline {
   struct Change {
     uint64_t ts;
     RunState state;
-    uint32_t by_tid;  // runnable after a wake-up by this followed task, else 0
+    uint32_t by_tid;  // runnable after a wake-up by this task, else 0
   };
   // The state `tid` was in just before `t`: the last change before t, or,
   // before the first change, the state that change left (ts 0). A task
@@ -51,9 +51,10 @@ struct PathTime {
 };
 
 // Walks back from (tid, end) to begin: a running or runnable task's time is
-// its own; when the task was woken by a followed task, the time before the
-// wake-up is the waker's (the walk continues on the waker); time blocked
-// without a followed waker (I/O, timers, kernel threads) is blocked time.
+// its own; when the task was woken by a task of the tree (one with sched
+// records), the time before the wake-up is the waker's (the walk continues
+// on the waker); time blocked without such a waker (I/O, timers, kernel
+// threads) is blocked time.
 PathTime critical_path(const SchedTimeline& timeline, uint32_t tid, uint64_t begin, uint64_t end);
 
 struct StepTime {

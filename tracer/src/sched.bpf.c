@@ -83,13 +83,15 @@ int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev, struct tas
   return 0;
 }
 
-// The wakee becomes runnable; current is who it was waiting for.
+// The wakee becomes runnable; current is who it was waiting for. The waker
+// is recorded even when not followed: a child that exits wakes its waiting
+// parent after sched_process_exit has already removed it from `followed`
+// (user space follows a waker only if it has records of its own).
 static __always_inline void on_wakeup(struct task_struct *p, __u32 kind) {
   __u32 npid, ntid;
   if (!task_followed(p, &npid, &ntid)) return;
-  __u32 ppid, ptid;
-  task_followed(bpf_get_current_task_btf(), &ppid, &ptid);
-  submit(kind, ppid, ptid, npid, ntid, 0, 0);
+  __u64 waker = bpf_get_current_pid_tgid();
+  submit(kind, waker >> 32, (__u32)waker, npid, ntid, 0, 0);
 }
 
 // In the waker's context (try_to_wake_up), unlike sched_wakeup, which may

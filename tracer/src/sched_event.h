@@ -18,7 +18,7 @@ struct gt_sched {
   __u64 ts;          // bpf_ktime_get_ns (CLOCK_MONOTONIC), as every record
   __u32 kind;        // enum gt_sched_kind
   __u32 cpu;
-  __u32 prev_pid, prev_tid;  // host view; 0 when not followed (or idle)
+  __u32 prev_pid, prev_tid;  // host view; switch: 0 when not followed (or idle); wake-ups: the waker, any task
   __u32 next_pid, next_tid;  // host view; 0 when not followed (or idle)
   __u32 prev_state;  // switch: prev's task state (0 = still runnable)
   __u8 preempt;      // switch: prev was preempted (runnable whatever its state)

@@ -74,6 +74,18 @@ TEST(CriticalPath, WakeupOfARunningTaskIsIgnored) {
   EXPECT_EQ(p.tasks, (std::set<uint32_t>{1}));
 }
 
+// Woken by a task outside the tree (a kworker finishing cgroup or RCU work):
+// the sleep is the step's own blocked time.
+TEST(CriticalPath, AWakerOutsideTheTreeLeavesTheSleepBlocked) {
+  SchedTimeline tl({sched(1, 10, "blocked", "D"), sched(1, 30, "runnable", "wakeup", 99),
+                    sched(1, 35, "running", "switch")});
+  PathTime p = critical_path(tl, 1, 0, 40);
+  EXPECT_EQ(p.on_cpu, 10u + 5u);
+  EXPECT_EQ(p.blocked, 20u);
+  EXPECT_EQ(p.runnable, 5u);
+  EXPECT_EQ(p.tasks, (std::set<uint32_t>{1}));
+}
+
 TEST(CriticalPath, WithoutSchedRecordsEverythingIsOnCpu) {
   SchedTimeline tl(std::vector<Json>{});
   PathTime p = critical_path(tl, 7, 100, 160);
