@@ -6,8 +6,11 @@ scheduling noise; medians over K are not).
   bench/breakdown.py [-k 7] [--glassrun PATH] [--glasstrace PATH] [--markdown]
 
 Per runtime: median total syscalls, median trace span (first exec to last
-exit), the syscalls by count and by time, and for glassrun the median
-duration of each USDT step (create.*, init.*, start.*, delete).
+exit), the syscalls by count and by time, for glassrun the median
+duration of each USDT step (create.*, init.*, start.*, delete), and per
+step the critical path (`glasstrace critical-path`, docs/TRACER.md): median
+wall, on-CPU, runnable (waiting for a CPU) and blocked ms, for glassrun's
+USDT steps and for every runtime's milestone phases.
 """
 import argparse
 import collections
@@ -62,6 +65,34 @@ def analyze(ev):
             "steps": steps}
 
 
+def critical_path(gt, trace):
+    """{"kind name": (wall, on_cpu, runnable, blocked) ms} from glasstrace critical-path --json."""
+    doc = json.loads(subprocess.run([gt, "critical-path", "--json", trace], check=True, capture_output=True,
+                                    text=True).stdout)
+    return {f'{s["kind"]} {s["name"]}': tuple(s[k] / 1e6 for k in ("wall_ns", "on_cpu_ns", "runnable_ns", "blocked_ns"))
+            for s in doc["steps"]}
+
+
+def print_critical_path(res, med):
+    """Per step: median wall / on-CPU / runnable / blocked ms, one column per runtime."""
+    names = list(res)
+    order = []
+    for n in names:  # glassrun's USDT steps first, then phases in their order of appearance
+        for r in res[n]:
+            order += [k for k in r["path"] if k not in order]
+    order.sort(key=lambda k: not k.startswith("step "))
+    print("\n### critical path per step, median ms: wall / on-CPU / runnable / blocked\n")
+    print("(docs/TRACER.md \"Critical path\": along the tasks the step waited on; on-CPU + runnable + blocked = wall)\n")
+    print("| step | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    for k in order:
+        cells = []
+        for n in names:
+            rows = [r["path"][k] for r in res[n] if k in r["path"]]
+            cells.append(" / ".join(f"{med([row[i] for row in rows]):.2f}" for i in range(4)) if rows else "")
+        print(f"| {k} | " + " | ".join(cells) + " |")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", type=int, default=7)
@@ -94,7 +125,9 @@ def main():
                 subprocess.run([paths[name], "--root", root, "delete", "--force", cid],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 if i > 0:
-                    res[name].append(analyze(load(out)))
+                    r = analyze(load(out))
+                    r["path"] = critical_path(gt, out)
+                    res[name].append(r)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -134,6 +167,7 @@ def main():
         print("|---|---|---|")
         for k, v in sorted(steps.items(), key=lambda kv: -med(kv[1])):
             print(f"| {k} | {med(v):.2f} | {min(v):.2f} |")
+    print_critical_path(res, med)
     return 0
 
 

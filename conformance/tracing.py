@@ -143,7 +143,8 @@ class Tracer:
             out = open(base / f"{step}.out", "w")
             err = open(base / f"{step}.err", "w")
             wrap = catalogue.WRAP.get(bundle, []) if step == "create" else []
-            p = subprocess.Popen([str(GLASSTRACE), "-o", str(base / f"{step}.jsonl"), "--", *wrap,
+            # --no-sched: the checks read syscalls and milestones only.
+            p = subprocess.Popen([str(GLASSTRACE), "--no-sched", "-o", str(base / f"{step}.jsonl"), "--", *wrap,
                                   *rt.cmd(root, *args)],
                                  stdin=rtlib.scratch_stdio(), stdout=out, stderr=err)
             out.close()

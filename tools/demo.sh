@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: make a busybox bundle, run a container with glassrun under
 # glasstrace, and show what happened: the container's output, the step
-# summary, and where the trace files are (JSON Lines, strace text, Perfetto).
+# summary, the audit of its first program, the start-up critical path, and
+# where the trace files are (JSON Lines, strace text, Perfetto).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${GLASSRUN_BUILD:-$PWD/build}
@@ -25,11 +26,14 @@ echo "== what glassrun did, step by step (glasstrace show --format summary)"
 echo "== what the container's first program inherited (glasstrace audit)"
 "$glasstrace" audit "$out/trace.jsonl"
 echo
+echo "== the start-up critical path: per step, wall / on-CPU / waiting for a CPU / blocked (glasstrace critical-path)"
+"$glasstrace" critical-path "$out/trace.jsonl"
+echo
 echo "== the kernel-facing milestones (glasstrace milestones)"
 "$glasstrace" milestones "$out/trace.jsonl" | head -40
 echo
 echo "== trace files"
 echo "  $out/trace.jsonl           every event, JSON Lines (docs/TRACE_SCHEMA.md)"
 echo "  $out/trace.strace.txt      strace -f style"
-echo "  $out/trace.perfetto.json   open in https://ui.perfetto.dev (or chrome://tracing)"
+echo "  $out/trace.perfetto.json   open in https://ui.perfetto.dev (or chrome://tracing): per task a (cpu state) track, and the critical path tracks"
 rm -rf "$out/state"

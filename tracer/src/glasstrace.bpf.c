@@ -18,15 +18,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define MAX_SYSCALL_NR 512
 
-// Followed thread-group ids. Seeded by user space, grown on fork. Not
-// preallocated: 65536 preallocated entries cost ~20 ms at every start.
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __uint(max_entries, 65536);
-  __type(key, __u32);
-  __type(value, __u8);
-} followed SEC(".maps");
+#include "followed_map.bpf.h"
 
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);

@@ -18,6 +18,8 @@
 #include "decode.h"
 #include "events.h"
 #include "glasstrace.skel.h"
+#include "sched.skel.h"
+#include "sched_event.h"
 #include "syscalls.h"
 #include "util/fd.h"
 
@@ -79,9 +81,15 @@ int on_ring_record(void* ctx, void* data, size_t size) {
   return 0;
 }
 
+int on_sched_ring_record(void* ctx, void* data, size_t size) {
+  auto* tracer = static_cast<Tracer*>(ctx);
+  if (size >= sizeof(gt_sched) && tracer->on_sched) tracer->on_sched(*static_cast<const gt_sched*>(data));
+  return 0;
+}
+
 }  // namespace
 
-Tracer::Tracer(bool verbose) {
+Tracer::Tracer(bool verbose, bool sched) {
   g_verbose = verbose;
   libbpf_set_print(libbpf_print);
   if (!std::filesystem::exists("/sys/kernel/btf/vmlinux"))
@@ -113,11 +121,49 @@ Tracer::Tracer(bool verbose) {
     throw TracerError(fmt::format("loading BPF programs failed: {} (run with -v for the verifier log)", strerror(e)));
   }
   fill_capture_plan();
+  if (sched) load_sched(opts.btf_custom_path);
 }
 
 Tracer::~Tracer() {
   if (rb_) ring_buffer__free(rb_);
+  if (sched_) glasstrace_sched_bpf__destroy(sched_);
   if (skel_) glasstrace_bpf__destroy(skel_);
+}
+
+// The scheduler object follows the same pids: its `followed` map is the
+// syscall object's (one map, grown on fork by on_fork).
+void Tracer::load_sched(const char* btf_custom_path) {
+  LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = btf_custom_path);
+  sched_ = glasstrace_sched_bpf__open_opts(&opts);
+  if (!sched_) throw TracerError(fmt::format("opening the sched BPF object failed: {}", strerror(errno)));
+  int err = bpf_map__reuse_fd(sched_->maps.followed, bpf_map__fd(skel_->maps.followed));
+  if (!err) err = glasstrace_sched_bpf__load(sched_);
+  if (err) {
+    glasstrace_sched_bpf__destroy(sched_);
+    sched_ = nullptr;
+    throw TracerError(fmt::format("loading the sched BPF programs failed: {} (--no-sched records without them)",
+                                  strerror(-err)));
+  }
+}
+
+void Tracer::attach_sched() {
+  struct bpf_program* progs[] = {sched_->progs.on_sched_switch, sched_->progs.on_sched_waking,
+                                 sched_->progs.on_sched_wakeup_new};
+  struct bpf_link** links[] = {&sched_->links.on_sched_switch, &sched_->links.on_sched_waking,
+                               &sched_->links.on_sched_wakeup_new};
+  for (std::size_t i = 0; i < std::size(progs); i++) {
+    *links[i] = bpf_program__attach(progs[i]);
+    if (!*links[i])
+      throw TracerError(fmt::format("attaching {} failed: {}", bpf_program__name(progs[i]), strerror(errno)));
+  }
+}
+
+uint64_t Tracer::sched_dropped() const {
+  if (!sched_) return 0;
+  uint32_t key = GT_SCHED_STAT_DROPPED;
+  uint64_t v = 0;
+  bpf_map_lookup_elem(bpf_map__fd(sched_->maps.sched_stats), &key, &v);
+  return v;
 }
 
 void Tracer::fill_capture_plan() {
@@ -155,6 +201,7 @@ void Tracer::attach() {
     if (!*links[i])
       throw TracerError(fmt::format("attaching {} failed: {}", bpf_program__name(progs[i]), strerror(errno)));
   }
+  if (sched_) attach_sched();
 }
 
 bool Tracer::attach_usdt(const std::string& binary, std::string* why) {
@@ -182,6 +229,8 @@ int Tracer::poll(Recorder& rec, int timeout_ms) {
   if (!rb_) {
     rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), on_ring_record, &rec, nullptr);
     if (!rb_) throw TracerError(fmt::format("ring buffer setup failed: {}", strerror(errno)));
+    if (sched_ && ring_buffer__add(rb_, bpf_map__fd(sched_->maps.sched_events), on_sched_ring_record, this))
+      throw TracerError(fmt::format("sched ring buffer setup failed: {}", strerror(errno)));
     current_ = &rec;
   }
   int n = timeout_ms == 0 ? ring_buffer__consume(rb_) : ring_buffer__poll(rb_, timeout_ms);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -10,6 +11,8 @@
 #include "record.h"
 
 struct glasstrace_bpf;
+struct glasstrace_sched_bpf;
+struct gt_sched;
 struct ring_buffer;
 
 namespace glasstrace {
@@ -21,13 +24,15 @@ struct TracerError : std::runtime_error {
 
 class Tracer {
  public:
-  explicit Tracer(bool verbose);  // open + load; throws TracerError
+  // open + load; throws TracerError. `sched`: also the scheduler programs
+  // (sched.bpf.c), whose records go to on_sched.
+  explicit Tracer(bool verbose, bool sched = false);
   ~Tracer();
   Tracer(const Tracer&) = delete;
   Tracer& operator=(const Tracer&) = delete;
 
   void follow(uint32_t tgid);
-  void attach();  // the five raw_tp programs
+  void attach();  // the five raw_tp programs (and the scheduler's three)
   // USDT step probes of glassrun in `binary`; returns false (with reason) if none attached.
   bool attach_usdt(const std::string& binary, std::string* why);
   // Feeds records to `rec`; returns the number consumed or throws.
@@ -38,10 +43,17 @@ class Tracer {
   uint64_t dropped() const;
   // How long loading (verifying) the programs took, for GLASSTRACE_TIMING.
   uint64_t load_ns() const { return load_ns_; }
+  // Scheduler records, polled with the events (set before the first poll).
+  std::function<void(const gt_sched&)> on_sched;
+  bool sched_enabled() const { return sched_ != nullptr; }
+  uint64_t sched_dropped() const;
 
  private:
   void fill_capture_plan();
+  void load_sched(const char* btf_custom_path);
+  void attach_sched();
   struct glasstrace_bpf* skel_ = nullptr;
+  struct glasstrace_sched_bpf* sched_ = nullptr;
   struct ring_buffer* rb_ = nullptr;
   Recorder* current_ = nullptr;
   uint64_t load_ns_ = 0;

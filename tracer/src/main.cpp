@@ -23,6 +23,7 @@
 
 #include "audit.h"
 #include "compare.h"
+#include "critical_path.h"
 #include "diff.h"
 #include "explain.h"
 #include "profile_gen.h"
@@ -30,6 +31,8 @@
 #include "loader.h"
 #include "milestones.h"
 #include "renderers.h"
+#include "sched_event.h"
+#include "sched_record.h"
 #include "util/fd.h"
 #include "usdt_target.h"
 
@@ -159,6 +162,7 @@ struct RecordOptions {
   std::vector<std::string> command;
   std::vector<std::string> usdt;
   bool verbose = false;
+  bool sched = true;  // --no-sched: no scheduler records (no on/off-CPU split)
 };
 
 int record(const RecordOptions& o) {
@@ -187,7 +191,7 @@ int record(const RecordOptions& o) {
 
   std::unique_ptr<gt::Tracer> tracer;
   try {
-    tracer = std::make_unique<gt::Tracer>(o.verbose);
+    tracer = std::make_unique<gt::Tracer>(o.verbose, o.sched);
     phases["load"] = tracer->load_ns() / 1e6;
     phase_done("open_and_load");
   } catch (const gt::TracerError& e) {
@@ -288,6 +292,10 @@ int record(const RecordOptions& o) {
   gt::Recorder rec([&](const gt::Json& e) { out->write(e); });
   rec.on_process_start = [&](uint32_t pid) { live.insert(pid); };
   rec.on_process_gone = [&](uint32_t pid) { live.erase(pid); };
+  uint64_t sched_written = 0;
+  tracer->on_sched = [&](const gt_sched& r) {
+    for (const auto& e : gt::sched_events(r)) out->write(e), sched_written++;
+  };
 
   std::optional<int> exit_status;
   if (child > 0) {
@@ -335,14 +343,17 @@ int record(const RecordOptions& o) {
   rec.finish();
   tracer->stop_polling();
   uint64_t dropped = tracer->dropped();
-  out->write({{"v", 1},
-              {"type", "summary"},
-              {"events", rec.events()},
-              {"dropped", dropped},
-              {"syscalls", rec.syscalls()},
-              {"unpaired_exits", rec.unpaired_exits()},
-              {"duration_ns", clock_ns(CLOCK_MONOTONIC) - mono},
-              {"exit_status", exit_status ? gt::Json(*exit_status) : gt::Json(nullptr)}});
+  gt::Json summary = {{"v", 1},
+                      {"type", "summary"},
+                      {"events", rec.events() + sched_written},
+                      {"dropped", dropped},
+                      {"syscalls", rec.syscalls()},
+                      {"unpaired_exits", rec.unpaired_exits()},
+                      {"duration_ns", clock_ns(CLOCK_MONOTONIC) - mono},
+                      {"exit_status", exit_status ? gt::Json(*exit_status) : gt::Json(nullptr)}};
+  uint64_t sched_dropped = tracer->sched_dropped();
+  if (tracer->sched_enabled()) summary["sched_events"] = sched_written, summary["sched_dropped"] = sched_dropped;
+  out->write(summary);
   try {
     out->patch(dropped_at, dropped);
     out->close();
@@ -363,6 +374,9 @@ int record(const RecordOptions& o) {
   if (dropped > 0)
     std::cerr << fmt::format("glasstrace: warning: {} events were dropped (ring buffer full); the trace is incomplete\n",
                              dropped);
+  if (sched_dropped > 0)
+    std::cerr << fmt::format("glasstrace: warning: {} sched records were dropped (sched ring buffer full); "
+                             "on/off-CPU times are approximate\n", sched_dropped);
   detach_after_exit();
   if (exit_status) return *exit_status;
   return g_stop_requests ? 128 + int(g_last_signal) : 0;
@@ -468,7 +482,9 @@ int main(int argc, char** argv) {
   auto* pid_opt = app.add_option("-p,--pid", pid, "attach to this process and its descendants");
   app.add_option("--usdt", ro.usdt, "also attach glassrun USDT step probes in this binary")->take_all();
   app.add_flag("-v,--verbose", ro.verbose, "libbpf and verifier messages on stderr");
-  app.footer("Record: glasstrace -o FILE [--usdt BIN] -- CMD ARGS...  |  glasstrace -o FILE -p PID");
+  bool no_sched = false;
+  app.add_flag("--no-sched", no_sched, "no scheduler records (critical path without the on/off-CPU split)");
+  app.footer("Record: glasstrace -o FILE [--usdt BIN] [--no-sched] -- CMD ARGS...  |  glasstrace -o FILE -p PID");
 
   auto* show = app.add_subcommand("show", "render a trace");
   std::string show_file, format = "strace";
@@ -495,6 +511,8 @@ int main(int argc, char** argv) {
   df->add_option("--subst-a", subst_a, "TOKEN=VALUE: with --changes, VALUE in A's milestones reads TOKEN")
       ->needs("--changes");
   df->add_option("--subst-b", subst_b, "TOKEN=VALUE: the same for B")->needs("--changes");
+  std::size_t diff_top = 5;
+  df->add_option("--top", diff_top, "hot spots shown (text output)");
 
   auto* au = app.add_subcommand("audit", "what the container's first program inherited (exec_audit); --expect checks it");
   std::string au_file, au_policy;
@@ -506,6 +524,13 @@ int main(int argc, char** argv) {
   auto* sp = app.add_subcommand("seccomp-profile", "print the minimal OCI linux.seccomp the container's processes need");
   std::string sp_file;
   sp->add_option("file", sp_file, "trace file")->required();
+
+  auto* cp = app.add_subcommand("critical-path",
+                                 "per start-up step: wall, on-CPU, runnable and blocked time along the tasks it waited on");
+  std::string cp_file;
+  bool cp_json = false;
+  cp->add_option("file", cp_file, "trace file")->required();
+  cp->add_flag("--json", cp_json, "JSON output");
 
   auto* ex = app.add_subcommand("explain", "name the seccomp rule that denied each denied syscall of the container");
   std::string ex_file, ex_config;
@@ -534,8 +559,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*df) {
-    auto a = gt::extract_milestones(load_or_die(diff_a));
-    auto b = gt::extract_milestones(load_or_die(diff_b));
+    gt::Trace trace_a = load_or_die(diff_a), trace_b = load_or_die(diff_b);
+    auto a = gt::extract_milestones(trace_a);
+    auto b = gt::extract_milestones(trace_b);
     if (diff_changes) return print_changes(a, b, subst_a, subst_b);
     auto d = gt::diff_milestones(a, b);
     if (diff_json) {
@@ -547,6 +573,7 @@ int main(int argc, char** argv) {
       std::cout << gt::Json{{"v", 1}, {"equal", !gt::has_differences(d)}, {"lines", lines}}.dump(2) << '\n';
     } else {
       std::cout << gt::diff_text(d, diff_a, diff_b);
+      std::cout << gt::hot_spots_text(gt::hot_spots(trace_a, trace_b, diff_top), diff_a, diff_b);
     }
     return gt::has_differences(d) ? 1 : 0;
   }
@@ -564,7 +591,14 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*ex) return explain(ex_file, ex_config, ex_json);
+  if (*cp) {
+    gt::Trace t = load_or_die(cp_file);
+    if (cp_json) std::cout << gt::critical_path_json(t).dump(2) << '\n';
+    else std::cout << gt::critical_path_text(t);
+    return 0;
+  }
   if (*au) return audit(au_file, au_policy, au_json);
   if (*pid_opt) ro.attach_pid = pid;
+  ro.sched = !no_sched;
   return record(ro);
 }

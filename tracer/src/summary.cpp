@@ -4,6 +4,7 @@
 #include <map>
 #include <vector>
 
+#include "critical_path.h"
 #include "renderers.h"
 
 namespace glasstrace {
@@ -55,6 +56,7 @@ void render_summary(const Trace& t, std::ostream& out) {
     out << '\n';
   }
   print_table(out, "syscall", syscalls);
+  out << '\n' << critical_path_text(t);
   if (t.summary.is_object())
     out << fmt::format("\nevents {}  dropped {}\n", t.summary.value("events", 0), t.summary.value("dropped", 0));
 }

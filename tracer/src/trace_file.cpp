@@ -11,6 +11,7 @@ Trace trace_from_events(std::vector<Json> events) {
     std::string type = e.value("type", "");
     if (type == "meta") t.meta = std::move(e);
     else if (type == "summary") t.summary = std::move(e);
+    else if (type == "sched") t.sched.push_back(std::move(e));
     else t.events.push_back(std::move(e));
   }
   return t;

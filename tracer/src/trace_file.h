@@ -10,7 +10,8 @@ namespace glasstrace {
 
 struct Trace {
   Json meta;                 // null if the file has none
-  std::vector<Json> events;  // in file order, without meta and summary
+  std::vector<Json> events;  // in file order, without meta, summary and sched
+  std::vector<Json> sched;   // `sched` records, in file order (critical_path.h reads them)
   Json summary;              // null if the trace was cut short
 };
 

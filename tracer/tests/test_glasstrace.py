@@ -48,6 +48,11 @@ def syscalls(events, name=None):
     return [e for e in events if e["type"] == "syscall" and (name is None or e["name"] == name)]
 
 
+def first_task_event(events):
+    """The first record after meta with the common task fields (not sched)."""
+    return next(e for e in events[1:] if e["type"] != "sched")
+
+
 def check_schema(events):
     assert events[0]["type"] == "meta", "first record must be meta"
     assert events[-1]["type"] == "summary", "last record must be summary"
@@ -147,7 +152,7 @@ def test_runc_run_trace(runc_trace):
     execs = [e for e in syscalls(events, "execve") if e["ret"] == 0 and e["ns_pid"] == 1]
     container_exec = [e for e in execs if e["decoded"]["argv"] == ["sh", "-c", "hostname; echo hello"]]
     assert container_exec, execs
-    assert container_exec[0]["pidns"] != events[1]["pidns"]
+    assert container_exec[0]["pidns"] != first_task_event(events)["pidns"]
     assert any(e["type"] == "exec" and e["argv"] == ["sh", "-c", "hostname; echo hello"] for e in events)
 
     hostnames = syscalls(events, "sethostname")
@@ -872,7 +877,7 @@ def test_exec_audit(runtime, workdir, containers):
     events, a = traced_audit(runtime, bundle, containers, workdir / "t.jsonl")
     # At the container's exec: the execve into sh, in the new mount ns.
     ex = [e for e in events if e["type"] == "exec" and e["argv"] == ["sh", "-c", "echo audited"]]
-    assert ex and a["pid"] == ex[0]["pid"] and a["ns_pid"] == 1 and a["mntns"] != events[1]["mntns"]
+    assert ex and a["pid"] == ex[0]["pid"] and a["ns_pid"] == 1 and a["mntns"] != first_task_event(events)["mntns"]
     assert [f["fd"] for f in a["fds"]] == [0, 1, 2] and a["open_fds"] == 3
     assert [f["type"] for f in a["fds"][1:]] == ["pipe", "pipe"]
     assert re.fullmatch(r"pipe:\[\d+\]", a["fds"][1]["target"])
@@ -986,3 +991,97 @@ def test_no_drops_in_meta_record(workdir):
     piped = [json.loads(line) for line in r.stdout.splitlines()]
     check_schema(piped)
     assert piped[0]["dropped"] is None and piped[-1]["dropped"] == 0
+
+
+# --- critical path (sched records) -----------------------------------------
+
+def traced_run(runtime, workdir, containers):
+    bundle = make_bundle(workdir / f"cp-{runtime}", ["sh", "-c", "echo timed"])
+    out = workdir / f"cp-{runtime}.jsonl"
+    r = run_container(runtime, bundle, containers, trace=out)
+    assert r.returncode == 0 and "timed" in r.stdout, r.stderr
+    return out
+
+
+def critical_path(trace):
+    r = run([GLASSTRACE, "critical-path", trace, "--json"])
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_critical_path(runtime, workdir, containers):
+    out = traced_run(runtime, workdir, containers)
+    events = load(out)
+    check_schema(events)
+    summary = events[-1]
+    sched = [e for e in events if e["type"] == "sched"]
+    assert sched and summary["sched_events"] == len(sched) and summary["sched_dropped"] == 0
+    assert summary["events"] == len(events) - 2
+    # Filtered in the kernel to the traced tree: only its processes.
+    tree = {events[0]["root_pid"]} | {e["child_pid"] for e in events if e["type"] == "fork"}
+    assert {e["pid"] for e in sched} <= tree
+    assert {"running", "runnable", "blocked"} <= {e["state"] for e in sched}
+
+    doc = critical_path(out)
+    assert doc["sched"] is True
+    phases = [s for s in doc["steps"] if s["kind"] == "phase"]
+    names = [p["name"] for p in phases]
+    assert names[0] == "start" and "ns.create" in names and names[-1] == "exec", names
+    for s in doc["steps"]:  # the split is exact by construction: a consistency check, not a timing
+        assert s["on_cpu_ns"] + s["runnable_ns"] + s["blocked_ns"] == s["wall_ns"], s
+        assert s["off_cpu_ns"] == s["runnable_ns"] + s["blocked_ns"] and s["tasks"], s
+    assert sum(s["on_cpu_ns"] for s in phases) > 0
+    # The phases tile the run: from the runtime's exec to its exit.
+    first = min(e["ts"] for e in events if e["type"] == "exec" and e["pid"] == events[0]["root_pid"])
+    root_exit = [e["ts"] for e in events if e["type"] == "exit" and e["pid"] == events[0]["root_pid"]
+                 and e["group_dead"]]
+    assert sum(p["wall_ns"] for p in phases) == root_exit[0] - first
+    steps = {s["name"] for s in doc["steps"] if s["kind"] == "step"}
+    assert (runtime == "glassrun") == bool(steps), steps
+    if runtime == "glassrun":
+        assert {"create.config", "create.clone", "init.pivot_root", "start.exec_fifo"} <= steps, steps
+
+    text = run([GLASSTRACE, "show", out, "--format", "summary"]).stdout
+    assert re.search(r"^phase exec +1 +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+ +\d+$", text, re.M), text
+
+    chrome = json.loads(run([GLASSTRACE, "show", out, "--format", "chrome"]).stdout)["traceEvents"]
+    assert {"running", "runnable", "blocked"} <= {e["name"] for e in chrome if e.get("cat") == "sched"}
+    tracks = [e["args"]["name"] for e in chrome if e["ph"] == "M" and e["name"] == "thread_name"]
+    assert any(t.endswith("(cpu state)") for t in tracks) and "critical path: phases" in tracks, tracks
+    path = [e for e in chrome if e.get("cat") == "critical_path"]
+    assert {e["name"] for e in path} >= set(names)
+    assert all(e["args"]["on_cpu_ms"] + e["args"]["runnable_ms"] + e["args"]["blocked_ms"] == pytest.approx(
+        e["args"]["wall_ms"]) for e in path)
+
+
+def test_diff_shows_hot_spots(workdir, containers):
+    a = traced_run("glassrun", workdir, containers)
+    b = traced_run("crun", workdir, containers)
+    d = run([GLASSTRACE, "diff", a, b, "--top", "3"])
+    assert d.returncode in (0, 1), d.stderr
+    assert "\nhot spots (critical path" in d.stdout, d.stdout
+    hot = [l for l in d.stdout.splitlines() if re.match(r"hot (phase|step) ", l)]
+    assert len(hot) == 3, d.stdout
+    phases_a = {s["name"] for s in critical_path(a)["steps"] if s["kind"] == "phase"}
+    phases_b = {s["name"] for s in critical_path(b)["steps"] if s["kind"] == "phase"}
+    for line in hot:
+        m = re.match(r"^hot phase +(\S+) +wall +([\d.]+) vs +([\d.]+) \(([-+][\d.]+)\) +on-cpu", line)
+        assert m and m.group(1) in phases_a | phases_b, line
+        assert float(m.group(4)) == pytest.approx(float(m.group(3)) - float(m.group(2)), abs=0.002)
+
+
+def test_no_sched(workdir):
+    out = workdir / "u.jsonl"
+    assert run([GLASSTRACE, "--no-sched", "-o", out, "--", PROBE_DEMO]).returncode == 0
+    events = load(out)
+    check_schema(events)
+    assert not [e for e in events if e["type"] == "sched"] and "sched_events" not in events[-1]
+    r = run([GLASSTRACE, "critical-path", out])
+    assert r.returncode == 0 and r.stdout.startswith("no sched records"), r.stdout
+    assert re.search(r"^step demo.outer +1 +[\d.]+ +- +- +- +1$", r.stdout, re.M), r.stdout
+    with_sched = workdir / "s.jsonl"
+    assert run([GLASSTRACE, "-o", with_sched, "--", PROBE_DEMO]).returncode == 0
+    doc = critical_path(with_sched)
+    outer = [s for s in doc["steps"] if s["name"] == "demo.outer"]
+    assert doc["sched"] and outer and outer[0]["on_cpu_ns"] > 0
