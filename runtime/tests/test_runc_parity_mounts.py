@@ -74,16 +74,20 @@ def test_userns_bind_source_under_a_0700_directory_mounts(glassrun, runc, fast_b
 
 # ---- item 6: a dangling relative symlink as mount destination ----------------
 
+# "below": the link is a middle component of the destination, so the
+# resolution is not of the last component only (inroot's fast path hands the
+# walk over to the by-hand resolution at the link).
+@pytest.mark.parametrize("below", ["", "/deeper/leaf"], ids=["last", "middle"])
 def test_mount_on_a_dangling_relative_symlink_is_resolved_in_the_rootfs(glassrun, runc, fast_bundle,
-                                                                         record_property):
+                                                                         record_property, below):
     out = {}
     for rt_name, rt in (("runc", runc), ("glassrun", glassrun)):
-        b = fast_bundle("sh", "-c", "test -d /target/sub && grep -c ' /target/sub ' /proc/self/mountinfo; "
+        b = fast_bundle("sh", "-c", f"test -d /target/sub{below} && grep -c ' /target/sub{below} ' /proc/self/mountinfo; "
                         "readlink /mnt/link", name=f"dangling-{rt_name}")
         (b.path / "rootfs" / "mnt").mkdir(exist_ok=True)
         (b.path / "rootfs" / "mnt" / "link").symlink_to("../target/sub")
         assert not (b.path / "rootfs" / "target").exists()
-        b.edit(lambda c: c["mounts"].append({"destination": "/mnt/link", "type": "tmpfs", "source": "tmpfs"}))
+        b.edit(lambda c: c["mounts"].append({"destination": f"/mnt/link{below}", "type": "tmpfs", "source": "tmpfs"}))
         r = rt("run", "-b", b.path, rt.new_id("dl"), stdin=subprocess.DEVNULL)
         record(record_property, rt_name, r)
         out[rt_name] = r
