@@ -326,3 +326,22 @@ def test_proc_on_a_non_directory_names_runcs_phrase(glassrun, runc, fast_bundle,
     g = out["glassrun"]
     assert g.returncode != 0 and phrase in g.stderr, g.stderr
     assert len([l for l in g.stderr.splitlines() if l.strip()]) == 1, g.stderr
+
+
+# ---- linux.devices: nodes in /dev, in a subdirectory made for them, and in /dev again
+# (glassrun keeps the directory fd from one node to the next while the
+# directory stays the same: the switch back must reopen /dev).
+
+def test_device_nodes_in_dev_and_a_new_subdirectory(runc, glassrun, fast_bundle, record_property):
+    devs = [("/dev/gr-a", 1, 3), ("/dev/gr-sub/deeper/b", 1, 5), ("/dev/gr-sub/c", 1, 7), ("/dev/gr-d", 1, 9)]
+
+    def edit(c):
+        c["linux"]["devices"] = [{"path": p, "type": "c", "major": ma, "minor": mi, "fileMode": 0o640,
+                                  "uid": 0, "gid": 0} for p, ma, mi in devs]
+
+    script = "stat -c '%n %F %t:%T %a %u:%g' " + " ".join(p for p, _, _ in devs)
+    out = run_each({"runc": runc, "glassrun": glassrun}, fast_bundle, record_property, "devnodes", script, edit=edit)
+    assert out["glassrun"].returncode == 0, out["glassrun"].stderr
+    assert out["glassrun"].stdout == out["runc"].stdout
+    assert out["glassrun"].stdout.splitlines() == [
+        f"{p} character special file {ma:x}:{mi:x} 640 0:0" for p, ma, mi in devs]
