@@ -345,3 +345,27 @@ def test_device_nodes_in_dev_and_a_new_subdirectory(runc, glassrun, fast_bundle,
     assert out["glassrun"].stdout == out["runc"].stdout
     assert out["glassrun"].stdout.splitlines() == [
         f"{p} character special file {ma:x}:{mi:x} 640 0:0" for p, ma, mi in devs]
+
+
+# ---- /sys/fs/cgroup on v1/hybrid: runc's layout is the reference -------------
+# (glassrun makes the hierarchy directories relative to the new tmpfs' fd:
+# the names, their mounts and flags must stay runc's).
+
+def test_sys_fs_cgroup_layout_matches_runc(runc, glassrun, fast_bundle, record_property):
+    if not Path("/sys/fs/cgroup/unified").is_mount() and not Path("/sys/fs/cgroup/memory").is_mount():
+        pytest.skip("not a cgroup v1/hybrid host: /sys/fs/cgroup is one cgroup2 mount")
+    # mount point, per-mount options, fstype for everything at or below /sys/fs/cgroup;
+    # then what a listing shows (names and kinds: a symlink for a co-mounted pair).
+    script = ("awk '$5 ~ \"^/sys/fs/cgroup\" { for (i = 7; $i != \"-\"; i++); print $5, $6, $(i+1) }' "
+              "/proc/self/mountinfo | sort; ls -l /sys/fs/cgroup | awk 'NR > 1 { print substr($1, 1, 1), $9, $10, $11 }'")
+    out = run_each({"runc": runc, "glassrun": glassrun}, fast_bundle, record_property, "cglayout", script)
+    assert out["glassrun"].returncode == 0, out["glassrun"].stderr
+    g = [l.rstrip() for l in out["glassrun"].stdout.splitlines()]
+    # The two differences conformance/accepted_differences.toml records: the
+    # tmpfs itself read-only as the config asks, and the unified hierarchy too.
+    assert "/sys/fs/cgroup ro,nosuid,nodev,noexec,relatime tmpfs" in g, g
+    if Path("/sys/fs/cgroup/unified").is_mount():
+        assert "/sys/fs/cgroup/unified ro,nosuid,nodev,noexec,relatime cgroup2" in g and "d unified" in g, g
+    g = [l.replace("/sys/fs/cgroup ro,", "/sys/fs/cgroup rw,") for l in g if "unified" not in l]
+    assert g == [l.rstrip() for l in out["runc"].stdout.splitlines()]
+    assert any(l.endswith(" cgroup") for l in g), g
