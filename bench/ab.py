@@ -7,7 +7,8 @@
 Every round runs each runtime once per figure, in rotated order (A B C,
 B C A, ...), so the load of the rest of the machine hits all alike; the
 ratios are paired (sample i of X over sample i of the first --rt, same
-round) and reported as median and p25-p75. Wall time; lifecycle.py's
+round) and reported as median and p25-p75. Wall time and CPU time
+("run cpu": user+sys of the runtime and the processes it reaped); lifecycle.py's
 processes (bench_spawn when built), bundles and clean-up are reused.
 """
 import argparse
@@ -71,14 +72,11 @@ def main():
     try:
         for i in range(-args.warmup, args.rounds):
             for rt in lc.rotated(rts, i):
-                if "run" in args.figures:
-                    w = lc.fig_run(rt, true_b)["wall"]
-                    if i >= 0:
-                        samples.setdefault("run", {}).setdefault(rt.name, []).append(w)
-                if "exec" in args.figures:
-                    w = targets[rt.name].exec_true()["wall"]
-                    if i >= 0:
-                        samples.setdefault("exec", {}).setdefault(rt.name, []).append(w)
+                for fig in args.figures:
+                    r = lc.fig_run(rt, true_b) if fig == "run" else targets[rt.name].exec_true()
+                    if i >= 0:  # wall, and CPU (user+sys of the runtime and what it reaped)
+                        samples.setdefault(fig, {}).setdefault(rt.name, []).append(r["wall"])
+                        samples.setdefault(fig + " cpu", {}).setdefault(rt.name, []).append(r["cpu"])
             for n in args.concurrent:
                 for rt in lc.rotated(rts, i):
                     per_s = lc.fig_concurrent(rt, true_b, n)["per_s"]
@@ -97,7 +95,7 @@ def main():
     summary = report(samples, names, names[0])
     load_end = os.getloadavg()
     print(f"rounds {args.rounds} (+{args.warmup} warm-up), load {load[0]:.1f} at start, {load_end[0]:.1f} at end; "
-          f"ratios paired against {names[0]} (median, p25-p75)")
+          f"ratios paired against {names[0]} (median, p25-p75; concurrent_N: of the seconds per container)")
     print("| figure | runtime | median ms | p25-p75 ms | ÷ " + names[0] + " |")
     print("|---|---|---|---|---|")
     for fig, per in summary.items():
@@ -105,7 +103,7 @@ def main():
             if fig.startswith("concurrent_"):
                 med = f"{1e3 / r['median_ms']:.1f}/s"
                 iqr = f"{1e3 / r['p75_ms']:.1f}-{1e3 / r['p25_ms']:.1f}/s"
-            else:
+            else:  # "run cpu" and "exec cpu" are milliseconds of CPU too
                 med, iqr = f"{r['median_ms']:.1f}", f"{r['p25_ms']:.1f}-{r['p75_ms']:.1f}"
             print(f"| {fig} | {n} | {med} | {iqr} | {r['ratio_median']:.3f} ({r['ratio_p25']:.2f}-{r['ratio_p75']:.2f}) |")
     if args.json:
