@@ -94,25 +94,6 @@ void check_plain_directory(int root_fd, const spec::Mount& m) {
                             m.type, m.destination, m.type));
 }
 
-// The MOUNT_ATTR_* form of a MS_BIND|MS_REMOUNT with `flags`: the per-mount
-// flags become exactly these (the others are cleared); the access-time mode
-// changes only if one is given, as in do_reconfigure_mnt.
-mount_attr remount_attrs(unsigned long flags) {
-  mount_attr a{};
-  a.attr_clr = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODIRATIME;
-  if (flags & MS_RDONLY) a.attr_set |= MOUNT_ATTR_RDONLY;
-  if (flags & MS_NOSUID) a.attr_set |= MOUNT_ATTR_NOSUID;
-  if (flags & MS_NODEV) a.attr_set |= MOUNT_ATTR_NODEV;
-  if (flags & MS_NOEXEC) a.attr_set |= MOUNT_ATTR_NOEXEC;
-  if (flags & MS_NODIRATIME) a.attr_set |= MOUNT_ATTR_NODIRATIME;
-  if (flags & (MS_NOATIME | MS_RELATIME | MS_STRICTATIME)) {
-    a.attr_clr |= MOUNT_ATTR__ATIME;
-    a.attr_set |= (flags & MS_NOATIME) ? MOUNT_ATTR_NOATIME
-                  : (flags & MS_STRICTATIME) ? MOUNT_ATTR_STRICTATIME : MOUNT_ATTR_RELATIME;
-  }
-  return a;
-}
-
 // A "cgroup" mount: cgroup2 in a cgroup namespace; otherwise what runc does on
 // v1/hybrid: a tmpfs with each hierarchy's container cgroup bound into it.
 void cgroup_mount(int root_fd, const spec::Mount& m, const ParsedOptions& o, const MountContext& ctx) {
@@ -133,8 +114,14 @@ void cgroup_mount(int root_fd, const spec::Mount& m, const ParsedOptions& o, con
   // The hierarchy directories are made in the tmpfs just mounted, relative to
   // its fd: one component each, from the host's mount table, no link followed
   // (O_NOFOLLOW), so no lookup from the rootfs' top is needed per hierarchy.
+  // (`tmpfs` is opened after the mount: it names the tmpfs, not what it covers.)
   UniqueFd tmpfs = inroot::open_with(root_fd, m.destination, O_PATH | O_DIRECTORY);
   if (!tmpfs) throw_sys(fmt::format("open {} after mounting tmpfs", m.destination));
+  auto open_sub = [&](const std::string& name, const std::string& dest) {
+    UniqueFd fd(openat(tmpfs.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) throw_sys(fmt::format("open {} in rootfs", dest));
+    return fd;
+  };
   for (const auto& [controller, host_path] : ctx.cgroup_paths) {
     const std::string prefix = "/sys/fs/cgroup/";
     if (host_path.rfind(prefix, 0) != 0) continue;
@@ -142,17 +129,12 @@ void cgroup_mount(int root_fd, const spec::Mount& m, const ParsedOptions& o, con
     std::string dest = m.destination + "/" + hierarchy;
     if (mkdirat(tmpfs.get(), hierarchy.c_str(), 0755) != 0 && errno != EEXIST)
       throw_sys(fmt::format("create {} in rootfs", dest));
-    UniqueFd sub(openat(tmpfs.get(), hierarchy.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!sub) throw_sys(fmt::format("open {} in rootfs", dest));
-    do_mount(host_path, sub.get(), dest, nullptr, MS_BIND | MS_REC, "");
+    do_mount(host_path, open_sub(hierarchy, dest).get(), dest, nullptr, MS_BIND | MS_REC, "");
+    // Opened again: the fd above names the directory under the new mount.
+    do_mount("", open_sub(hierarchy, dest).get(), dest, nullptr, MS_BIND | MS_REMOUNT | (o.flags & kRemountable), "");
   }
-  // The config's flags (ro, nosuid, ...) on the tmpfs and every hierarchy in
-  // one call, instead of a bind-remount per hierarchy and a remount of the
-  // tmpfs; the attributes are exactly those a MS_BIND|MS_REMOUNT would leave.
-  // (`tmpfs` was opened after its mount: it names the tmpfs, not what it covers.)
-  mount_attr attr = remount_attrs(o.flags);
-  if (syscall(SYS_mount_setattr, tmpfs.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0)
-    throw_sys(fmt::format("mount_setattr {} ({}, recursive)", m.destination, flags_text(o.flags & kRemountable)));
+  if (o.flags & MS_RDONLY)
+    do_mount("", tmpfs.get(), m.destination, nullptr, MS_REMOUNT | (o.flags & kRemountable), "mode=755");
 }
 
 // "tmpcopyup" (podman, containerd): the new tmpfs starts with what the
