@@ -168,6 +168,22 @@ TEST_F(CgroupKernel, DestroyRemovesParentsItMadeButNotPreexistingOnes) {
   }
 }
 
+// destroy tries rmdir first and lists the directory only when that fails:
+// cgroups made below the container's own (exec --cgroup, a nested manager)
+// must still go, deepest first.
+TEST_F(CgroupKernel, DestroyRemovesCgroupsMadeBelowTheLeaf) {
+  Sandbox sb;
+  sb.m = for_new_container("", test_id("nested"));
+  sb.m->create();
+  auto paths = sb.m->paths();
+  for (const auto& [ctrl, dir] : paths) {
+    ASSERT_EQ(::mkdir((dir + "/sub").c_str(), 0755), 0) << dir;
+    ASSERT_EQ(::mkdir((dir + "/sub/deeper").c_str(), 0755), 0) << dir;
+  }
+  sb.m->destroy();
+  for (const auto& [ctrl, dir] : paths) EXPECT_FALSE(dir_exists(dir)) << ctrl << " " << dir;
+}
+
 TEST_F(CgroupKernel, WriteErrorsNameFieldValueAndPath) {
   Sandbox sb;
   sb.m = for_new_container("", test_id("err"));

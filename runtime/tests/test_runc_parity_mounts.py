@@ -74,16 +74,20 @@ def test_userns_bind_source_under_a_0700_directory_mounts(glassrun, runc, fast_b
 
 # ---- item 6: a dangling relative symlink as mount destination ----------------
 
+# "below": the link is a middle component of the destination, so the
+# resolution is not of the last component only (inroot's fast path hands the
+# walk over to the by-hand resolution at the link).
+@pytest.mark.parametrize("below", ["", "/deeper/leaf"], ids=["last", "middle"])
 def test_mount_on_a_dangling_relative_symlink_is_resolved_in_the_rootfs(glassrun, runc, fast_bundle,
-                                                                         record_property):
+                                                                         record_property, below):
     out = {}
     for rt_name, rt in (("runc", runc), ("glassrun", glassrun)):
-        b = fast_bundle("sh", "-c", "test -d /target/sub && grep -c ' /target/sub ' /proc/self/mountinfo; "
+        b = fast_bundle("sh", "-c", f"test -d /target/sub{below} && grep -c ' /target/sub{below} ' /proc/self/mountinfo; "
                         "readlink /mnt/link", name=f"dangling-{rt_name}")
         (b.path / "rootfs" / "mnt").mkdir(exist_ok=True)
         (b.path / "rootfs" / "mnt" / "link").symlink_to("../target/sub")
         assert not (b.path / "rootfs" / "target").exists()
-        b.edit(lambda c: c["mounts"].append({"destination": "/mnt/link", "type": "tmpfs", "source": "tmpfs"}))
+        b.edit(lambda c: c["mounts"].append({"destination": f"/mnt/link{below}", "type": "tmpfs", "source": "tmpfs"}))
         r = rt("run", "-b", b.path, rt.new_id("dl"), stdin=subprocess.DEVNULL)
         record(record_property, rt_name, r)
         out[rt_name] = r
@@ -322,3 +326,46 @@ def test_proc_on_a_non_directory_names_runcs_phrase(glassrun, runc, fast_bundle,
     g = out["glassrun"]
     assert g.returncode != 0 and phrase in g.stderr, g.stderr
     assert len([l for l in g.stderr.splitlines() if l.strip()]) == 1, g.stderr
+
+
+# ---- linux.devices: nodes in /dev, in a subdirectory made for them, and in /dev again
+# (glassrun keeps the directory fd from one node to the next while the
+# directory stays the same: the switch back must reopen /dev).
+
+def test_device_nodes_in_dev_and_a_new_subdirectory(runc, glassrun, fast_bundle, record_property):
+    devs = [("/dev/gr-a", 1, 3), ("/dev/gr-sub/deeper/b", 1, 5), ("/dev/gr-sub/c", 1, 7), ("/dev/gr-d", 1, 9)]
+
+    def edit(c):
+        c["linux"]["devices"] = [{"path": p, "type": "c", "major": ma, "minor": mi, "fileMode": 0o640,
+                                  "uid": 0, "gid": 0} for p, ma, mi in devs]
+
+    script = "stat -c '%n %F %t:%T %a %u:%g' " + " ".join(p for p, _, _ in devs)
+    out = run_each({"runc": runc, "glassrun": glassrun}, fast_bundle, record_property, "devnodes", script, edit=edit)
+    assert out["glassrun"].returncode == 0, out["glassrun"].stderr
+    assert out["glassrun"].stdout == out["runc"].stdout
+    assert out["glassrun"].stdout.splitlines() == [
+        f"{p} character special file {ma:x}:{mi:x} 640 0:0" for p, ma, mi in devs]
+
+
+# ---- /sys/fs/cgroup on v1/hybrid: runc's layout is the reference -------------
+# (glassrun makes the hierarchy directories relative to the new tmpfs' fd:
+# the names, their mounts and flags must stay runc's).
+
+def test_sys_fs_cgroup_layout_matches_runc(runc, glassrun, fast_bundle, record_property):
+    if not Path("/sys/fs/cgroup/unified").is_mount() and not Path("/sys/fs/cgroup/memory").is_mount():
+        pytest.skip("not a cgroup v1/hybrid host: /sys/fs/cgroup is one cgroup2 mount")
+    # mount point, per-mount options, fstype for everything at or below /sys/fs/cgroup;
+    # then what a listing shows (names and kinds: a symlink for a co-mounted pair).
+    script = ("awk '$5 ~ \"^/sys/fs/cgroup\" { for (i = 7; $i != \"-\"; i++); print $5, $6, $(i+1) }' "
+              "/proc/self/mountinfo | sort; ls -l /sys/fs/cgroup | awk 'NR > 1 { print substr($1, 1, 1), $9, $10, $11 }'")
+    out = run_each({"runc": runc, "glassrun": glassrun}, fast_bundle, record_property, "cglayout", script)
+    assert out["glassrun"].returncode == 0, out["glassrun"].stderr
+    g = [l.rstrip() for l in out["glassrun"].stdout.splitlines()]
+    # The two differences conformance/accepted_differences.toml records: the
+    # tmpfs itself read-only as the config asks, and the unified hierarchy too.
+    assert "/sys/fs/cgroup ro,nosuid,nodev,noexec,relatime tmpfs" in g, g
+    if Path("/sys/fs/cgroup/unified").is_mount():
+        assert "/sys/fs/cgroup/unified ro,nosuid,nodev,noexec,relatime cgroup2" in g and "d unified" in g, g
+    g = [l.replace("/sys/fs/cgroup ro,", "/sys/fs/cgroup rw,") for l in g if "unified" not in l]
+    assert g == [l.rstrip() for l in out["runc"].stdout.splitlines()]
+    assert any(l.endswith(" cgroup") for l in g), g

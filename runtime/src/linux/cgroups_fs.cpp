@@ -57,11 +57,17 @@ std::string read_trimmed(const std::string& path) {
   return s;
 }
 
-void write(const std::string& path, const std::string& value) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd) throw_sys(fmt::format("write {} to {}", value, path));
+void write(const std::string& path, const std::string& value) { Writer().write(path, value); }
+
+void Writer::write(const std::string& path, const std::string& value) {
+  if (!fd_ || path != path_) {
+    fd_.reset();
+    fd_ = UniqueFd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd_) throw_sys(fmt::format("write {} to {}", value, path));
+    path_ = path;
+  }
   ssize_t n;
-  do n = ::write(fd.get(), value.data(), value.size());
+  do n = ::write(fd_.get(), value.data(), value.size());
   while (n < 0 && errno == EINTR);
   if (n < 0) throw_sys(fmt::format("write {} to {}", value, path));
 }
@@ -126,6 +132,9 @@ void rmdir_retrying(const std::string& path) {
 }  // namespace
 
 void remove_tree(const std::string& path) {
+  // A cgroup without children (the usual case) goes at the first rmdir; the
+  // directory is listed only when that fails (EBUSY: children or tasks).
+  if (::rmdir(path.c_str()) == 0 || errno == ENOENT) return;
   for (const auto& sub : subdirs(path)) remove_tree(sub);
   rmdir_retrying(path);
 }

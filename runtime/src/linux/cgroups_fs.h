@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "util/fd.h"
+
 namespace glassrun::cgroups::fs {
 
 std::string join(const std::string& dir, const std::string& file);
@@ -21,6 +23,17 @@ std::optional<std::string> read_if_exists(const std::string& path);
 std::string read_trimmed(const std::string& path);
 // Throws Error("write <value> to <path>: <errno text>").
 void write(const std::string& path, const std::string& value);
+
+// Like write(), keeping the file open across consecutive writes to the same
+// path: a run of v1 device rules (one write(2) each) costs one open.
+class Writer {
+ public:
+  void write(const std::string& path, const std::string& value);
+
+ private:
+  std::string path_;
+  UniqueFd fd_;
+};
 
 // "max" (v2 unlimited) reads as UINT64_MAX.
 uint64_t parse_uint(const std::string& text, const std::string& what);

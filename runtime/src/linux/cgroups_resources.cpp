@@ -274,10 +274,10 @@ void v2_unified(const json& r, std::vector<FileWrite>& w) {
 }
 
 // Applies one write; false when it must be retried after the others.
-bool apply_one(const FileWrite& w, const std::string& dir, bool allow_defer) {
+bool apply_one(const FileWrite& w, const std::string& dir, bool allow_defer, fs::Writer& out) {
   std::string path = fs::join(dir, w.file);
   try {
-    fs::write(path, w.value);
+    out.write(path, w.value);
   } catch (const Error& e) {
     if (w.skip_if_missing && e.sys_errno() == ENOENT) return true;
     if (allow_defer && w.retry_after_rest_on_einval && e.sys_errno() == EINVAL) return false;
@@ -352,13 +352,14 @@ std::vector<FileWrite> plan_v1_devices(const std::vector<DeviceRule>& rules) {
 
 void apply_writes(const std::vector<FileWrite>& writes, const std::map<std::string, std::string>& dirs) {
   std::vector<const FileWrite*> deferred;
+  fs::Writer out;
   for (const auto& w : writes) {
     auto dir = dirs.find(w.controller);
     if (dir == dirs.end() || dir->second.empty())
       fail("{}: cgroup controller {} is not mounted", w.field, w.controller.empty() ? "(unified)" : w.controller);
-    if (!apply_one(w, dir->second, true)) deferred.push_back(&w);
+    if (!apply_one(w, dir->second, true, out)) deferred.push_back(&w);
   }
-  for (const FileWrite* w : deferred) apply_one(*w, dirs.at(w->controller), false);
+  for (const FileWrite* w : deferred) apply_one(*w, dirs.at(w->controller), false, out);
 }
 
 }  // namespace glassrun::cgroups

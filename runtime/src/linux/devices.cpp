@@ -35,13 +35,22 @@ mode_t type_bits(char t) {
   }
 }
 
-void mknod_device(int root_fd, const spec::Device& d) {
+std::string dir_of(const spec::Device& d) {
   std::string dir = d.path.substr(0, d.path.rfind('/'));
-  std::string name = d.path.substr(d.path.rfind('/') + 1);
-  UniqueFd parent = inroot::open_or_create(root_fd, dir.empty() ? "/" : dir, inroot::Kind::Directory);
+  return dir.empty() ? "/" : dir;
+}
+
+// The directory to mknod in, resolved in the rootfs (and made if missing).
+UniqueFd open_device_dir(int root_fd, const std::string& dir) {
+  UniqueFd parent = inroot::open_or_create(root_fd, dir, inroot::Kind::Directory);
   // O_PATH dirs cannot be used with mknodat; reopen as a real directory fd.
   UniqueFd pdir(openat(parent.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!pdir) throw_sys(fmt::format("open {}", dir));
+  return pdir;
+}
+
+void mknod_device(const UniqueFd& pdir, const spec::Device& d) {
+  std::string name = d.path.substr(d.path.rfind('/') + 1);
   unlinkat(pdir.get(), name.c_str(), 0);
   mode_t mode = d.file_mode.value_or(0666) | type_bits(d.type);
   if (mknodat(pdir.get(), name.c_str(), mode, makedev(d.major, d.minor)) != 0)
@@ -61,11 +70,20 @@ void bind_device(int root_fd, const spec::Device& d) {
 }  // namespace
 
 void create_nodes(int root_fd, const std::vector<spec::Device>& devs, bool user_ns) {
+  // Devices in the same directory as the previous one (all of /dev usually)
+  // reuse its fd: one lookup for the lot instead of one per node.
+  std::string dir;
+  UniqueFd pdir;
   for (const auto& d : devs) {
-    if (user_ns)
+    if (user_ns) {
       bind_device(root_fd, d);
-    else
-      mknod_device(root_fd, d);
+      continue;
+    }
+    if (!pdir || dir_of(d) != dir) {
+      dir = dir_of(d);
+      pdir = open_device_dir(root_fd, dir);
+    }
+    mknod_device(pdir, d);
   }
 }
 

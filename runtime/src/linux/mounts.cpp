@@ -124,24 +124,34 @@ void cgroup_mount(int root_fd, const spec::Mount& m, const ParsedOptions& o, con
   }
   do_mount("tmpfs", target.get(), m.destination, "tmpfs", o.flags & ~MS_RDONLY,
            lsm::with_mount_label("mode=755", ctx.mount_label));
+  // The hierarchy directories are made in the tmpfs just mounted, relative to
+  // its fd: one component each, from the host's mount table, no link followed
+  // (O_NOFOLLOW), so no lookup from the rootfs' top is needed per hierarchy.
+  // (`tmpfs` is opened after the mount: it names the tmpfs, not what it covers.)
+  UniqueFd tmpfs = inroot::open_with(root_fd, m.destination, O_PATH | O_DIRECTORY);
+  if (!tmpfs) throw_sys(fmt::format("open {} after mounting tmpfs", m.destination));
+  auto open_sub = [&](const std::string& name, const std::string& dest) {
+    UniqueFd fd(openat(tmpfs.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) throw_sys(fmt::format("open {} in rootfs", dest));
+    return fd;
+  };
   for (const auto& [controller, host_path] : ctx.cgroup_paths) {
     const std::string prefix = "/sys/fs/cgroup/";
     if (host_path.rfind(prefix, 0) != 0) continue;
     std::string hierarchy = host_path.substr(prefix.size(), host_path.find('/', prefix.size()) - prefix.size());
     std::string dest = m.destination + "/" + hierarchy;
-    UniqueFd sub = inroot::open_or_create(root_fd, dest, inroot::Kind::Directory);
+    if (mkdirat(tmpfs.get(), hierarchy.c_str(), 0755) != 0 && errno != EEXIST)
+      throw_sys(fmt::format("create {} in rootfs", dest));
     if (ctx.cgroup_ns) {
-      mount_hierarchy_in_cgroup_ns(sub.get(), dest, hierarchy, o.flags & kRemountable);
+      mount_hierarchy_in_cgroup_ns(open_sub(hierarchy, dest).get(), dest, hierarchy, o.flags & kRemountable);
       continue;
     }
-    do_mount(host_path, sub.get(), dest, nullptr, MS_BIND | MS_REC, "");
-    UniqueFd again = inroot::open_existing(root_fd, dest);
-    do_mount("", again.get(), dest, nullptr, MS_BIND | MS_REMOUNT | (o.flags & kRemountable), "");
+    do_mount(host_path, open_sub(hierarchy, dest).get(), dest, nullptr, MS_BIND | MS_REC, "");
+    // Opened again: the fd above names the directory under the new mount.
+    do_mount("", open_sub(hierarchy, dest).get(), dest, nullptr, MS_BIND | MS_REMOUNT | (o.flags & kRemountable), "");
   }
-  if (o.flags & MS_RDONLY) {
-    UniqueFd again = inroot::open_existing(root_fd, m.destination);
-    do_mount("", again.get(), m.destination, nullptr, MS_REMOUNT | (o.flags & kRemountable), "mode=755");
-  }
+  if (o.flags & MS_RDONLY)
+    do_mount("", tmpfs.get(), m.destination, nullptr, MS_REMOUNT | (o.flags & kRemountable), "mode=755");
 }
 
 // "tmpcopyup" (podman, containerd): the new tmpfs starts with what the
