@@ -264,6 +264,9 @@ def test_soak_fds_and_rss_stay_flat(glassrun, make_bundle):
 
     def median(xs):
         return sorted(xs)[len(xs) // 2]
+    print(f"soak: {cycles} cycles; container fds {inherited[0]}; glassrun's own fds first/last tenth "
+          f"{median(own[:tenth])}/{median(own[-tenth:])}; peak RSS KiB first/last tenth "
+          f"{median(rss[:tenth])}/{median(rss[-tenth:])} (max {max(rss)})")
     # fds are exact; peak RSS (KiB) allows page noise, not growth.
     assert median(own[-tenth:]) == median(own[:tenth]), own
     assert median(rss[-tenth:]) <= median(rss[:tenth]) + 256, rss
