@@ -2,7 +2,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -11,6 +10,7 @@
 #include "cli/cli.h"
 #include "container/loaded.h"
 #include "util/error.h"
+#include "util/fileio.h"
 #include "util/log.h"
 
 namespace glassrun::cli {
@@ -187,9 +187,9 @@ nlohmann::json read_resources_file(const std::string& path) {
   if (path == "-") {
     text << std::cin.rdbuf();
   } else {
-    std::ifstream in(path);
-    if (!in) throw_sys(fmt::format("open {}", path));
-    text << in.rdbuf();
+    std::string content;
+    if (!fileio::read_file(path, content)) throw_sys(fmt::format("read {}", path));
+    text << content;
   }
   nlohmann::json given;
   try {

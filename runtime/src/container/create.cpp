@@ -260,7 +260,7 @@ Created create(const CreateOptions& o, bool foreground) {
       Step s("create.cgroup_attach");
       cg->add_process(pid);
     }
-    parent_chan.send(sync::Msg::Continue);
+    parent_chan.send_unless_gone(sync::Msg::Continue);
     serve_init(parent_chan, o, config, pid, filter.get(), out, foreground);
     // Never report a created container whose init is already gone.
     if (int status; waitpid(pid, &status, WNOHANG) == pid)

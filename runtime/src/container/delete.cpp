@@ -80,7 +80,12 @@ void remove(const std::string& root, const std::string& id, bool force) {
     return;
   }
   Step s("delete");
-  state::Status st = c->status();
+  state::Status st = state::Status::Running;
+  try {
+    st = c->status();
+  } catch (const Error&) {
+    if (!force) throw;  // --force kills and removes whatever the status
+  }
   if ((st == state::Status::Running || st == state::Status::Paused) && !force)
     throw Error(fmt::format("cannot delete container {} that is not stopped: {}", id, state::to_string(st)));
   // A stopped container's init took its pid namespace down with it; what is

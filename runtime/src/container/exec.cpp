@@ -279,7 +279,8 @@ void child_flow(const ChildContext& x) {
 bool channel_closed(const sync::Channel& chan) {
   char b;
   ssize_t n;
-  while ((n = recv(chan.fd(), &b, 1, MSG_PEEK)) < 0 && errno == EINTR) {
+  while ((n = recv(chan.fd(), &b, 1, MSG_PEEK)) < 0) {
+    if (errno != EINTR) throw_sys("peek at sync socket");
   }
   return n == 0;
 }
@@ -398,7 +399,7 @@ int exec(const ExecOptions& o) {
       Step s("exec.cgroup_attach");
       (sub_cgroups ? sub_cgroups : c.cg)->add_process(pid);
     }
-    parent_chan.send(sync::Msg::Continue);
+    parent_chan.send_unless_gone(sync::Msg::Continue);
     master = serve_child(parent_chan, o, c, pid, filter.get());
   } catch (const Error& e) {
     kill_and_reap(pid);

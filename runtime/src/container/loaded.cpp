@@ -13,12 +13,9 @@ Loaded Loaded::open(const std::string& root, const std::string& id) {
 }
 
 state::Status Loaded::status() const {
-  bool frozen = false;
-  try {
-    frozen = cg && cg->frozen();
-  } catch (const Error&) {
-  }
-  return state::current_status(dir, st, frozen);
+  // A freezer state that cannot be read (EIO) is reported, not taken for
+  // "not paused"; a cgroup already gone reads as not frozen.
+  return state::current_status(dir, st, cg && cg->frozen());
 }
 
 std::string Loaded::state_json(state::Status s) const { return state::oci_state(st, s).dump(); }

@@ -90,6 +90,7 @@ bool privileged_chdir(const std::string& cwd) {
     throw Error(fmt::format("exec: \"{}\": process.args[0] is a symlink loop or goes through a /proc magic link (a host fd): refused", arg0),
                 ELOOP);
   if (l.err == EACCES) throw Error(fmt::format("exec: \"{}\": permission denied", arg0), EACCES);
+  if (l.err != ENOENT) throw_sys(fmt::format("exec: \"{}\": stat {}", arg0, l.failed), l.err);
   if (arg0.find('/') != std::string::npos)
     throw Error(fmt::format("exec: \"{}\": stat {}: no such file or directory", arg0, arg0), ENOENT);
   throw Error(fmt::format("exec: \"{}\": executable file not found in $PATH", arg0), ENOENT);

@@ -22,7 +22,9 @@ std::string join(const std::string& dir, const std::string& file) {
 
 bool exists(const std::string& path) {
   struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
+  if (::stat(path.c_str(), &st) == 0) return true;
+  if (errno == ENOENT || errno == ENOTDIR) return false;
+  throw_sys("stat " + path);  // EIO is not "absent": a feature would be skipped silently
 }
 
 std::optional<std::string> read_if_exists(const std::string& path) {

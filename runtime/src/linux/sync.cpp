@@ -31,6 +31,14 @@ void Channel::send(Msg type, const std::string& text, int err, int fd_to_pass) c
   fd_passing::send(fd_.get(), iov, 2, fd_to_pass, "send on sync socket");
 }
 
+void Channel::send_unless_gone(Msg type) const {
+  try {
+    send(type);
+  } catch (const Error& e) {
+    if (e.sys_errno() != EPIPE) throw;
+  }
+}
+
 Message Channel::recv(UniqueFd* received_fd, int timeout_ms) const {
   if (timeout_ms >= 0) {
     pollfd p{fd_.get(), POLLIN, 0};

@@ -42,6 +42,9 @@ class Channel {
   static std::pair<Channel, Channel> pair();
 
   void send(Msg type, const std::string& text = "", int err = 0, int fd_to_pass = -1) const;
+  // send, where a peer already gone (EPIPE) is left to the next recv: a child
+  // that failed first has its Error message waiting there, naming the errno.
+  void send_unless_gone(Msg type) const;
   // Throws Error on EOF ("peer closed the channel") or a bad message; with
   // timeout_ms >= 0, also when nothing arrives in that time (a stuck peer,
   // e.g. an init in a frozen cgroup, must not hang the caller forever).

@@ -38,6 +38,11 @@ std::string home_dir(uid_t uid) {
   return "/";
 }
 
+namespace {
+// What openat2 says when there is simply nothing executable at that path.
+bool absent(int err) { return err == ENOENT || err == ENOTDIR || err == ENAMETOOLONG; }
+}  // namespace
+
 Lookup find_executable(const std::string& name, const std::vector<std::string>& env) {
   // Go's findExecutable: a non-directory with an execute bit; anything else
   // that exists is "permission denied".
@@ -49,14 +54,17 @@ Lookup find_executable(const std::string& name, const std::vector<std::string>& 
     how.resolve = RESOLVE_NO_MAGICLINKS;
     UniqueFd fd(static_cast<int>(syscall(SYS_openat2, AT_FDCWD, p.c_str(), &how, sizeof how)));
     struct stat st;
-    if (!fd) return errno == EACCES || errno == ELOOP ? errno : ENOENT;
-    if (fstat(fd.get(), &st) != 0) return ENOENT;
-    if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0 || access(p.c_str(), X_OK) != 0) return EACCES;
+    if (!fd) return absent(errno) ? ENOENT : errno;  // EACCES, ELOOP kept
+    if (fstat(fd.get(), &st) != 0) return errno;
+    if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0) return EACCES;
+    if (access(p.c_str(), X_OK) != 0) return errno == EACCES || errno == EPERM || errno == EROFS ? EACCES : errno;
     return 0;
   };
+  // Passed over as Go does; any other errno is a failure to look (EIO), reported.
+  auto passed_over = [](int err) { return err == ENOENT || err == EACCES || err == ELOOP; };
   if (name.find('/') != std::string::npos) {
     int err = check(name);
-    return err ? Lookup{"", err} : Lookup{name, 0};
+    return err ? Lookup{"", err, name} : Lookup{name, 0, ""};
   }
   std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   for (const auto& e : env)
@@ -69,10 +77,12 @@ Lookup find_executable(const std::string& name, const std::vector<std::string>& 
     if (j == std::string::npos) j = path.size();
     std::string dir = path.substr(i, j - i);
     std::string cand = (dir.empty() ? "." : dir) + "/" + name;
-    if (check(cand) == 0) return {cand, 0};
+    int err = check(cand);
+    if (err == 0) return {cand, 0, ""};
+    if (!passed_over(err)) return {"", err, cand};
     i = j + 1;
   }
-  return {"", ENOENT};
+  return {"", ENOENT, ""};
 }
 
 }  // namespace glassrun::user

@@ -6,14 +6,13 @@
 
 #include <algorithm>
 #include <array>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "linux/capabilities.h"
 #include "linux/mount_options.h"
 #include "linux/rlimits.h"
 #include "util/error.h"
+#include "util/fileio.h"
 #include "util/paths.h"
 
 namespace glassrun::spec {
@@ -513,11 +512,11 @@ Config load_bundle(const std::string& bundle_arg) {
   struct stat st;
   if (stat(bundle.c_str(), &st) != 0) throw_sys(fmt::format("bundle {}", bundle));
   std::string file = bundle + "/config.json";
-  std::ifstream in(file);
-  if (!in) throw_sys(fmt::format("open {}", file));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  Config c = parse_config(ss.str(), bundle);
+  // A failed read(2) names its errno here; a stream would stop short and
+  // report the cut text as invalid JSON.
+  std::string text;
+  if (!fileio::read_file(file, text)) throw_sys(fmt::format("read {}", file));
+  Config c = parse_config(text, bundle);
   if (stat(c.root_path.c_str(), &st) != 0) throw_sys(fmt::format("config.json: root.path: rootfs {}", c.root_path));
   if (!S_ISDIR(st.st_mode)) throw Error(fmt::format("config.json: root.path: rootfs {} is not a directory", c.root_path));
   return c;

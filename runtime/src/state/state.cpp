@@ -158,7 +158,9 @@ UniqueFd ContainerDir::make_exec_fifo() const {
 
 bool ContainerDir::has_exec_fifo() const {
   struct stat st;
-  return fstatat(dirfd_.get(), "exec.fifo", &st, 0) == 0;
+  if (fstatat(dirfd_.get(), "exec.fifo", &st, 0) == 0) return true;
+  if (errno != ENOENT) throw_sys(fmt::format("stat {}", fifo_path()));
+  return false;
 }
 
 void ContainerDir::write_state(const State& s) const {
@@ -182,7 +184,12 @@ void ContainerDir::write_extras(const Extras& e) const {
 Extras ContainerDir::read_extras() const {
   Extras e;
   std::string text;
-  if (!fileio::read_at(dirfd_.get(), "glassrun.json", text)) return e;
+  if (!fileio::read_at(dirfd_.get(), "glassrun.json", text)) {
+    // Absent (a create killed early): nothing recorded. Unreadable is an error:
+    // taken for empty, delete would forget the cgroups it must remove.
+    if (errno == ENOENT) return e;
+    throw_sys(fmt::format("read {}/glassrun.json", path_));
+  }
   try {
     json j = json::parse(text);
     e.oci_config = j.value("oci_config", json::object());
@@ -202,7 +209,16 @@ void ContainerDir::remove() const {
   for (int attempt = 0; attempt < 5; ++attempt) {
     if (attempt) usleep(10000 << attempt);
     err = 0;
-    if (DIR* d = fdopendir(fcntl(dirfd_.get(), F_DUPFD_CLOEXEC, 0))) {
+    // A new open file description, not a dup: a dup would share the offset
+    // the previous attempt's listing left at the end, and list nothing.
+    int listing = openat(dirfd_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR* d = listing >= 0 ? fdopendir(listing) : nullptr;
+    if (!d && listing >= 0) {
+      int e = errno;
+      ::close(listing);
+      errno = e;
+    }
+    if (d) {
       while (dirent* e = readdir(d)) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         if (unlinkat(dirfd_.get(), e->d_name, 0) != 0 && errno != ENOENT && !err) {
@@ -227,7 +243,12 @@ void ContainerDir::remove() const {
 
 uint64_t process_start_time(pid_t pid) {
   std::string text;
-  if (!fileio::read_file(fmt::format("/proc/{}/stat", pid), text)) return 0;
+  // Gone is 0; failing to look (EIO) is not "gone": a running container
+  // would pass for stopped.
+  if (!fileio::read_file(fmt::format("/proc/{}/stat", pid), text)) {
+    if (errno == ENOENT || errno == ESRCH) return 0;
+    throw_sys(fmt::format("read /proc/{}/stat", pid));
+  }
   // comm may hold spaces and parentheses: fields resume after the last ')'.
   auto close = text.rfind(')');
   if (close == std::string::npos) return 0;
