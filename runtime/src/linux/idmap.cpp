@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <regex>
 #include <sstream>
 
@@ -94,9 +95,11 @@ std::string canonical(std::vector<spec::IdMapping> maps) {
   return format(maps);
 }
 
-std::vector<spec::IdMapping> read_map(const std::string& file) {
+// Empty when the file cannot be read (the process is gone: the join then
+// fails naming the namespace's path).
+std::optional<std::vector<spec::IdMapping>> read_map(const std::string& file) {
   std::string text;
-  if (!fileio::read_file(file, text)) throw_sys(fmt::format("read {}", file));
+  if (!fileio::read_file(file, text)) return std::nullopt;
   std::istringstream in(text);
   std::vector<spec::IdMapping> out;
   for (spec::IdMapping m; in >> m.container_id >> m.host_id >> m.size;) out.push_back(m);
@@ -114,7 +117,9 @@ void check_joined(const spec::Config& c, const std::string& userns_path) {
                                    std::tuple{"gidMappings", &c.gid_mappings, "gid_map"}}) {
     if (maps->empty()) continue;
     std::string path = fmt::format("/proc/{}/{}", pid[1].str(), file);
-    std::string have = canonical(read_map(path));
+    auto read = read_map(path);
+    if (!read) return;
+    std::string have = canonical(*read);
     if (canonical(*maps) != have)
       throw Error(fmt::format("linux.{}: do not match the joined user namespace's {} ({})", field, path,
                               have.empty() ? "empty" : have.substr(0, have.size() - 1)));
