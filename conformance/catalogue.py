@@ -29,11 +29,6 @@ XFAIL: dict[tuple[str, str], str] = {
     ("crun", "process-user-stdio"): "crun 1.8.1 does not chown the stdio it is given to the container's user; runc 1.1.5 does",
     ("crun", "ns-time-offsets"): "crun 1.8.1 fails any time namespace here (with or without offsets): its process that unshares "
                                  "CLONE_NEWTIME exits and create ends with `write to sync socket: Connection reset by peer`",
-    ("glassrun", "ns-user-joined"): "glassrun bug: joining a user namespace by path, create refuses linux.uidMappings "
-                                    "(`must be empty when joining an existing user namespace`; runc 1.1.5 requires them, "
-                                    "runc 1.2 checks they match the namespace's); without them the init fails "
-                                    "`sethostname: operation not permitted`: the new uts (and other) namespaces are "
-                                    "made before the user namespace is joined, so they belong to the host's",
 }
 # Bundles whose `create` runs wrapped in another command (the container's
 # init lives in what that command made). ns-mount-absent: without a mount

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import pytest
 
-import catalogue
 import checks
 import rtlib
 import trace_rules as tr
@@ -43,7 +42,7 @@ BUNDLES = ["default", "hooks", "seccomp-mkdir-eperm", "ns-user-mapped", "mount-i
 CHECK = "milestones"
 
 # (runtime, bundle[, rule]) -> reason: known glassrun bugs, strict xfail.
-XFAIL_ORDER: dict[tuple, str] = {("glassrun", "ns-user-joined"): catalogue.XFAIL[("glassrun", "ns-user-joined")]}
+XFAIL_ORDER: dict[tuple, str] = {}
 XFAIL_RULE: dict[tuple, str] = {
     ("runc", "hooks", "poststart"): "runc 1.1.5 runs poststart hooks during `create`, before `start` and the user "
                                     "execve (opencontainers/runc#1710; moved to `start` by runc PR #5186)",

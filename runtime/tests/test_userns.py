@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run
+from conftest import leftovers, namespace_holder, run
 from security.helpers import (bundle_template, chown_tree, fast_bundle, open_to_traverse, probe_binary,  # noqa: F401
                               record)
 
@@ -125,3 +125,53 @@ def test_writes_as_an_unmapped_id_are_refused(runtimes, userns_bundle, record_pr
     assert "WROTE" not in r.stdout
     assert not list(hostdir.iterdir())
     assert "65534" in r.stdout  # the host's root shows as the overflow id
+
+
+@pytest.fixture
+def userns_holder():
+    """pid of a process in a user namespace of its own, its maps 0 -> 100000
+    (65536 ids) written."""
+    for pid in namespace_holder("user", "--user"):
+        for f in ("uid_map", "gid_map"):
+            Path(f"/proc/{pid}/{f}").write_text(f"0 {HOST_ID} {SIZE}\n")
+        yield pid
+
+
+def join_userns(holder, maps=(0, HOST_ID, SIZE)):
+    """Edits a userns_bundle's config to join the holder's user namespace by
+    path (uts, mount, ... new), with the maps given (runc 1.1.5 needs them)."""
+    def edit(c):
+        c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "user"]
+        c["linux"]["namespaces"].append({"type": "user", "path": f"/proc/{holder}/ns/user"})
+        c["hostname"] = "joined"
+        for key in ("uidMappings", "gidMappings"):
+            c["linux"][key] = [{"containerID": maps[0], "hostID": maps[1], "size": maps[2]}]
+    return edit
+
+
+def test_joined_user_namespace_owns_the_new_namespaces_as_runc(runtimes, userns_bundle, record_property,
+                                                                 userns_holder):
+    """The new uts (and other) namespaces are made after the join, so they
+    belong to the joined user namespace: sethostname works; the maps are the
+    holder's, not written again."""
+    script = "cat /proc/self/uid_map /proc/self/gid_map; hostname; id; readlink /proc/self/ns/user"
+    res = run_both(runtimes, userns_bundle, record_property, script, "joined", edit=join_userns(userns_holder))
+    for name, r in res.items():
+        assert r.returncode == 0, (name, r.stderr)
+    assert res["glassrun"].stdout == res["runc"].stdout
+    lines = res["glassrun"].stdout.splitlines()
+    assert lines[0].split() == lines[1].split() == ["0", str(HOST_ID), str(SIZE)]
+    assert lines[2:4] == ["joined", "uid=0(root) gid=0(root)"], lines
+    assert lines[-1] == os.readlink(f"/proc/{userns_holder}/ns/user")
+
+
+def test_joined_user_namespace_maps_that_differ_are_refused(glassrun, userns_bundle, userns_holder):
+    """runc 1.2's check (runc 1.1.5 runs the container, its maps unused): the
+    config's maps must be the joined namespace's; one line naming the field,
+    nothing left behind."""
+    b = userns_bundle("true", name="joined-mismatch", edit=join_userns(userns_holder, (0, 200000, SIZE)))
+    cid = glassrun.new_id("uns")
+    r = glassrun("create", "-b", b.path, cid, stdin=subprocess.DEVNULL)
+    assert r.returncode != 0
+    assert "linux.uidMappings" in r.stderr and f"/proc/{userns_holder}/uid_map" in r.stderr, r.stderr
+    assert leftovers(glassrun.root, cid, b.path) == []

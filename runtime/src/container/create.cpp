@@ -13,6 +13,7 @@
 
 #include "container/container.h"
 #include "container/init.h"
+#include "container/process.h"
 #include "container/supervise.h"
 #include "linux/capabilities.h"
 #include "linux/cgroups.h"
@@ -149,6 +150,46 @@ pid_t clone_init(int flags) {
   return pid;
 }
 
+// Joining a user namespace by path, the new namespaces must be made after the
+// join, so that they belong to it (made before, they are the host's: the init
+// may not even sethostname). A joiner child joins every namespace given by
+// path, the user namespace first, then clones the init with the CLONE_NEW*
+// flags and CLONE_PARENT (the init is our child, as in runc's nsexec, whose
+// stage 1 joins and unshares and whose stage 2 is the init), hands us its pid
+// and exits. Returns the init's pid in the parent; does not return in the init.
+pid_t clone_init_from_joiner(const spec::Config& c, const InitContext& ctx, const sync::Channel& parent_chan) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw_sys("pipe for the init's pid");
+  UniqueFd pid_rd(fds[0]), pid_wr(fds[1]);
+  pid_t joiner = static_cast<pid_t>(syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, 0));
+  if (joiner < 0) throw_sys("clone the namespace joiner");
+  if (joiner == 0) {
+    pid_rd.reset();
+    process::run_child(*ctx.channel, "init", 1, [&] {
+      namespaces::join_paths(c, true);
+      pid_t pid = clone_init(CLONE_PARENT | namespaces::clone_flags(c));
+      if (pid == 0) {
+        pid_wr.reset();
+        run_init(ctx);
+      }
+      if (write(pid_wr.get(), &pid, sizeof pid) != sizeof pid) throw_sys("write the init's pid");
+    });
+  }
+  pid_wr.reset();
+  pid_t pid = 0;
+  ssize_t n;
+  while ((n = read(pid_rd.get(), &pid, sizeof pid)) < 0 && errno == EINTR) {
+  }
+  while (waitpid(joiner, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  if (n != sizeof pid) {
+    // The joiner failed before the clone and said why on the init's channel.
+    sync::Message m = parent_chan.recv(nullptr, sync::kChildMessageTimeoutMs);
+    throw Error("init: " + m.text, m.err);
+  }
+  return pid;
+}
+
 std::string hook_state(const std::string& id, pid_t pid, const spec::Config& c, const char* status) {
   nlohmann::json j{{"ociVersion", "1.0.2"}, {"id", id}, {"status", status}, {"pid", pid}, {"bundle", c.bundle}};
   if (!c.annotations.empty()) j["annotations"] = c.annotations;
@@ -227,7 +268,9 @@ Created create(const CreateOptions& o, bool foreground) {
   auto filter = compile_seccomp(config);
 
   auto [parent_chan, init_chan] = sync::Channel::pair();
-  if (auto* pidns = config.find_namespace("pid"); pidns && !pidns->path.empty())
+  bool joins_user = namespaces::joins_user(config);
+  if (joins_user) idmap::check_joined(config, config.find_namespace("user")->path);
+  if (auto* pidns = config.find_namespace("pid"); pidns && !pidns->path.empty() && !joins_user)
     namespaces::join(pidns->path, CLONE_NEWPID);  // applies to the child we clone next
 
   InitContext ctx;
@@ -246,7 +289,7 @@ Created create(const CreateOptions& o, bool foreground) {
   ctx.idmapped_trees = idmapped::fds_of(idmapped_trees);
   ctx.bind_sources = idmapped::fds_of(bind_sources);
 
-  pid_t pid = clone_init(namespaces::clone_flags(config));
+  pid_t pid = joins_user ? clone_init_from_joiner(config, ctx, parent_chan) : clone_init(namespaces::clone_flags(config));
   if (pid == 0) run_init(ctx);
   idmapped_trees.clear();  // the init has its own copies
   bind_sources.clear();

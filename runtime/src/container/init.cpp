@@ -27,12 +27,8 @@ namespace {
 
 void join_namespaces(const spec::Config& c) {
   Step s("init.namespaces");
-  // The user namespace first: it decides what the others may do.
-  if (auto* u = c.find_namespace("user"); u && !u->path.empty()) namespaces::join(u->path, CLONE_NEWUSER);
-  for (const auto& ns : c.namespaces) {
-    if (ns.path.empty() || ns.type == "user" || ns.type == "pid") continue;
-    namespaces::join(ns.path, namespaces::by_config_name(ns.type)->clone_flag);
-  }
+  // Joining a user namespace, `create`'s joiner did all the joins before our clone.
+  if (!namespaces::joins_user(c)) namespaces::join_paths(c, false);
   // Unshared only now, after the parent moved us into our cgroup, so that the
   // container's cgroup is the root of its view.
   if (auto* cg = c.find_namespace("cgroup"); cg && cg->path.empty())

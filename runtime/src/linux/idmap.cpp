@@ -5,6 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <optional>
+#include <regex>
+#include <sstream>
+
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/fileio.h"
@@ -84,7 +89,42 @@ void write_rootless(pid_t pid, const spec::Config& c) {
   }
 }
 
+// A map's lines in one canonical form, sorted: "container host size\n"...
+std::string canonical(std::vector<spec::IdMapping> maps) {
+  std::sort(maps.begin(), maps.end(), [](const auto& a, const auto& b) { return a.container_id < b.container_id; });
+  return format(maps);
+}
+
+// Empty when the file cannot be read (the process is gone: the join then
+// fails naming the namespace's path).
+std::optional<std::vector<spec::IdMapping>> read_map(const std::string& file) {
+  std::string text;
+  if (!fileio::read_file(file, text)) return std::nullopt;
+  std::istringstream in(text);
+  std::vector<spec::IdMapping> out;
+  for (spec::IdMapping m; in >> m.container_id >> m.host_id >> m.size;) out.push_back(m);
+  return out;
+}
+
 }  // namespace
+
+void check_joined(const spec::Config& c, const std::string& userns_path) {
+  static const std::regex proc_ns(R"(/proc/(\d+)/ns/user)");
+  std::smatch pid;
+  if (!std::regex_match(userns_path, pid, proc_ns)) return;
+  Step step("create.idmap_check");
+  for (auto [field, maps, file] : {std::tuple{"uidMappings", &c.uid_mappings, "uid_map"},
+                                   std::tuple{"gidMappings", &c.gid_mappings, "gid_map"}}) {
+    if (maps->empty()) continue;
+    std::string path = fmt::format("/proc/{}/{}", pid[1].str(), file);
+    auto read = read_map(path);
+    if (!read) return;
+    std::string have = canonical(*read);
+    if (canonical(*maps) != have)
+      throw Error(fmt::format("linux.{}: do not match the joined user namespace's {} ({})", field, path,
+                              have.empty() ? "empty" : have.substr(0, have.size() - 1)));
+  }
+}
 
 void write(pid_t pid, const spec::Config& c, bool deny_setgroups) {
   Step step("create.idmap");

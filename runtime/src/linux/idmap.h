@@ -14,5 +14,9 @@ namespace glassrun::idmap {
 std::string format(const std::vector<spec::IdMapping>& maps);
 // Writes gid_map (after setgroups "deny" when deny_setgroups) and uid_map.
 void write(pid_t pid, const spec::Config& c, bool deny_setgroups);
+// Joining a user namespace /proc/<pid>/ns/user by path: the config's maps,
+// when given, must be the namespace's (/proc/<pid>/{uid,gid}_map), as runc
+// 1.2 checks; they are never written. A path of another form is not checked.
+void check_joined(const spec::Config& c, const std::string& userns_path);
 
 }  // namespace glassrun::idmap

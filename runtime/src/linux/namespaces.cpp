@@ -46,6 +46,19 @@ void join(const std::string& path, int clone_flag) {
   if (setns(fd.get(), clone_flag) != 0) throw_sys(fmt::format("setns {}", path));
 }
 
+void join_paths(const spec::Config& c, bool with_pid) {
+  if (joins_user(c)) join(c.find_namespace("user")->path, CLONE_NEWUSER);
+  for (const auto& ns : c.namespaces) {
+    if (ns.path.empty() || ns.type == "user" || (ns.type == "pid" && !with_pid)) continue;
+    join(ns.path, by_config_name(ns.type)->clone_flag);
+  }
+}
+
+bool joins_user(const spec::Config& c) {
+  const auto* u = c.find_namespace("user");
+  return u && !u->path.empty();
+}
+
 std::map<std::string, std::string> state_paths(const spec::Config& c, pid_t init_pid) {
   std::map<std::string, std::string> out;
   for (const auto& k : kinds()) {

@@ -360,8 +360,8 @@ void check_consistency(const Config& c) {
   bool userns = c.has_namespace("user");
   if (!userns && (!c.uid_mappings.empty() || !c.gid_mappings.empty()))
     bad(Field{"linux.uidMappings"}, "id mappings need a user namespace");
-  if (userns && !c.find_namespace("user")->path.empty() && !c.uid_mappings.empty())
-    bad(Field{"linux.uidMappings"}, "must be empty when joining an existing user namespace");
+  // Joining a user namespace, maps may be given (runc 1.1.5 requires them):
+  // checked against the namespace's at create (idmap::check_joined), never written.
   if (userns && c.find_namespace("user")->path.empty() && (c.uid_mappings.empty() || c.gid_mappings.empty()))
     bad(Field{"linux.uidMappings"}, "a new user namespace needs uidMappings and gidMappings");
   // runc 1.2's rules: offsets only for a time namespace made here.
