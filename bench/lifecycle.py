@@ -721,6 +721,30 @@ def plot(result, stem):
     return written
 
 
+def print_report(args, analyze_fn, table_fn):
+    """--report JSON: the table of an existing result."""
+    result = json.load(open(args.report))
+    analyze_fn(result)
+    print(table_fn(result, args.markdown))
+    return 0
+
+
+def start_measuring(args, name, spawn=None):
+    """What every benchmark script does before its first container: needs
+    root; SIGTERM (a CI timeout) unwinds like Ctrl-C, so containers get
+    deleted; peak RSS is read through bench_spawn when it is built."""
+    global SPAWN
+    if os.geteuid() != 0:
+        sys.exit(f"{name}: needs root")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    args.glassrun = os.path.abspath(args.glassrun)
+    spawner = spawn or os.path.join(os.path.dirname(os.path.dirname(args.glassrun)), "bench/bench_spawn")
+    if os.access(spawner, os.X_OK):
+        SPAWN = spawner
+    else:
+        log(f"{name}: {spawner} not built: peak RSS includes Python's (~15 MiB floor)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="few samples (CI smoke run)")
@@ -741,21 +765,8 @@ def main():
     args = ap.parse_args()
 
     if args.report:
-        result = json.load(open(args.report))
-        analyze(result)
-        print(table(result, args.markdown))
-        return 0
-    if os.geteuid() != 0:
-        sys.exit("lifecycle: needs root")
-    # SIGTERM (a CI timeout) unwinds like Ctrl-C, so containers get deleted.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    args.glassrun = os.path.abspath(args.glassrun)
-    global SPAWN
-    spawner = args.spawn or os.path.join(os.path.dirname(os.path.dirname(args.glassrun)), "bench/bench_spawn")
-    if os.access(spawner, os.X_OK):
-        SPAWN = spawner
-    else:
-        log(f"lifecycle: {spawner} not built: peak RSS includes Python's (~15 MiB floor)")
+        return print_report(args, analyze, table)
+    start_measuring(args, "lifecycle", args.spawn)
 
     runs = []
     for k in range(args.runs):

@@ -30,12 +30,10 @@ import datetime
 import json
 import os
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -215,20 +213,9 @@ def main():
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
     if args.report:
-        result = json.load(open(args.report))
-        analyze(result)
-        print(table(result, args.markdown))
-        return 0
-    if os.geteuid() != 0:
-        sys.exit("tracer_cost: needs root")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    args.glassrun = os.path.abspath(args.glassrun)
+        return lc.print_report(args, analyze, table)
+    lc.start_measuring(args, "tracer_cost")
     args.only = args.only or ["glassrun", "runc", "crun"]
-    spawner = os.path.join(os.path.dirname(os.path.dirname(args.glassrun)), "bench/bench_spawn")
-    if os.access(spawner, os.X_OK):
-        lc.SPAWN = spawner
-    else:
-        lc.log(f"tracer_cost: {spawner} not built: peak RSS includes Python's (~15 MiB floor)")
     result = bench(args)
     os.makedirs(args.results, exist_ok=True)
     path = os.path.join(args.results, f"tracer-cost-{datetime.datetime.now().strftime('%Y%m%dT%H%M%S')}.json")
