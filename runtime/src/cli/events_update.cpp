@@ -187,9 +187,7 @@ nlohmann::json read_resources_file(const std::string& path) {
   if (path == "-") {
     text << std::cin.rdbuf();
   } else {
-    std::string content;
-    if (!fileio::read_file(path, content)) throw_sys(fmt::format("read {}", path));
-    text << content;
+    text << fileio::read_file_or_throw(path);
   }
   nlohmann::json given;
   try {

@@ -514,9 +514,7 @@ Config load_bundle(const std::string& bundle_arg) {
   std::string file = bundle + "/config.json";
   // A failed read(2) names its errno here; a stream would stop short and
   // report the cut text as invalid JSON.
-  std::string text;
-  if (!fileio::read_file(file, text)) throw_sys(fmt::format("read {}", file));
-  Config c = parse_config(text, bundle);
+  Config c = parse_config(fileio::read_file_or_throw(file), bundle);
   if (stat(c.root_path.c_str(), &st) != 0) throw_sys(fmt::format("config.json: root.path: rootfs {}", c.root_path));
   if (!S_ISDIR(st.st_mode)) throw Error(fmt::format("config.json: root.path: rootfs {} is not a directory", c.root_path));
   return c;

@@ -41,6 +41,14 @@ bool read_file(const std::string& path, std::string& out) {
   return fd && read_fd(fd.get(), out);
 }
 
+std::string read_file_or_throw(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw_sys(fmt::format("open {}", path));
+  std::string out;
+  if (!read_fd(fd.get(), out)) throw_sys(fmt::format("read {}", path));
+  return out;
+}
+
 bool read_at(int dirfd, const std::string& name, std::string& out) {
   UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC));
   return fd && read_fd(fd.get(), out);

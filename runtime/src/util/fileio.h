@@ -8,6 +8,9 @@ namespace glassrun::fileio {
 // false with errno set on failure.
 bool read_file(const std::string& path, std::string& out);
 bool read_at(int dirfd, const std::string& name, std::string& out);
+// The whole file; throws Error naming the failed step: "open PATH" (as runc
+// words a missing file) or "read PATH".
+std::string read_file_or_throw(const std::string& path);
 // Writes data to a file (O_WRONLY|O_TRUNC, no create); throws Error naming path.
 void write_file(const std::string& path, const std::string& data);
 // temp file + fsync-free rename: readers see the old or the new file, whole.
