@@ -412,8 +412,13 @@ def test_diff(runc_trace, workdir, containers):
     c = run([GLASSTRACE, "diff", "--changes", runc_trace, out, f"--subst-a=<id>={ids[0]}", f"--subst-b=<id>={ids[1]}"])
     assert c.returncode == 1, c.stderr
     doc = json.loads(c.stdout)
-    got = {(x["key"], x["change"]) for x in doc["changes"]}
+    got = {(x["key"], x["change"]) for x in doc["changes"] if x["change"] != "moved"}
     assert got == {("-hostname runc", "absent"), ("+hostname elsewhere", "extra")}, doc["changes"]
+    # runc's parent writes the init's pid to cgroup.procs while the init runs
+    # nsexec: that step lands on either side of the init's first steps from
+    # one run to the next (a race of runc's, seen in CI); only it may move.
+    moved = [x["key"] for x in doc["changes"] if x["change"] == "moved"]
+    assert all(k[1:].startswith("cgroup.attach ") for k in moved), doc["changes"]
     step = next(x["step"] for x in doc["changes"] if x["key"] == "-hostname runc")
     assert doc["lines"][step - 1]["a"] == "hostname runc"
     same = run([GLASSTRACE, "diff", "--changes", runc_trace, runc_trace])
