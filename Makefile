@@ -47,8 +47,12 @@ soak: build
 	  GLASSRUN_SOAK_CYCLES=1000 $(PYTEST) -q -p no:cacheprovider runtime/tests/test_reliability.py -k "parallel or soak"
 
 # ASan+UBSan glassrun (dynamically linked, its own build dir) running the
-# lifecycle, exec, cgroup, reliability and fault tests; any sanitizer report
-# (written under results/asan/) fails the run.
+# lifecycle, exec, cgroup and reliability tests; any sanitizer report
+# (written under results/asan/) fails the run. Not test_faults.py: strace's
+# when=N counts a syscall from process start, and in this binary the dynamic
+# loader and the sanitizer runtime make their own calls first (an injected
+# sigaction/sigaltstack failure trips ASan's own CHECK), so the Nth call is
+# not glassrun's; the fault sweep runs on the static build.
 ASAN_BUILD ?= build-asan
 # -O0 (Debug): an ASan build at -O2 takes most of an hour on a loaded 2-core machine.
 CCACHE_LAUNCHER := $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
@@ -60,7 +64,7 @@ test-asan: deps
 	  ASAN_OPTIONS=log_path=$(abspath results/asan)/asan:detect_leaks=0:abort_on_error=1 \
 	  UBSAN_OPTIONS=log_path=$(abspath results/asan)/ubsan:print_stacktrace=1:halt_on_error=1 \
 	  $(PYTEST) -q -p no:cacheprovider runtime/tests/test_lifecycle.py runtime/tests/test_exec.py \
-	  runtime/tests/test_cgroups.py runtime/tests/test_reliability.py runtime/tests/test_faults.py; \
+	  runtime/tests/test_cgroups.py runtime/tests/test_reliability.py; \
 	  rc=$$?; if ls results/asan/* >/dev/null 2>&1; then cat results/asan/*; echo "test-asan: sanitizer reports above" >&2; exit 1; fi; exit $$rc
 
 # The conformance audit check on every catalogue bundle (make test audits
