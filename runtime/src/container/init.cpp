@@ -84,7 +84,7 @@ void init_flow(const InitContext& ctx) {
   if (c.has_namespace("user")) process::become_root_in_user_ns();
   join_namespaces(c);
   // Before anything forks (hooks): the offsets freeze when a process enters.
-  if (auto* t = c.find_namespace("time"); t && t->path.empty()) timens::create(c.time_offsets, time_offsets.get());
+  timens::create(c, time_offsets.get());
   time_offsets.reset();
   if (!ctx.no_new_keyring) join_session_keyring(ctx.id);
   set_names(c);

@@ -23,18 +23,24 @@ std::string offsets_text(const std::vector<spec::TimeOffset>& offsets) {
   return out;
 }
 
+bool makes_new(const spec::Config& c) {
+  const spec::Namespace* t = c.find_namespace("time");
+  return t && t->path.empty();
+}
+
 }  // namespace
 
 UniqueFd open_offsets(const spec::Config& c) {
-  const spec::Namespace* t = c.find_namespace("time");
-  if (!t || !t->path.empty() || c.time_offsets.empty()) return UniqueFd();
+  if (!makes_new(c) || c.time_offsets.empty()) return UniqueFd();
   UniqueFd fd(open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC));
   if (!fd) throw_sys("linux.timeOffsets: open /proc/self/timens_offsets");
   return fd;
 }
 
-void create(const std::vector<spec::TimeOffset>& offsets, int offsets_fd) {
+void create(const spec::Config& c, int offsets_fd) {
+  if (!makes_new(c)) return;
   Step s("init.timens");
+  const std::vector<spec::TimeOffset>& offsets = c.time_offsets;
   if (unshare(CLONE_NEWTIME) != 0) throw_sys("unshare CLONE_NEWTIME");
   if (!offsets.empty()) {
     // One write: the kernel takes all lines or none (EINVAL, ERANGE for an

@@ -22,6 +22,7 @@ UniqueFd open_offsets(const spec::Config& c);
 // from here on the init, its hooks and `exec` (which joins
 // /proc/<init>/ns/time) share the clocks the container sees, as under runc
 // 1.2, whose init is a child of the unsharer.
-void create(const std::vector<spec::TimeOffset>& offsets, int offsets_fd);
+// Does nothing when the config asks for no new time namespace.
+void create(const spec::Config& c, int offsets_fd);
 
 }  // namespace glassrun::timens
