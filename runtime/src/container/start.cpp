@@ -1,6 +1,7 @@
 // `start`: open exec.fifo for reading, which lets the waiting init exec.
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "container/container.h"
@@ -13,18 +14,30 @@ namespace glassrun::container {
 
 namespace {
 
+// How the init ended, when we are its parent (`run`) and can reap it.
+std::string exit_of_child(pid_t pid) {
+  int status;
+  if (waitpid(pid, &status, WNOHANG) != pid) return "";
+  if (WIFSIGNALED(status)) return fmt::format(" (killed by signal {})", WTERMSIG(status));
+  return fmt::format(" (exit code {})", WEXITSTATUS(status));
+}
+
 void release_init(const Loaded& c) {
   Step s("start.exec_fifo");
   UniqueFd fd(open(c.dir.fifo_path().c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fd) throw_sys(fmt::format("open {}", c.dir.fifo_path()));
   for (;;) {
+    // Looked at before the read: an init that wrote its byte and then ran and
+    // exited (a short process, under load) has been started, and the read
+    // below still finds the byte.
+    bool alive = state::init_alive(c.st);
     char b;
     ssize_t n = read(fd.get(), &b, 1);
     if (n == 1) break;
     if (n < 0 && errno != EAGAIN && errno != EINTR) throw_sys("read exec.fifo");
     // EOF before the init opened its end, or nothing written yet: wait a bit,
     // unless the init is gone.
-    if (!state::init_alive(c.st)) throw Error("container init exited before start");
+    if (!alive) throw Error("container init exited before start" + exit_of_child(c.st.init_pid));
     pollfd p{fd.get(), POLLIN, 0};
     poll(&p, 1, 5);
   }
