@@ -5,14 +5,35 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <vector>
 
 #include "cli/cli.h"
 #include "cli/usage.h"
+#include "linux/cloned_binary.h"
 #include "util/error.h"
 #include "util/log.h"
 
 namespace {
+
+// The subcommands that make container processes, and so need the sealed
+// re-exec (cloned_binary): known from argv alone, so the re-exec comes before
+// this process builds the command line parser it would throw away. create and
+// exec call ensure() again; after the re-exec that is one access().
+bool makes_container_processes(int argc, char** argv) {
+  static const char* const with_value[] = {"--root", "--log", "--log-format", "--criu", "--rootless", "--trace"};
+  for (int i = 1; i < argc; i++) {
+    std::string_view a = argv[i];
+    if (a.rfind("-", 0) != 0) return a == "create" || a == "run" || a == "exec";
+    if (a.find('=') != std::string_view::npos) continue;
+    for (const char* o : with_value)
+      if (a == o) {
+        i++;
+        break;
+      }
+  }
+  return false;
+}
 
 // `glassrun --trace FILE ...` re-runs the same command under glasstrace, which
 // holds it until the probes are attached.
@@ -60,6 +81,7 @@ int main(int argc, char** argv) {
   try {
     std::string trace_file;
     if (int i = find_trace_flag(argc, argv, trace_file); i > 0) exec_under_tracer(trace_file, argc, argv, i);
+    if (makes_container_processes(argc, argv)) cloned_binary::ensure();
 
     CLI::App app{"an OCI container runtime whose every kernel-facing step can be seen", "glassrun"};
     app.set_version_flag("-v,--version", cli::version_text());

@@ -51,3 +51,24 @@ def test_a_dangling_link_is_still_walked_by_hand(glassrun, fast_bundle, tmp_path
     calls = traced_run(glassrun, b, tmp_path / "trace")
     assert calls["readlinkat"] >= 1, calls
     assert (b.path / "rootfs" / "target" / "sub" / "leaf").is_dir()
+
+
+@pytest.mark.parametrize("global_args", [[], ["--log-format", "text"], ["--log-format=text"]])
+def test_the_sealed_re_exec_comes_before_the_command_line_is_parsed(glassrun, fast_bundle, tmp_path, global_args):
+    """`run` re-executes itself from the read-only view of its binary
+    (CVE-2019-5736) before it builds the command line parser and acts on
+    its options (main's geteuid for --root's default, the subreaper prctl of
+    run), so the first process pays only the loader and the re-exec."""
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed: the syscall order cannot be seen")
+    b = fast_bundle("true")
+    out = tmp_path / "trace"
+    cid = glassrun.new_id("sb")
+    r = run(["strace", "-qq", "-o", out, "-e", "trace=execveat,geteuid,prctl",
+             glassrun.binary, "--root", glassrun.root, *global_args, "run", "-b", b.path, cid], stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    names = [line.split("(", 1)[0] for line in Path(out).read_text().splitlines()]
+    assert "execveat" in names, names  # the re-exec happened
+    before = names[:names.index("execveat")]
+    assert "geteuid" not in before, before
+    assert not any("PR_SET_CHILD_SUBREAPER" in line for line in Path(out).read_text().split("execveat", 1)[0].splitlines())
