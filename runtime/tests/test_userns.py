@@ -175,3 +175,19 @@ def test_joined_user_namespace_maps_that_differ_are_refused(glassrun, userns_bun
     assert r.returncode != 0
     assert "linux.uidMappings" in r.stderr and f"/proc/{userns_holder}/uid_map" in r.stderr, r.stderr
     assert leftovers(glassrun.root, cid, b.path) == []
+
+
+def test_joined_user_namespace_without_maps_reads_the_namespaces_maps(runtimes, userns_bundle, record_property,
+                                                                     userns_holder):
+    """A user namespace joined by path needs no maps in the config: glassrun
+    takes the joined namespace's own (runc 1.2 does the same); runc 1.1.5
+    refuses the config (accepted difference lifecycle/userns.join-without-maps)."""
+    def no_maps(c):
+        join_userns(userns_holder)(c)
+        del c["linux"]["uidMappings"], c["linux"]["gidMappings"]
+    script = "cat /proc/self/uid_map; hostname; id -u"
+    res = run_both(runtimes, userns_bundle, record_property, script, "joined-nomaps", edit=no_maps)
+    assert res["runc"].returncode != 0 and "no uid mappings found" in res["runc"].stderr, res["runc"].stderr
+    g = res["glassrun"]
+    assert g.returncode == 0, g.stderr
+    assert g.stdout.split() == ["0", str(HOST_ID), str(SIZE), "joined", "0"], g.stdout
