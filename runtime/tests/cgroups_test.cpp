@@ -1,12 +1,17 @@
 // Pure parts of the cgroup manager: path computation from fake
 // /proc/self/cgroup + mountinfo texts, and linux.resources → file writes.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "linux/cgroups_paths.h"
 #include "linux/cgroups_resources.h"
 #include "linux/cgroups_devices.h"
+#include "linux/cgroups_impl.h"
 #include "util/error.h"
 
 namespace glassrun::cgroups {
@@ -381,6 +386,23 @@ TEST(CgroupDevices, AccessIsTheSetOfRWM) {
   EXPECT_EQ(access("rwa"), "rw");
   EXPECT_EQ(access("mr"), "rm");
   EXPECT_EQ(access("rx"), "r");
+}
+
+// cgroup v2 without the pids controller: no pids.current; runc counts the
+// lines of cgroup.procs and reports no limit. With the controller, the files.
+TEST(CgroupStats, V2PidsWithoutTheControllerCountCgroupProcs) {
+  namespace stdfs = std::filesystem;
+  stdfs::path dir = stdfs::path(::testing::TempDir()) / ("glassrun-v2pids-" + std::to_string(getpid()));
+  stdfs::create_directories(dir);
+  std::ofstream(dir / "cgroup.procs") << "12\n34\n56\n";
+  auto pids = v2_stats(dir.string())["pids"];
+  EXPECT_EQ(pids.dump(), R"({"current":3})");
+  std::ofstream(dir / "pids.current") << "2\n";
+  std::ofstream(dir / "pids.max") << "max\n";
+  EXPECT_EQ(v2_stats(dir.string())["pids"].dump(), R"({"current":2})");
+  std::ofstream(dir / "pids.max") << "9\n";
+  EXPECT_EQ(v2_stats(dir.string())["pids"].dump(), R"({"current":2,"limit":9})");
+  stdfs::remove_all(dir);
 }
 
 }  // namespace

@@ -209,9 +209,21 @@ json v1_memory(const std::string& dir) {
   return m;
 }
 
-json pids_stats(const std::string& dir) {
+// One pid per line of cgroup.procs.
+uint64_t procs_count(const std::string& dir) {
+  auto s = fs::read_if_exists(fs::join(dir, "cgroup.procs"));
+  return s ? static_cast<uint64_t>(std::count(s->begin(), s->end(), '\n')) : 0;
+}
+
+json pids_stats(const std::string& dir, bool v2) {
   json p = json::object();
   if (dir.empty()) return p;
+  // cgroup v2 without the pids controller enabled for this cgroup has no
+  // pids.current: runc then counts cgroup.procs (and reports no limit).
+  if (v2 && !fs::exists(fs::join(dir, "pids.current"))) {
+    put_nonzero(p, "current", procs_count(dir));
+    return p;
+  }
   put_nonzero(p, "current", read_or_zero(dir, "pids.current"));
   uint64_t limit = read_or_zero(dir, "pids.max");
   put_nonzero(p, "limit", limit == UINT64_MAX ? 0 : limit);  // "max" is reported as 0
@@ -319,7 +331,7 @@ json v1_stats(const std::map<std::string, std::string>& paths) {
   return {{"cpu", v1_cpu(at(paths, "cpu"), at(paths, "cpuacct"))},
           {"cpuset", cpuset_stats(at(paths, "cpuset"))},
           {"memory", mem.empty() ? json::object() : v1_memory(mem)},
-          {"pids", pids_stats(at(paths, "pids"))},
+          {"pids", pids_stats(at(paths, "pids"), false)},
           {"blkio", v1_blkio(at(paths, "blkio"))},
           {"hugetlb", hugetlb_stats(at(paths, "hugetlb"), false)}};
 }
@@ -328,7 +340,7 @@ json v2_stats(const std::string& dir) {
   return {{"cpu", v2_cpu(dir)},
           {"cpuset", cpuset_stats("")},
           {"memory", v2_memory(dir)},
-          {"pids", pids_stats(dir)},
+          {"pids", pids_stats(dir, true)},
           {"blkio", v2_io(dir)},
           {"hugetlb", hugetlb_stats(dir, true)}};
 }
