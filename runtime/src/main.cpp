@@ -20,11 +20,11 @@ namespace {
 // re-exec (cloned_binary): known from argv alone, so the re-exec comes before
 // this process builds the command line parser it would throw away. create and
 // exec call ensure() again; after the re-exec that is one access().
-bool makes_container_processes(int argc, char** argv) {
+std::string_view container_command(int argc, char** argv) {
   static const char* const with_value[] = {"--root", "--log", "--log-format", "--criu", "--rootless", "--trace"};
   for (int i = 1; i < argc; i++) {
     std::string_view a = argv[i];
-    if (a.rfind("-", 0) != 0) return a == "create" || a == "run" || a == "exec";
+    if (a.rfind("-", 0) != 0) return a == "create" || a == "run" || a == "exec" ? a : std::string_view();
     if (a.find('=') != std::string_view::npos) continue;
     for (const char* o : with_value)
       if (a == o) {
@@ -32,7 +32,7 @@ bool makes_container_processes(int argc, char** argv) {
         break;
       }
   }
-  return false;
+  return {};
 }
 
 // `glassrun --trace FILE ...` re-runs the same command under glasstrace, which
@@ -81,7 +81,10 @@ int main(int argc, char** argv) {
   try {
     std::string trace_file;
     if (int i = find_trace_flag(argc, argv, trace_file); i > 0) exec_under_tracer(trace_file, argc, argv, i);
-    if (makes_container_processes(argc, argv)) cloned_binary::ensure();
+    if (auto c = container_command(argc, argv); !c.empty()) {
+      command = c;
+      cloned_binary::ensure();
+    }
 
     CLI::App app{"an OCI container runtime whose every kernel-facing step can be seen", "glassrun"};
     app.set_version_flag("-v,--version", cli::version_text());
@@ -131,11 +134,9 @@ int main(int argc, char** argv) {
       throw Error(fmt::format("--root {}...: too long ({} bytes)", g.root.substr(0, 64), g.root.size()));
     if (g.systemd_cgroup) throw Error("--systemd-cgroup: the systemd cgroup driver is not supported");
     return action();
-  } catch (const Error& e) {
-    log::error(command + ": " + e.what());
-    return g.failure_exit_code;
   } catch (const std::exception& e) {
-    log::error(command + ": " + e.what());
+    // log::error says "glassrun: " itself: name the subcommand, once known.
+    log::error(command == "glassrun" ? std::string(e.what()) : command + ": " + e.what());
     return g.failure_exit_code;
   }
 }

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import mounts_mentioning, run
+from conftest import BUILD, mounts_mentioning, run
 from security.helpers import (bundle_template, fast_bundle, file_digest, private_glassrun,  # noqa: F401
                               private_runc, probe_binary, record, runc_version)
 
@@ -98,18 +98,37 @@ def test_cve_2019_5736_runtime_binary_cannot_be_overwritten(private_glassrun, pr
     assert result != "WROTE"
 
 
-def test_init_exe_is_an_unwritable_view_of_the_binary(private_glassrun, fast_bundle):
+@pytest.mark.parametrize("traced", [False, True], ids=["untraced", "traced"])
+def test_init_exe_is_an_unwritable_view_of_the_binary(private_glassrun, fast_bundle, traced):
     """The init of a created container runs glassrun's code; its /proc/<pid>/exe
     is the same bytes as the installed binary, but opening it for writing fails
     (EROFS through the detached read-only overlay; the sealed memfd fallback
-    has F_SEAL_WRITE), and no mount of that overlay shows up on the host."""
+    has F_SEAL_WRITE), and no mount of that overlay shows up on the host.
+    Under glasstrace (`--trace`) as well: the re-exec used to be skipped there."""
     rt = private_glassrun
     b = fast_bundle("true", name="exe-view")
     cid = rt.new_id("exeview")
     pid_file = b.path / "init.pid"
     mounts_before = Path("/proc/self/mountinfo").read_text()
-    r = rt("create", "--pid-file", pid_file, "-b", b.path, cid, stdin=subprocess.DEVNULL)
-    assert r.returncode == 0, r.stderr
+    argv = [rt.binary, "--root", rt.root, "create", "--pid-file", pid_file, "-b", b.path, cid]
+    tracer = None
+    if traced:
+        # glasstrace follows the container until it exits, so it runs in the
+        # background; the private copy has no glasstrace next to it: PATH.
+        glasstrace = BUILD / "tracer" / "glasstrace"
+        if not glasstrace.exists():
+            pytest.skip(f"{glasstrace} is not built")
+        env = {**os.environ, "PATH": f"{glasstrace.parent}:{os.environ['PATH']}"}
+        tracer = subprocess.Popen([str(a) for a in [argv[0], "--trace", b.path / "trace.jsonl", *argv[1:]]],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        for _ in range(600):
+            if pid_file.exists() and pid_file.read_text() or tracer.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert pid_file.exists(), f"traced create exited {tracer.poll()} without a pid file"
+    else:
+        r = run(argv, stdin=subprocess.DEVNULL)
+        assert r.returncode == 0, r.stderr
     try:
         exe = f"/proc/{pid_file.read_text()}/exe"
         assert file_digest(exe) == file_digest(rt.binary)
@@ -126,6 +145,8 @@ def test_init_exe_is_an_unwritable_view_of_the_binary(private_glassrun, fast_bun
         assert Path("/proc/self/mountinfo").read_text() == mounts_before
     finally:
         rt("delete", "--force", cid)
+        if tracer:
+            tracer.wait(timeout=60)
 
 
 # --- CVE-2016-9962 / CVE-2024-21626: host fds and cwd ------------------------------

@@ -12,8 +12,9 @@ namespace glassrun::cloned_binary {
 // file on a read-only mount (the overlay view, or a read-only install).
 bool binary_is_unwritable();
 // Re-executes the same command line from an unwritable view of the binary,
-// unless it runs from one already (or under glasstrace, whose uprobes are on
-// the file on disk). Call before anything with side effects.
+// unless it runs from one already. Under glasstrace too: the overlay view maps
+// the same file, so the USDT probes on it still fire. Call before anything
+// with side effects.
 void ensure();
 
 }  // namespace glassrun::cloned_binary
