@@ -10,7 +10,12 @@
             (what `glassrun --trace F run` execs): the per-run price of
             starting the tracer (goal: attach <= 10 ms), with glasstrace's
             own phase times (GLASSTRACE_TIMING=1: open and load, attach of
-            the raw tracepoints and of the USDT probes, release).
+            the raw tracepoints and of the USDT probes, release). Each
+            tracer that has `glasstrace session` is also measured through a
+            session started for the figure (label "+session": the programs
+            loaded and attached once, `glasstrace -o F --session -- ...`).
+            The other variants never use a session (GLASSTRACE_SESSION_DIR
+            points nowhere).
   rss       peak RSS of glasstrace (goal <= 16 MiB): ru_maxrss of the
             traced loops (the largest single process: glasstrace).
 
@@ -31,6 +36,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -61,7 +67,10 @@ def attach_once(g, bundle, glasstrace=None, trace_file=None):
 
 
 def traced_sample(rt, argv, ids, glasstrace, trace_file):
-    if glasstrace:
+    """glasstrace: a path, or (path, session directory) to record through that session."""
+    if isinstance(glasstrace, tuple):
+        argv = [glasstrace[0], "-o", trace_file, "--session", "--session-dir", glasstrace[1], "--"] + argv
+    elif glasstrace:
         argv = [glasstrace, "-o", trace_file, "--"] + argv
     os.environ["GLASSTRACE_TIMING"] = "1"
     try:
@@ -95,8 +104,28 @@ def interleaved(result, figure, variants, rounds, fn):
                 result["samples"].setdefault(figure, {}).setdefault(label, []).append(r)
 
 
+def start_sessions(tracers, tmp):
+    """A session per tracer that has them: [(label, (path, dir))]."""
+    sessions = []
+    for label, path in tracers:
+        d = os.path.join(tmp, f"session-{len(sessions)}")
+        r = subprocess.run([path, "session", "start", "--dir", d], capture_output=True, text=True)
+        if r.returncode == 0:
+            sessions.append((f"{label}+session", (path, d)))
+        else:
+            lc.log(f"tracer_cost: {label}: no session variant ({(r.stderr or r.stdout).strip()[:120]})")
+    return sessions
+
+
+def stop_sessions(sessions):
+    for _, (path, d) in sessions:
+        subprocess.run([path, "session", "stop", "--dir", d], capture_output=True)
+
+
 def bench(args):
     tmp = tempfile.mkdtemp(prefix="glassrun-tracer-cost-")
+    # a session running on the machine must not serve the plain variants
+    os.environ["GLASSTRACE_SESSION_DIR"] = os.path.join(tmp, "no-session")
     runtimes = lc.find_runtimes(args, tmp)
     tracers = []
     for spec in args.glasstrace or [os.path.join(os.path.dirname(os.path.dirname(args.glassrun)), "tracer/glasstrace")]:
@@ -120,9 +149,14 @@ def bench(args):
                         lambda gt, rt=rt: loop_once(rt, bundle, args.loop, gt, trace_file))
         g = next((rt for rt in runtimes if rt.name == "glassrun"), None)
         if g and args.attach_samples:
-            lc.log(f"tracer_cost: one glassrun run, {args.attach_samples} rounds")
-            interleaved(result, "attach", variants, args.attach_samples,
-                        lambda gt: attach_once(g, bundle, gt, trace_file))
+            sessions = start_sessions(tracers, tmp)
+            try:
+                lc.log(f"tracer_cost: one glassrun run, {args.attach_samples} rounds, "
+                       f"{', '.join(v for v, _ in variants + sessions)}")
+                interleaved(result, "attach", variants + sessions, args.attach_samples,
+                            lambda gt: attach_once(g, bundle, gt, trace_file))
+            finally:
+                stop_sessions(sessions)
     finally:
         result["elapsed_s"] = time.perf_counter() - t0
         result["leftovers"] = lc.cleanup_check(runtimes)
