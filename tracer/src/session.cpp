@@ -34,6 +34,10 @@ using glassrun::UniqueFd;
 constexpr const char* kSocketName = "glasstrace.sock";
 constexpr const char* kPidName = "glasstrace.pid";
 constexpr std::size_t kMaxMessage = 64 << 10;
+// Records wake the daemon in batches only (GT_WAKE_BYTES); while a tree is
+// traced it drains them this often, so that little is left to decode when
+// the command exits and its client waits for the trace.
+constexpr int kDrainEveryMs = 10;
 
 std::string socket_path(const std::string& dir) { return dir + "/" + kSocketName; }
 std::string pid_path(const std::string& dir) { return dir + "/" + kPidName; }
@@ -408,9 +412,7 @@ void Daemon::run() {
     if (listen_) fds.push_back({listen_.get(), POLLIN, 0});
     fds.push_back({tracer_.ring_fd(), POLLIN, 0});
     for (const auto& [fd, c] : clients_) fds.push_back({fd, POLLIN, 0});
-    // Records wake us in batches only (GT_WAKE_BYTES): poll them every
-    // 100 ms while a tree is traced.
-    int n = ::poll(fds.data(), fds.size(), any_tracing() ? 100 : -1);
+    int n = ::poll(fds.data(), fds.size(), any_tracing() ? kDrainEveryMs : -1);
     if (n < 0 && errno != EINTR) throw TracerError(fmt::format("session: poll: {}", strerror(errno)));
     if (g_terminate) begin_stop();
     tracer_.poll(0);
