@@ -35,6 +35,7 @@
 #include "session.h"
 #include "trace_frame.h"
 #include "util/fd.h"
+#include "util/trace_session.h"
 #include "usdt_target.h"
 
 #ifndef GLASSTRACE_VERSION
@@ -279,17 +280,17 @@ std::vector<std::string> usdt_targets(const std::optional<std::string>& cmd_path
 // The command recorded by a running session's daemon (docs/TRACER.md
 // "Sessions"): nothing is loaded or attached here. nullopt: the daemon
 // refused before the command ran (the caller records it itself).
-std::optional<int> record_in_session(const RecordOptions& o, gt::SessionClient& session, const std::string& cmd_path) {
+std::optional<int> record_in_session(const RecordOptions& o, glassrun::trace_session::Client& session,
+                                     const std::string& cmd_path) {
   PhaseTimes phases;
   glassrun::UniqueFd out(open(o.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
   if (!out) die(fmt::format("cannot write {}: {}", o.output, strerror(errno)));
   install_stop_signals();
   HeldCommand cmd(cmd_path, o.command);
-  gt::SessionClient::Started started;
+  glassrun::trace_session::Client::Started started;
   try {
-    started = session.start(out.get(), o.output, {o.command, std::nullopt, uint32_t(cmd.pid()), {}},
-                            usdt_targets(cmd_path, o.usdt), o.sched);
-  } catch (const gt::TracerError& e) {
+    started = session.start(out.get(), o.output, o.command, cmd.pid(), usdt_targets(cmd_path, o.usdt), o.sched);
+  } catch (const std::runtime_error& e) {
     cmd.abandon();
     if (o.session == SessionUse::Required) die(e.what());
     return std::nullopt;
@@ -299,30 +300,17 @@ std::optional<int> record_in_session(const RecordOptions& o, gt::SessionClient& 
   phases.done("session_attach");
   cmd.release();
   phases.done("release");
-  // The first signal is passed on and we wait for the command; a second
-  // one stops recording at once.
-  std::optional<int> exit_status;
-  bool stop_now = false;
-  int forwarded = 0;
-  while (!exit_status && !stop_now) {
-    int st;
-    if (waitpid(cmd.pid(), &st, 0) == cmd.pid()) exit_status = wait_status_code(st);
-    else if (errno != EINTR) die(fmt::format("waitpid: {}", strerror(errno)));
-    if (g_stop_requests == 1 && !forwarded) kill(cmd.pid(), g_last_signal), forwarded = 1;
-    if (g_stop_requests > 1) stop_now = true;
-  }
-  phases.done("record");
-  gt::SessionClient::Finished finished;
   try {
-    finished = session.finish(exit_status, stop_now);
-  } catch (const gt::TracerError& e) {
+    std::optional<int> exit_status = glassrun::trace_session::wait_for_command(cmd.pid(), g_stop_requests, g_last_signal);
+    phases.done("record");
+    auto finished = session.finish(exit_status, !exit_status);
+    phases.done("finish");
+    phases.print();
+    warn_about_drops(finished.dropped, finished.sched_dropped);
+    return exit_status.value_or(128 + int(g_last_signal));
+  } catch (const std::runtime_error& e) {
     die(e.what());
   }
-  phases.done("finish");
-  phases.print();
-  warn_about_drops(finished.dropped, finished.sched_dropped);
-  if (exit_status) return *exit_status;
-  return 128 + int(g_last_signal);
 }
 
 int record(const RecordOptions& o) {
@@ -340,10 +328,10 @@ int record(const RecordOptions& o) {
 
   if (cmd_path && o.session != SessionUse::Never) {
     std::string why;
-    std::optional<gt::SessionClient> session;
+    std::optional<glassrun::trace_session::Client> session;
     try {
-      session = gt::SessionClient::connect(gt::session_dir(o.session_dir), &why);
-    } catch (const gt::TracerError& e) {
+      session = glassrun::trace_session::Client::connect(glassrun::trace_session::directory(o.session_dir), &why);
+    } catch (const std::runtime_error& e) {
       why = e.what();
     }
     if (session) {
@@ -641,7 +629,7 @@ int main(int argc, char** argv) {
   }
 
   if (*session) {
-    std::string dir = gt::session_dir(session_dir);
+    std::string dir = glassrun::trace_session::directory(session_dir);
     try {
       if (*session_start) return gt::session_start(dir, session_verbose);
       if (*session_stop) return gt::session_stop(dir);

@@ -25,123 +25,47 @@
 #include "loader.h"
 #include "sched_event.h"
 #include "sched_record.h"
+#include "trace_frame.h"
+#include "util/trace_session.h"
 
 namespace glasstrace {
 namespace {
 
 using glassrun::UniqueFd;
 
-constexpr const char* kSocketName = "glasstrace.sock";
-constexpr const char* kPidName = "glasstrace.pid";
-constexpr std::size_t kMaxMessage = 64 << 10;
+namespace ts = glassrun::trace_session;
+using ts::Probe;
+using ts::pid_path;
+using ts::probe;
+using ts::read_pid_file;
+using ts::socket_path;
+using ts::unix_address;
+
 // Records wake the daemon in batches only (GT_WAKE_BYTES); while a tree is
 // traced it drains them this often, so that little is left to decode when
 // the command exits and its client waits for the trace.
 constexpr int kDrainEveryMs = 10;
 
-std::string socket_path(const std::string& dir) { return dir + "/" + kSocketName; }
-std::string pid_path(const std::string& dir) { return dir + "/" + kPidName; }
-
-// One JSON message a packet, with `fd` attached when >= 0.
-void send_message(int sock, const Json& message, int fd = -1) {
-  std::string text = message.dump(-1, ' ', false, Json::error_handler_t::replace);
-  iovec iov{text.data(), text.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  if (fd >= 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+// The daemon's side of the messages: TracerError for glasstrace's one line.
+void send_message(int sock, const nlohmann::json& message) {
+  try {
+    ts::send(sock, message);
+  } catch (const std::exception& e) {
+    throw TracerError(e.what());
   }
-  ssize_t n;
-  do n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) throw TracerError(fmt::format("session: sending to the daemon failed: {}", strerror(errno)));
 }
 
-// The next message (and the fd it carries, if any); nullopt at EOF.
-std::optional<Json> receive_message(int sock, UniqueFd* fd = nullptr) {
-  std::string buf(kMaxMessage, '\0');
-  iovec iov{buf.data(), buf.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n < 0 && errno != ECONNRESET) throw TracerError(fmt::format("session: receiving failed: {}", strerror(errno)));
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      int got;
-      std::memcpy(&got, CMSG_DATA(c), sizeof(int));
-      if (fd) fd->reset(got);
-      else close(got);
-    }
-  if (n <= 0) return std::nullopt;
-  Json j = Json::parse(buf.substr(0, n), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) throw TracerError("session: a malformed message");
-  return j;
-}
-
-sockaddr_un unix_address(const std::string& path) {
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  if (path.size() >= sizeof a.sun_path) throw TracerError(fmt::format("session: {}: path too long", path));
-  std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
-  return a;
-}
-
-std::optional<pid_t> read_pid_file(const std::string& dir) {
-  std::ifstream in(pid_path(dir));
-  long pid = 0;
-  if (in >> pid && pid > 0) return pid_t(pid);
-  return std::nullopt;
-}
-
-enum class Probe { Running, None, Stale };
-
-// A connection to the daemon of `dir`, or why there is none.
-Probe probe(const std::string& dir, UniqueFd* conn, std::string* why) {
-  UniqueFd s(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-  if (!s) throw TracerError(fmt::format("session: socket: {}", strerror(errno)));
-  sockaddr_un a = unix_address(socket_path(dir));
-  if (::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-    if (conn) *conn = std::move(s);
-    return Probe::Running;
+std::optional<nlohmann::json> receive_message(int sock, UniqueFd* fd = nullptr) {
+  try {
+    return ts::receive(sock, fd);
+  } catch (const std::exception& e) {
+    throw TracerError(e.what());
   }
-  int e = errno;
-  auto pid = read_pid_file(dir);
-  bool files = e != ENOENT || pid;
-  if (!files) {
-    if (why) *why = fmt::format("no glasstrace session runs in {} (start one: glasstrace session start)", dir);
-    return Probe::None;
-  }
-  if (why)
-    *why = fmt::format("the glasstrace session in {} is stale ({}: {}{}; `glasstrace session start` cleans it up)",
-                       dir, socket_path(dir), strerror(e), pid ? fmt::format(", daemon pid {} gone", *pid) : "");
-  return Probe::Stale;
 }
 
 void remove_session_files(const std::string& dir) {
   unlink(socket_path(dir).c_str());
   unlink(pid_path(dir).c_str());
-}
-
-// A request's reply; its "error" becomes a TracerError.
-Json reply_or_throw(int sock, const char* what) {
-  auto reply = receive_message(sock);
-  if (!reply) throw TracerError(fmt::format("session: the daemon went away {}", what));
-  if (!reply->value("ok", false)) throw TracerError(fmt::format("session: {}", reply->value("error", "refused")));
-  return *reply;
 }
 
 // ---- the daemon -----------------------------------------------------------
@@ -187,7 +111,7 @@ class Daemon {
 
   void accept_clients();
   bool on_message(Client& c);  // false: drop the client
-  void begin_trace(Client& c, const Json& req, UniqueFd out_fd);
+  void begin_trace(Client& c, const nlohmann::json& req, UniqueFd out_fd);
   void finish_trace(Client& c, bool reply);
   void begin_stop();
   Client* route(uint32_t tgid);
@@ -283,7 +207,7 @@ std::vector<std::string> Daemon::attach_usdt(const std::vector<std::string>& pat
   return attached;
 }
 
-void Daemon::begin_trace(Client& c, const Json& req, UniqueFd out_fd) {
+void Daemon::begin_trace(Client& c, const nlohmann::json& req, UniqueFd out_fd) {
   if (stopping_) throw TracerError("the session is stopping");
   if (c.tracing()) throw TracerError("one trace per connection");
   if (!out_fd) throw TracerError("no trace file was passed");
@@ -324,7 +248,7 @@ void Daemon::finish_trace(Client& c, bool reply) {
   c.rec->finish();
   uint64_t dropped = tracer_.dropped() - c.dropped_before;
   uint64_t sched_dropped = tracer_.sched_dropped() - c.sched_dropped_before;
-  Json answer = {{"ok", true}, {"dropped", dropped}, {"sched_dropped", c.sched ? sched_dropped : 0}};
+  nlohmann::json answer = {{"ok", true}, {"dropped", dropped}, {"sched_dropped", c.sched ? sched_dropped : 0}};
   try {
     c.frame->finish({*c.rec, c.sched_written, dropped, c.exit_status,
                      c.sched ? std::optional<uint64_t>(sched_dropped) : std::nullopt});
@@ -344,7 +268,7 @@ void Daemon::finish_trace(Client& c, bool reply) {
 
 bool Daemon::on_message(Client& c) {
   UniqueFd fd;
-  std::optional<Json> msg;
+  std::optional<nlohmann::json> msg;
   try {
     msg = receive_message(c.conn.get(), &fd);
   } catch (const TracerError&) {
@@ -477,12 +401,6 @@ UniqueFd lock_dir(const std::string& dir) {
 
 }  // namespace
 
-std::string session_dir(const std::string& given) {
-  if (!given.empty()) return given;
-  if (const char* env = getenv("GLASSTRACE_SESSION_DIR"); env && *env) return env;
-  return "/run/glasstrace";
-}
-
 int session_start(const std::string& dir, bool verbose) {
   bool created = mkdir(dir.c_str(), 0700) == 0;
   if (!created && errno != EEXIST) throw TracerError(fmt::format("session: mkdir {}: {}", dir, strerror(errno)));
@@ -561,35 +479,11 @@ int session_status(const std::string& dir) {
     return 1;
   }
   send_message(conn.get(), {{"op", "status"}});
-  Json r = reply_or_throw(conn.get(), "answering status");
+  auto r = receive_message(conn.get()).value_or(nlohmann::json::object());
   std::cout << fmt::format("glasstrace: session running in {} (pid {}), {} trace(s) in progress, USDT attached: {}\n",
                            dir, r.value("pid", 0), r.value("traces", 0),
                            r["usdt"].empty() ? std::string("none") : r["usdt"].dump());
   return 0;
-}
-
-std::optional<SessionClient> SessionClient::connect(const std::string& dir, std::string* why) {
-  UniqueFd conn;
-  if (probe(dir, &conn, why) != Probe::Running) return std::nullopt;
-  return SessionClient(std::move(conn));
-}
-
-SessionClient::Started SessionClient::start(int out_fd, const std::string& out_name, const TraceStart& start,
-                                            const std::vector<std::string>& usdt_targets, bool sched) {
-  send_message(sock_.get(),
-               {{"op", "trace"}, {"root_pid", start.root_pid}, {"command", start.command}, {"usdt", usdt_targets},
-                {"sched", sched}, {"output", out_name}},
-               out_fd);
-  Json r = reply_or_throw(sock_.get(), "before the trace started");
-  return {r.value("usdt", std::vector<std::string>{}), r.value("warnings", std::vector<std::string>{})};
-}
-
-SessionClient::Finished SessionClient::finish(std::optional<int> exit_status, bool stop_now) {
-  send_message(sock_.get(), {{"op", "exited"},
-                             {"status", exit_status ? Json(*exit_status) : Json(nullptr)},
-                             {"stop_now", stop_now}});
-  Json r = reply_or_throw(sock_.get(), "before the trace was closed");
-  return {r.value("dropped", uint64_t{0}), r.value("sched_dropped", uint64_t{0})};
 }
 
 }  // namespace glasstrace
