@@ -201,15 +201,6 @@ void install_stop_signals() {
   sigaction(SIGCHLD, &wake, nullptr);
 }
 
-void warn_about_drops(uint64_t dropped, uint64_t sched_dropped) {
-  if (dropped > 0)
-    std::cerr << fmt::format("glasstrace: warning: {} events were dropped (ring buffer full); the trace is incomplete\n",
-                             dropped);
-  if (sched_dropped > 0)
-    std::cerr << fmt::format("glasstrace: warning: {} sched records were dropped (sched ring buffer full); "
-                             "on/off-CPU times are approximate\n", sched_dropped);
-}
-
 int wait_status_code(int st) { return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st); }
 
 // The command, forked and held on a pipe until it is followed and
@@ -306,7 +297,7 @@ std::optional<int> record_in_session(const RecordOptions& o, glassrun::trace_ses
     auto finished = session.finish(exit_status, !exit_status);
     phases.done("finish");
     phases.print();
-    warn_about_drops(finished.dropped, finished.sched_dropped);
+    std::cerr << glassrun::trace_session::drop_warnings(finished);
     return exit_status.value_or(128 + int(g_last_signal));
   } catch (const std::runtime_error& e) {
     die(e.what());
@@ -442,7 +433,7 @@ int record(const RecordOptions& o) {
   out.reset();
   phases.done("finish");
   phases.print();
-  warn_about_drops(dropped, sched_dropped);
+  std::cerr << glassrun::trace_session::drop_warnings({dropped, sched_dropped});
   detach_after_exit();
   if (exit_status) return *exit_status;
   return g_stop_requests ? 128 + int(g_last_signal) : 0;

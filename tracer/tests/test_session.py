@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from test_glasstrace import (GLASSRUN, GLASSTRACE, Containers, check_schema, load, make_bundle,  # noqa: F401
-                             run, runtime_binary, steps, workdir)
+from test_glasstrace import (GLASSRUN, GLASSTRACE, Containers, check_schema, first_task_event, load,  # noqa: F401
+                             make_bundle, run, runtime_binary, steps, workdir)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="glasstrace needs root to load BPF programs")
 
@@ -129,7 +129,7 @@ def milestone_changes(a, b, id_a, id_b):
 def test_trace_through_session_as_without(runtime, session, workdir, containers):
     """The same milestones, event kinds and meta with and without a session;
     glassrun through its own `--trace`, which finds the session by the
-    environment."""
+    environment and is then the session's client itself (no glasstrace)."""
     binary = runtime_binary(runtime)
     bundle = make_bundle(workdir / "bundle", ["sh", "-c", "hostname; echo hello"])
     session.start()
@@ -150,8 +150,12 @@ def test_trace_through_session_as_without(runtime, session, workdir, containers)
     for key in ("usdt", "tracer", "version", "dropped", "attach_pid"):
         assert with_session[0][key] == own[0][key], key
     assert with_session[0]["command"][-1] == ids["session"]
-    assert with_session[0]["root_pid"] == first_exec(with_session)["pid"]
+    # (glassrun as the session's client forks the traced copy of itself: no exec)
+    assert with_session[0]["root_pid"] == first_task_event(with_session)["pid"]
     if runtime == "glassrun":
+        roots = [t[0]["root_pid"] for t in (with_session, own)]
+        assert not [e for e in with_session if e["type"] == "exec" and e["pid"] == roots[0]], "glasstrace was executed"
+        assert [e for e in own if e["type"] == "exec" and e["pid"] == roots[1]]
         assert with_session[0]["usdt"] == [str(GLASSRUN)]
         # the same steps (the parent's and the init's interleave by timing)
         assert sorted(s[:2] for s in steps(with_session)) == sorted(s[:2] for s in steps(own))
@@ -198,7 +202,7 @@ def test_concurrent_clients_get_their_own_tree(session, workdir):
     assert not results["alpha"][2] & pids["beta"] and not results["beta"][2] & pids["alpha"]
 
 
-def test_stale_daemon(session, workdir):
+def test_stale_daemon(session, workdir, containers):
     session.start()
     pid = session.pid()
     os.kill(pid, signal.SIGKILL)
@@ -210,6 +214,11 @@ def test_stale_daemon(session, workdir):
     # without --session: recorded the old way
     fallback = run([GLASSTRACE, "-o", out, "--session-dir", session.dir, "--", "sh", "-c", "echo fell back"])
     assert fallback.returncode == 0 and fallback.stdout == "fell back\n", fallback.stderr
+    check_schema(load(out))
+    # glassrun --trace too (it execs glasstrace, which records the old way)
+    bundle = make_bundle(workdir / "bundle", ["true"])
+    r = run([GLASSRUN, "--trace", out, "run", "--bundle", bundle, containers.new_id(str(GLASSRUN))], env=session.env())
+    assert r.returncode == 0, r.stderr
     check_schema(load(out))
     # start cleans up the stale socket and pid file and runs a new daemon
     session.start()

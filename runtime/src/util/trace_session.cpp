@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "util/error.h"
+#include "util/fd_passing.h"
 
 namespace glassrun::trace_session {
 namespace {
@@ -53,23 +54,7 @@ std::optional<pid_t> read_pid_file(const std::string& dir) {
 void send(int sock, const nlohmann::json& message, int fd) {
   std::string text = message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   iovec iov{text.data(), text.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  if (fd >= 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  }
-  ssize_t n;
-  do n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) throw Error(fmt::format("session: sendmsg: {}", strerror(errno)), errno);
+  fd_passing::send(sock, &iov, 1, fd, "session: sendmsg");
 }
 
 std::optional<nlohmann::json> receive(int sock, UniqueFd* fd) {
@@ -140,6 +125,17 @@ Client::Finished Client::finish(std::optional<int> exit_status, bool stop_now) {
                      {"stop_now", stop_now}});
   auto r = reply_or_throw(sock_.get(), "before the trace was closed");
   return {r.value("dropped", uint64_t{0}), r.value("sched_dropped", uint64_t{0})};
+}
+
+std::string drop_warnings(const Client::Finished& f) {
+  std::string out;
+  if (f.dropped > 0)
+    out += fmt::format("glasstrace: warning: {} events were dropped (ring buffer full); the trace is incomplete\n",
+                       f.dropped);
+  if (f.sched_dropped > 0)
+    out += fmt::format("glasstrace: warning: {} sched records were dropped (sched ring buffer full); "
+                       "on/off-CPU times are approximate\n", f.sched_dropped);
+  return out;
 }
 
 std::optional<int> wait_for_command(pid_t pid, const volatile int& stop_requests, const volatile int& last_signal) {

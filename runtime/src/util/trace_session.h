@@ -63,6 +63,9 @@ class Client {
   UniqueFd sock_;
 };
 
+// The warnings glasstrace prints for a trace with drops ("" if none).
+std::string drop_warnings(const Client::Finished& f);
+
 // Waits for the traced command `pid` (the caller's child) and returns its
 // status as a shell reports it (128+N for signal N). `stop_requests`
 // counts SIGINT/SIGTERM (the caller's handler, installed without
