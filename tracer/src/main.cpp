@@ -625,7 +625,7 @@ int main(int argc, char** argv) {
       if (*session_start) return gt::session_start(dir, session_verbose);
       if (*session_stop) return gt::session_stop(dir);
       return gt::session_status(dir);
-    } catch (const gt::TracerError& e) {
+    } catch (const std::runtime_error& e) {
       die(e.what());
     }
   }

@@ -46,23 +46,6 @@ using ts::unix_address;
 // the command exits and its client waits for the trace.
 constexpr int kDrainEveryMs = 10;
 
-// The daemon's side of the messages: TracerError for glasstrace's one line.
-void send_message(int sock, const nlohmann::json& message) {
-  try {
-    ts::send(sock, message);
-  } catch (const std::exception& e) {
-    throw TracerError(e.what());
-  }
-}
-
-std::optional<nlohmann::json> receive_message(int sock, UniqueFd* fd = nullptr) {
-  try {
-    return ts::receive(sock, fd);
-  } catch (const std::exception& e) {
-    throw TracerError(e.what());
-  }
-}
-
 void remove_session_files(const std::string& dir) {
   unlink(socket_path(dir).c_str());
   unlink(pid_path(dir).c_str());
@@ -238,7 +221,7 @@ void Daemon::begin_trace(Client& c, const nlohmann::json& req, UniqueFd out_fd) 
     throw;
   }
   c.rec = std::move(rec);
-  send_message(c.conn.get(), {{"ok", true}, {"usdt", start.usdt}, {"warnings", warnings}});
+  ts::send(c.conn.get(), {{"ok", true}, {"usdt", start.usdt}, {"warnings", warnings}});
 }
 
 void Daemon::finish_trace(Client& c, bool reply) {
@@ -260,8 +243,8 @@ void Daemon::finish_trace(Client& c, bool reply) {
   c.out.reset();
   if (reply) {
     try {
-      send_message(c.conn.get(), answer);
-    } catch (const TracerError&) {
+      ts::send(c.conn.get(), answer);
+    } catch (const std::runtime_error&) {
     }
   }
 }
@@ -270,8 +253,8 @@ bool Daemon::on_message(Client& c) {
   UniqueFd fd;
   std::optional<nlohmann::json> msg;
   try {
-    msg = receive_message(c.conn.get(), &fd);
-  } catch (const TracerError&) {
+    msg = ts::receive(c.conn.get(), &fd);
+  } catch (const std::runtime_error&) {
     return false;
   }
   if (!msg) {  // the client went away: its trace ends here
@@ -292,7 +275,7 @@ bool Daemon::on_message(Client& c) {
       for (const auto& [key, path] : usdt_attached_) usdt.insert(path);
       int traces = 0;
       for (const auto& [cfd, other] : clients_) traces += other->tracing();
-      send_message(c.conn.get(), {{"ok", true}, {"pid", getpid()}, {"traces", traces}, {"usdt", usdt}});
+      ts::send(c.conn.get(), {{"ok", true}, {"pid", getpid()}, {"traces", traces}, {"usdt", usdt}});
     } else if (op == "stop") {
       begin_stop();
       stop_waiters_.push_back(std::move(c.conn));
@@ -304,8 +287,8 @@ bool Daemon::on_message(Client& c) {
     // A refused trace leaves nothing behind: no route, nothing followed.
     c.frame.reset(), c.rec.reset(), c.out.reset();
     try {
-      send_message(c.conn.get(), {{"ok", false}, {"error", e.what()}});
-    } catch (const TracerError&) {
+      ts::send(c.conn.get(), {{"ok", false}, {"error", e.what()}});
+    } catch (const std::runtime_error&) {
     }
   }
   return true;
@@ -458,10 +441,10 @@ int session_stop(const std::string& dir) {
   }
   auto pid = read_pid_file(dir);
   UniqueFd pidfd(pid ? int(syscall(SYS_pidfd_open, *pid, 0)) : -1);
-  send_message(conn.get(), {{"op", "stop"}});
+  ts::send(conn.get(), {{"op", "stop"}});
   // EOF once the daemon has exited (its traces in progress finished, the
   // programs detached); then until it is gone.
-  while (receive_message(conn.get())) {
+  while (ts::receive(conn.get())) {
   }
   if (pidfd) {
     pollfd p{pidfd.get(), POLLIN, 0};
@@ -478,8 +461,8 @@ int session_status(const std::string& dir) {
     std::cout << "glasstrace: " << why << '\n';
     return 1;
   }
-  send_message(conn.get(), {{"op", "status"}});
-  auto r = receive_message(conn.get()).value_or(nlohmann::json::object());
+  ts::send(conn.get(), {{"op", "status"}});
+  auto r = ts::receive(conn.get()).value_or(nlohmann::json::object());
   std::cout << fmt::format("glasstrace: session running in {} (pid {}), {} trace(s) in progress, USDT attached: {}\n",
                            dir, r.value("pid", 0), r.value("traces", 0),
                            r["usdt"].empty() ? std::string("none") : r["usdt"].dump());

@@ -107,6 +107,7 @@ def test_start_record_stop_leaves_nothing(session, workdir):
     # with its fds (nothing is pinned), its socket and pid file are removed
     assert daemon_gone(pid, timeout=0)
     assert not session.dir.exists() or list(session.dir.iterdir()) == []
+    assert not [p for p in Path("/sys/fs/bpf").rglob("*") if "glasstrace" in p.name]
     status = run([GLASSTRACE, "session", "status", "--dir", session.dir])
     assert status.returncode == 1 and "no glasstrace session runs" in status.stdout
 
