@@ -234,3 +234,29 @@ def test_session_required_without_daemon(workdir):
     assert r.returncode != 0 and r.stdout == ""
     assert re.fullmatch(r"glasstrace: no glasstrace session runs in \S+ \(start one: .*\)\n", r.stderr), r.stderr
     assert not (workdir / "t.jsonl").exists()
+
+
+def test_client_gone_mid_trace(session, workdir):
+    """A client killed while its command runs: the daemon closes that trace
+    (no exit status) and goes on serving others."""
+    session.start()
+    out = workdir / "gone.jsonl"
+    client = subprocess.Popen([str(GLASSTRACE), "-o", str(out), "--session", "--session-dir", str(session.dir), "--",
+                               "sleep", "0.5"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not (out.exists() and out.stat().st_size) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        client.kill()
+    finally:
+        client.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and '"type":"summary"' not in out.read_text():
+        time.sleep(0.05)
+    events = load(out)
+    check_schema(events)
+    assert events[-1]["exit_status"] is None
+    r = run([GLASSTRACE, "-o", workdir / "next.jsonl", "--session", "--session-dir", session.dir, "--", "true"])
+    assert r.returncode == 0, r.stderr
+    status = run([GLASSTRACE, "session", "status", "--dir", session.dir])
+    assert "0 trace(s) in progress" in status.stdout, status.stdout
