@@ -10,7 +10,14 @@
             (what `glassrun --trace F run` execs): the per-run price of
             starting the tracer (goal: attach <= 10 ms), with glasstrace's
             own phase times (GLASSTRACE_TIMING=1: open and load, attach of
-            the raw tracepoints and of the USDT probes, release).
+            the raw tracepoints and of the USDT probes, release). Each
+            tracer that has `glasstrace session` is also measured through a
+            session started for the figure (label "+session": the programs
+            loaded and attached once, `glasstrace -o F --session -- ...`),
+            and `glassrun --trace F run` through the first one
+            ("--trace+session": glassrun is the session's client itself).
+            The other variants never use a session (GLASSTRACE_SESSION_DIR
+            points nowhere).
   rss       peak RSS of glasstrace (goal <= 16 MiB): ru_maxrss of the
             traced loops (the largest single process: glasstrace).
 
@@ -31,6 +38,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +46,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import lifecycle as lc  # noqa: E402  (shared process, runtime and build helpers)
+
+
+NO_SESSION = "/nonexistent"  # GLASSTRACE_SESSION_DIR of the variants without a session (set in bench)
 
 
 def loop_script(rt, bundle, prefix, n):
@@ -60,14 +71,43 @@ def attach_once(g, bundle, glasstrace=None, trace_file=None):
     return traced_sample(g, [g.path, "--root", g.root, "run", "-b", bundle, cid], [cid], glasstrace, trace_file)
 
 
+class Session:
+    """A session variant: `glasstrace -o F --session -- CMD`, or with
+    via_glassrun `glassrun --trace F ...` (glassrun is then the session's
+    client itself: no glasstrace is executed)."""
+
+    def __init__(self, path, directory, via_glassrun=False):
+        self.path, self.dir, self.via_glassrun = path, directory, via_glassrun
+
+
+def session_daemon_cpu(glasstrace):
+    """CPU seconds of the (single-threaded) session daemon, 0 without a
+    session; schedstat's run time is in ns, /proc/PID/stat's in ticks."""
+    if not isinstance(glasstrace, Session):
+        return 0.0
+    pid = open(os.path.join(glasstrace.dir, "glasstrace.pid")).read().strip()
+    return int(open(f"/proc/{pid}/schedstat").read().split()[0]) / 1e9
+
+
 def traced_sample(rt, argv, ids, glasstrace, trace_file):
-    if glasstrace:
+    """glasstrace: a path, or a Session to record through."""
+    if isinstance(glasstrace, Session) and glasstrace.via_glassrun:
+        argv = [argv[0], "--trace", trace_file] + argv[1:]
+        os.environ["GLASSTRACE_SESSION_DIR"] = glasstrace.dir
+    elif isinstance(glasstrace, Session):
+        argv = [glasstrace.path, "-o", trace_file, "--session", "--session-dir", glasstrace.dir, "--"] + argv
+    elif glasstrace:
         argv = [glasstrace, "-o", trace_file, "--"] + argv
     os.environ["GLASSTRACE_TIMING"] = "1"
+    daemon_cpu = session_daemon_cpu(glasstrace)
     try:
         wall, cpu, rss, err = lc.timed(argv)
+        # the session daemon decodes and writes for the client: its CPU is
+        # part of the traced run's cost (it is not the client's child)
+        cpu += session_daemon_cpu(glasstrace) - daemon_cpu
     finally:
         del os.environ["GLASSTRACE_TIMING"]
+        os.environ["GLASSTRACE_SESSION_DIR"] = NO_SESSION
         for cid in ids:
             if rt.status(cid) is not None:
                 rt.force_delete(cid)
@@ -95,8 +135,34 @@ def interleaved(result, figure, variants, rounds, fn):
                 result["samples"].setdefault(figure, {}).setdefault(label, []).append(r)
 
 
+def start_sessions(tracers, tmp):
+    """A session per tracer that has them: [(label, Session)]; the first one
+    also serves `glassrun --trace` (label "--trace+session")."""
+    sessions = []
+    for label, path in tracers:
+        d = os.path.join(tmp, f"session-{len(sessions)}")
+        r = subprocess.run([path, "session", "start", "--dir", d], capture_output=True, text=True)
+        if r.returncode == 0:
+            sessions.append((f"{label}+session", Session(path, d)))
+        else:
+            lc.log(f"tracer_cost: {label}: no session variant ({(r.stderr or r.stdout).strip()[:120]})")
+    if sessions:
+        first = sessions[0][1]
+        sessions.append(("--trace+session", Session(first.path, first.dir, via_glassrun=True)))
+    return sessions
+
+
+def stop_sessions(sessions):
+    for _, s in sessions:
+        if not s.via_glassrun:
+            subprocess.run([s.path, "session", "stop", "--dir", s.dir], capture_output=True)
+
+
 def bench(args):
     tmp = tempfile.mkdtemp(prefix="glassrun-tracer-cost-")
+    # a session running on the machine must not serve the plain variants
+    global NO_SESSION
+    NO_SESSION = os.environ["GLASSTRACE_SESSION_DIR"] = os.path.join(tmp, "no-session")
     runtimes = lc.find_runtimes(args, tmp)
     tracers = []
     for spec in args.glasstrace or [os.path.join(os.path.dirname(os.path.dirname(args.glassrun)), "tracer/glasstrace")]:
@@ -120,9 +186,14 @@ def bench(args):
                         lambda gt, rt=rt: loop_once(rt, bundle, args.loop, gt, trace_file))
         g = next((rt for rt in runtimes if rt.name == "glassrun"), None)
         if g and args.attach_samples:
-            lc.log(f"tracer_cost: one glassrun run, {args.attach_samples} rounds")
-            interleaved(result, "attach", variants, args.attach_samples,
-                        lambda gt: attach_once(g, bundle, gt, trace_file))
+            sessions = start_sessions(tracers, tmp)
+            try:
+                lc.log(f"tracer_cost: one glassrun run, {args.attach_samples} rounds, "
+                       f"{', '.join(v for v, _ in variants + sessions)}")
+                interleaved(result, "attach", variants + sessions, args.attach_samples,
+                            lambda gt: attach_once(g, bundle, gt, trace_file))
+            finally:
+                stop_sessions(sessions)
     finally:
         result["elapsed_s"] = time.perf_counter() - t0
         result["leftovers"] = lc.cleanup_check(runtimes)

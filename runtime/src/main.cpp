@@ -1,7 +1,11 @@
 // glassrun: parse the command line, run one command, and report a failure on
 // one line (the one place errors are printed).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +17,7 @@
 #include "linux/cloned_binary.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/trace_session.h"
 
 namespace {
 
@@ -37,19 +42,79 @@ std::string_view container_command(int argc, char** argv) {
 
 // `glassrun --trace FILE ...` re-runs the same command under glasstrace, which
 // holds it until the probes are attached.
-[[noreturn]] void exec_under_tracer(const std::string& trace_file, int argc, char** argv, int trace_index) {
+std::string self_exe() {
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   if (n <= 0) glassrun::throw_sys("readlink /proc/self/exe");
-  self[n] = 0;
-  std::string dir = std::string(self).substr(0, std::string(self).rfind('/'));
+  return std::string(self, n);
+}
+
+// The command glasstrace records: this binary, without --trace FILE.
+std::vector<std::string> traced_command(const std::string& self, int argc, char** argv, int trace_index) {
+  std::vector<std::string> args{self};
+  for (int i = 1; i < argc; ++i)
+    if (i != trace_index && i != trace_index + 1) args.emplace_back(argv[i]);
+  return args;
+}
+
+volatile sig_atomic_t g_stop_requests = 0, g_last_signal = 0;
+
+// With a glasstrace session running (docs/TRACER.md "Sessions") this
+// process is its client, and a forked copy of it, held until the daemon
+// follows it, runs the command: no glasstrace to execute, nothing to load.
+// Returns true in that copy (main goes on); the client exits with its
+// status once the trace is closed. false: no session takes the trace.
+bool trace_in_session(const std::string& trace_file, int argc, char** argv, int trace_index) {
+  namespace ts = glassrun::trace_session;
+  std::string why;
+  auto session = ts::Client::connect(ts::directory(""), &why);
+  if (!session) return false;
+  std::string self = self_exe();
+  glassrun::UniqueFd out(open(trace_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+  if (!out) glassrun::throw_sys(fmt::format("--trace: open {}", trace_file));
+  int go[2];
+  if (pipe2(go, O_CLOEXEC)) glassrun::throw_sys("--trace: pipe");
+  glassrun::UniqueFd go_read(go[0]), go_write(go[1]);
+  pid_t child = fork();
+  if (child < 0) glassrun::throw_sys("--trace: fork");
+  if (child == 0) {
+    go_write.reset();
+    char c;
+    if (read(go_read.get(), &c, 1) != 1) _exit(127);  // the daemon refused: the client records otherwise
+    return true;
+  }
+  go_read.reset();
+  ts::Client::Started started;
+  try {
+    started = session->start(out.get(), trace_file, traced_command(self, argc, argv, trace_index), child, {self}, true);
+  } catch (const std::runtime_error&) {
+    go_write.reset();
+    waitpid(child, nullptr, 0);
+    return false;
+  }
+  out.reset();
+  for (const auto& w : started.warnings) fmt::print(stderr, "glasstrace: warning: {}\n", w);
+  struct sigaction sa {};
+  sa.sa_handler = [](int sig) {
+    g_stop_requests = g_stop_requests + 1;
+    g_last_signal = sig;
+  };
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  if (write(go_write.get(), "g", 1) != 1) glassrun::throw_sys("--trace: releasing the command");
+  go_write.reset();
+  auto status = ts::wait_for_command(child, g_stop_requests, g_last_signal);
+  fmt::print(stderr, "{}", ts::drop_warnings(session->finish(status, !status)));
+  std::exit(status.value_or(128 + int(g_last_signal)));
+}
+
+[[noreturn]] void exec_under_tracer(const std::string& trace_file, int argc, char** argv, int trace_index) {
+  std::string self = self_exe();
+  std::string dir = self.substr(0, self.rfind('/'));
   std::vector<std::string> candidates{dir + "/glasstrace", dir + "/../tracer/glasstrace", "glasstrace"};
   // glasstrace attaches to the USDT probes of the command it runs (this binary).
-  std::vector<std::string> args{"glasstrace", "-o", trace_file, "--", self};
-  for (int i = 1; i < argc; ++i) {
-    if (i == trace_index || i == trace_index + 1) continue;
-    args.emplace_back(argv[i]);
-  }
+  std::vector<std::string> args{"glasstrace", "-o", trace_file, "--"};
+  for (auto& a : traced_command(self, argc, argv, trace_index)) args.push_back(std::move(a));
   std::vector<char*> cargs;
   for (auto& a : args) cargs.push_back(a.data());
   cargs.push_back(nullptr);
@@ -80,10 +145,16 @@ int main(int argc, char** argv) {
   cli::Globals g;
   try {
     std::string trace_file;
-    if (int i = find_trace_flag(argc, argv, trace_file); i > 0) exec_under_tracer(trace_file, argc, argv, i);
+    if (int i = find_trace_flag(argc, argv, trace_file); i > 0) {
+      if (!trace_in_session(trace_file, argc, argv, i)) exec_under_tracer(trace_file, argc, argv, i);
+      // The session's held copy goes on without --trace FILE, so that its
+      // re-exec below (with this argv) does not ask for a trace again.
+      std::copy(argv + i + 2, argv + argc + 1, argv + i);
+      argc -= 2;
+    }
     if (auto c = container_command(argc, argv); !c.empty()) {
       command = c;
-      cloned_binary::ensure();
+      cloned_binary::ensure(argv);
     }
 
     CLI::App app{"an OCI container runtime whose every kernel-facing step can be seen", "glassrun"};

@@ -13,6 +13,14 @@ JsonlWriter::JsonlWriter(const std::string& path) : path_(path), f_(fopen(path.c
   if (!f_) throw std::runtime_error("cannot write " + path + ": " + strerror(errno));
 }
 
+JsonlWriter::JsonlWriter(int fd, const std::string& name) : path_(name), f_(fdopen(fd, "w")) {
+  if (!f_) {
+    int e = errno;
+    ::close(fd);
+    throw std::runtime_error("cannot write " + name + ": " + strerror(e));
+  }
+}
+
 JsonlWriter::~JsonlWriter() {
   if (f_) fclose(f_);
 }

@@ -11,6 +11,9 @@ namespace glasstrace {
 class JsonlWriter {
  public:
   explicit JsonlWriter(const std::string& path);  // throws TracerError-like runtime_error
+  // Writes to `fd` (owned from now on), opened by someone else (a session
+  // client); `name` is the file's name in error messages.
+  JsonlWriter(int fd, const std::string& name);
   ~JsonlWriter();
   JsonlWriter(const JsonlWriter&) = delete;
   JsonlWriter& operator=(const JsonlWriter&) = delete;

@@ -77,7 +77,7 @@ glassrun::UniqueFd min_btf_file() {
 }
 
 int on_ring_record(void* ctx, void* data, size_t size) {
-  static_cast<Recorder*>(ctx)->on_record(data, size);
+  (*static_cast<Tracer::RecordSink*>(ctx))(data, size);
   return 0;
 }
 
@@ -191,6 +191,8 @@ void Tracer::follow(uint32_t tgid) {
   }
 }
 
+void Tracer::unfollow(uint32_t tgid) { bpf_map_delete_elem(bpf_map__fd(skel_->maps.followed), &tgid); }
+
 void Tracer::attach() {
   struct bpf_program* progs[] = {skel_->progs.on_sys_enter, skel_->progs.on_sys_exit,
                                  skel_->progs.on_fork, skel_->progs.on_exec, skel_->progs.on_exit};
@@ -225,14 +227,23 @@ bool Tracer::attach_usdt(const std::string& binary, std::string* why) {
   return true;
 }
 
+void Tracer::set_record_sink(RecordSink sink) {
+  sink_ = std::move(sink);
+  if (rb_) return;
+  rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), on_ring_record, &sink_, nullptr);
+  if (!rb_) throw TracerError(fmt::format("ring buffer setup failed: {}", strerror(errno)));
+  if (sched_ && ring_buffer__add(rb_, bpf_map__fd(sched_->maps.sched_events), on_sched_ring_record, this))
+    throw TracerError(fmt::format("sched ring buffer setup failed: {}", strerror(errno)));
+}
+
+int Tracer::ring_fd() const { return rb_ ? ring_buffer__epoll_fd(rb_) : -1; }
+
 int Tracer::poll(Recorder& rec, int timeout_ms) {
-  if (!rb_) {
-    rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), on_ring_record, &rec, nullptr);
-    if (!rb_) throw TracerError(fmt::format("ring buffer setup failed: {}", strerror(errno)));
-    if (sched_ && ring_buffer__add(rb_, bpf_map__fd(sched_->maps.sched_events), on_sched_ring_record, this))
-      throw TracerError(fmt::format("sched ring buffer setup failed: {}", strerror(errno)));
-    current_ = &rec;
-  }
+  if (!rb_) set_record_sink([&rec](const void* data, std::size_t size) { rec.on_record(data, size); });
+  return poll(timeout_ms);
+}
+
+int Tracer::poll(int timeout_ms) {
   int n = timeout_ms == 0 ? ring_buffer__consume(rb_) : ring_buffer__poll(rb_, timeout_ms);
   if (n < 0 && n != -EINTR) throw TracerError(fmt::format("polling the ring buffer failed: {}", strerror(-n)));
   return n < 0 ? 0 : n;

@@ -2,6 +2,7 @@
 // poll the ring buffer into a Recorder, read the drop counter.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -32,11 +33,20 @@ class Tracer {
   Tracer& operator=(const Tracer&) = delete;
 
   void follow(uint32_t tgid);
+  // Stops following a thread group (a session's client that went away).
+  void unfollow(uint32_t tgid);
   void attach();  // the five raw_tp programs (and the scheduler's three)
   // USDT step probes of glassrun in `binary`; returns false (with reason) if none attached.
   bool attach_usdt(const std::string& binary, std::string* why);
   // Feeds records to `rec`; returns the number consumed or throws.
   int poll(Recorder& rec, int timeout_ms);
+  // A session daemon routes raw records itself: `sink` gets every record
+  // of the syscall ring buffer (set once, before the first poll).
+  using RecordSink = std::function<void(const void* data, std::size_t size)>;
+  void set_record_sink(RecordSink sink);
+  int poll(int timeout_ms);
+  // Readable when records wait (the ring buffers' epoll fd), after set_record_sink.
+  int ring_fd() const;
   // Unmaps the ring buffer (after the last poll), so that forking later does
   // not copy its page tables.
   void stop_polling();
@@ -55,7 +65,7 @@ class Tracer {
   struct glasstrace_bpf* skel_ = nullptr;
   struct glasstrace_sched_bpf* sched_ = nullptr;
   struct ring_buffer* rb_ = nullptr;
-  Recorder* current_ = nullptr;
+  RecordSink sink_;
   uint64_t load_ns_ = 0;
 };
 

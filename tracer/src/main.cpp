@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,7 +32,10 @@
 #include "renderers.h"
 #include "sched_event.h"
 #include "sched_record.h"
+#include "session.h"
+#include "trace_frame.h"
 #include "util/fd.h"
+#include "util/trace_session.h"
 #include "usdt_target.h"
 
 #ifndef GLASSTRACE_VERSION
@@ -55,20 +57,6 @@ void on_stop_signal(int sig) {
 [[noreturn]] void die(const std::string& msg, int code = 1) {
   std::cerr << "glasstrace: " << msg << '\n';
   std::exit(code);
-}
-
-uint64_t clock_ns(clockid_t c) {
-  timespec ts;
-  clock_gettime(c, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
-}
-
-std::string iso_time(uint64_t realtime_ns) {
-  time_t s = realtime_ns / 1000000000ULL;
-  struct tm tm;
-  gmtime_r(&s, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec, (realtime_ns / 1000) % 1000000);
 }
 
 // Every descendant of `root` now alive (by /proc/*/stat ppid).
@@ -156,6 +144,8 @@ void detach_after_exit() {
   _exit(0);  // the last references: the kernel detaches everything here
 }
 
+enum class SessionUse { Auto, Required, Never };
+
 struct RecordOptions {
   std::string output;
   std::optional<uint32_t> attach_pid;
@@ -163,47 +153,42 @@ struct RecordOptions {
   std::vector<std::string> usdt;
   bool verbose = false;
   bool sched = true;  // --no-sched: no scheduler records (no on/off-CPU split)
+  SessionUse session = SessionUse::Auto;
+  std::string session_dir;
 };
 
-int record(const RecordOptions& o) {
-  if (o.output.empty()) die("-o FILE is required when recording");
-  if (o.attach_pid.has_value() == !o.command.empty()) die("give either -p PID or -- CMD ARGS");
-
-  std::optional<std::string> cmd_path;
-  if (!o.command.empty()) {
-    cmd_path = gt::resolve_command(o.command[0]);
-    if (!cmd_path) die(fmt::format("command not found: {}", o.command[0]), 127);
-  } else if (kill(*o.attach_pid, 0) != 0 && errno == ESRCH) {
-    die(fmt::format("no such process: {}", *o.attach_pid));
+// GLASSTRACE_TIMING=1: where the start-up goes, one JSON line on stderr at
+// the end (bench/tracer_cost.py reads it).
+class PhaseTimes {
+ public:
+  PhaseTimes() {
+    const char* env = getenv("GLASSTRACE_TIMING");
+    enabled_ = env && *env && strcmp(env, "0");
+  }
+  void done(const char* name) {
+    uint64_t now = gt::clock_ns(CLOCK_MONOTONIC);
+    phases_[name] = (now - start_) / 1e6;
+    start_ = now;
+  }
+  void set(const char* name, double ms) { phases_[name] = ms; }
+  void print() {
+    if (!enabled_) return;
+    // glasstrace's own CPU (decoding and writing; the BPF programs run on
+    // the traced tasks' time): how much of a traced run's cost is ours.
+    rusage self{};
+    getrusage(RUSAGE_SELF, &self);
+    phases_["self_cpu"] = (self.ru_utime.tv_sec + self.ru_stime.tv_sec) * 1e3 +
+                          (self.ru_utime.tv_usec + self.ru_stime.tv_usec) / 1e3;
+    std::cerr << "glasstrace: timing: " << phases_.dump() << '\n';
   }
 
-  // GLASSTRACE_TIMING=1: where the start-up goes, one JSON line on stderr
-  // at the end (bench/tracer_cost.py reads it).
-  const char* timing_env = getenv("GLASSTRACE_TIMING");
-  bool timing = timing_env && *timing_env && strcmp(timing_env, "0");
-  gt::Json phases = gt::Json::object();
-  uint64_t phase_start = clock_ns(CLOCK_MONOTONIC);
-  auto phase_done = [&](const char* name) {
-    uint64_t now = clock_ns(CLOCK_MONOTONIC);
-    phases[name] = (now - phase_start) / 1e6;
-    phase_start = now;
-  };
+ private:
+  bool enabled_;
+  gt::Json phases_ = gt::Json::object();
+  uint64_t start_ = gt::clock_ns(CLOCK_MONOTONIC);
+};
 
-  std::unique_ptr<gt::Tracer> tracer;
-  try {
-    tracer = std::make_unique<gt::Tracer>(o.verbose, o.sched);
-    phases["load"] = tracer->load_ns() / 1e6;
-    phase_done("open_and_load");
-  } catch (const gt::TracerError& e) {
-    die(e.what());
-  }
-  std::unique_ptr<gt::JsonlWriter> out;
-  try {
-    out = std::make_unique<gt::JsonlWriter>(o.output);
-  } catch (const std::exception& e) {
-    die(e.what());
-  }
-
+void install_stop_signals() {
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigaction(SIGINT, &sa, nullptr);
@@ -214,35 +199,162 @@ int record(const RecordOptions& o) {
   struct sigaction wake {};
   wake.sa_handler = [](int) {};
   sigaction(SIGCHLD, &wake, nullptr);
+}
 
-  // -- CMD: the child waits on `go` until it is followed and everything is
-  // attached, so its very first syscalls are seen. `exec_error` (CLOEXEC)
-  // carries errno back if execv fails.
-  pid_t child = -1;
-  glassrun::UniqueFd go_read, go_write, err_read, err_write;
-  std::set<uint32_t> live;
-  if (cmd_path) {
+int wait_status_code(int st) { return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st); }
+
+// The command, forked and held on a pipe until it is followed and
+// everything is attached, so that its very first syscalls are seen.
+// `exec_error` (CLOEXEC) carries errno back if execv fails.
+class HeldCommand {
+ public:
+  HeldCommand(const std::string& path, const std::vector<std::string>& command) : name_(command[0]) {
     int p1[2], p2[2];
     if (pipe2(p1, O_CLOEXEC) || pipe2(p2, O_CLOEXEC)) die(fmt::format("pipe: {}", strerror(errno)));
-    go_read.reset(p1[0]), go_write.reset(p1[1]), err_read.reset(p2[0]), err_write.reset(p2[1]);
-    child = fork();
-    if (child < 0) die(fmt::format("fork: {}", strerror(errno)));
-    if (child == 0) {
+    glassrun::UniqueFd go_read(p1[0]), err_write(p2[1]);
+    go_write_.reset(p1[1]), err_read_.reset(p2[0]);
+    pid_ = fork();
+    if (pid_ < 0) die(fmt::format("fork: {}", strerror(errno)));
+    if (pid_ == 0) {
       signal(SIGINT, SIG_DFL);
       signal(SIGTERM, SIG_DFL);
-      close(go_write.get());
+      go_write_.reset();
       char c;
       if (read(go_read.get(), &c, 1) != 1) _exit(127);  // the tracer gave up
       std::vector<char*> argv;
-      for (const auto& a : o.command) argv.push_back(const_cast<char*>(a.c_str()));
+      for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
       argv.push_back(nullptr);
-      execv(cmd_path->c_str(), argv.data());
+      execv(path.c_str(), argv.data());
       int e = errno;
       (void)!write(err_write.get(), &e, sizeof(e));
       _exit(127);
     }
-    go_read.reset();
-    err_write.reset();
+  }
+  pid_t pid() const { return pid_; }
+  // Lets it exec; exits 127 naming the command if that failed.
+  void release() {
+    if (write(go_write_.get(), "g", 1) != 1) die(fmt::format("releasing the command: {}", strerror(errno)));
+    go_write_.reset();
+    int e = 0;
+    if (read(err_read_.get(), &e, sizeof(e)) == sizeof(e)) {
+      waitpid(pid_, nullptr, 0);
+      die(fmt::format("cannot start {}: {}", name_, strerror(e)), 127);
+    }
+  }
+  // Before release: it never runs the command.
+  void abandon() { kill(pid_, SIGKILL), waitpid(pid_, nullptr, 0); }
+
+ private:
+  std::string name_;
+  pid_t pid_ = -1;
+  glassrun::UniqueFd go_write_, err_read_;
+};
+
+// Binaries whose glassrun step probes are attached: the command's own, if it
+// has them, and those given with --usdt (each once).
+std::vector<std::string> usdt_targets(const std::optional<std::string>& cmd_path,
+                                      const std::vector<std::string>& requested) {
+  std::vector<std::pair<std::string, bool>> targets;  // path, explicit
+  if (cmd_path && gt::has_usdt_provider(*cmd_path, "glassrun")) targets.emplace_back(*cmd_path, false);
+  for (const auto& p : requested)
+    if (!already_listed(targets, p)) targets.emplace_back(p, true);
+  std::vector<std::string> out;
+  for (const auto& [path, explicit_target] : targets) {
+    if (explicit_target && !gt::has_usdt_provider(path, "glassrun"))
+      std::cerr << "glasstrace: warning: " << path << " has no glassrun USDT probes\n";
+    else
+      out.push_back(path);
+  }
+  return out;
+}
+
+// The command recorded by a running session's daemon (docs/TRACER.md
+// "Sessions"): nothing is loaded or attached here. nullopt: the daemon
+// refused before the command ran (the caller records it itself).
+std::optional<int> record_in_session(const RecordOptions& o, glassrun::trace_session::Client& session,
+                                     const std::string& cmd_path) {
+  PhaseTimes phases;
+  glassrun::UniqueFd out(open(o.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+  if (!out) die(fmt::format("cannot write {}: {}", o.output, strerror(errno)));
+  install_stop_signals();
+  HeldCommand cmd(cmd_path, o.command);
+  glassrun::trace_session::Client::Started started;
+  try {
+    started = session.start(out.get(), o.output, o.command, cmd.pid(), usdt_targets(cmd_path, o.usdt), o.sched);
+  } catch (const std::runtime_error& e) {
+    cmd.abandon();
+    if (o.session == SessionUse::Required) die(e.what());
+    return std::nullopt;
+  }
+  out.reset();
+  for (const auto& w : started.warnings) std::cerr << "glasstrace: warning: " << w << '\n';
+  phases.done("session_attach");
+  cmd.release();
+  phases.done("release");
+  try {
+    std::optional<int> exit_status = glassrun::trace_session::wait_for_command(cmd.pid(), g_stop_requests, g_last_signal);
+    phases.done("record");
+    auto finished = session.finish(exit_status, !exit_status);
+    phases.done("finish");
+    phases.print();
+    std::cerr << glassrun::trace_session::drop_warnings(finished);
+    return exit_status.value_or(128 + int(g_last_signal));
+  } catch (const std::runtime_error& e) {
+    die(e.what());
+  }
+}
+
+int record(const RecordOptions& o) {
+  if (o.output.empty()) die("-o FILE is required when recording");
+  if (o.attach_pid.has_value() == !o.command.empty()) die("give either -p PID or -- CMD ARGS");
+  if (o.attach_pid && o.session == SessionUse::Required) die("--session records a command (-- CMD), not -p PID");
+
+  std::optional<std::string> cmd_path;
+  if (!o.command.empty()) {
+    cmd_path = gt::resolve_command(o.command[0]);
+    if (!cmd_path) die(fmt::format("command not found: {}", o.command[0]), 127);
+  } else if (kill(*o.attach_pid, 0) != 0 && errno == ESRCH) {
+    die(fmt::format("no such process: {}", *o.attach_pid));
+  }
+
+  if (cmd_path && o.session != SessionUse::Never) {
+    std::string why;
+    std::optional<glassrun::trace_session::Client> session;
+    try {
+      session = glassrun::trace_session::Client::connect(glassrun::trace_session::directory(o.session_dir), &why);
+    } catch (const std::runtime_error& e) {
+      why = e.what();
+    }
+    if (session) {
+      if (auto status = record_in_session(o, *session, *cmd_path)) return *status;
+    } else if (o.session == SessionUse::Required) {
+      die(why);
+    }
+  }
+
+  PhaseTimes phases;
+  std::unique_ptr<gt::Tracer> tracer;
+  try {
+    tracer = std::make_unique<gt::Tracer>(o.verbose, o.sched);
+    phases.set("load", tracer->load_ns() / 1e6);
+    phases.done("open_and_load");
+  } catch (const gt::TracerError& e) {
+    die(e.what());
+  }
+  std::unique_ptr<gt::JsonlWriter> out;
+  try {
+    out = std::make_unique<gt::JsonlWriter>(o.output);
+  } catch (const std::exception& e) {
+    die(e.what());
+  }
+  install_stop_signals();
+
+  std::optional<HeldCommand> cmd;
+  pid_t child = -1;
+  std::set<uint32_t> live;
+  if (cmd_path) {
+    cmd.emplace(*cmd_path, o.command);
+    child = cmd->pid();
     live.insert(child);
   } else {
     live = process_tree(*o.attach_pid);
@@ -252,43 +364,19 @@ int record(const RecordOptions& o) {
   try {
     for (uint32_t pid : live) tracer->follow(pid);
     tracer->attach();
-    phase_done("attach_tracepoints");
-    std::vector<std::pair<std::string, bool>> usdt_targets;  // path, explicit
-    if (cmd_path && gt::has_usdt_provider(*cmd_path, "glassrun")) usdt_targets.emplace_back(*cmd_path, false);
-    for (const auto& p : o.usdt)
-      if (!already_listed(usdt_targets, p)) usdt_targets.emplace_back(p, true);
-    for (const auto& [path, explicit_target] : usdt_targets) {
+    phases.done("attach_tracepoints");
+    for (const auto& path : usdt_targets(cmd_path, o.usdt)) {
       std::string why;
-      if (explicit_target && !gt::has_usdt_provider(path, "glassrun"))
-        std::cerr << "glasstrace: warning: " << path << " has no glassrun USDT probes\n";
-      else if (tracer->attach_usdt(path, &why)) usdt_attached.push_back(path);
+      if (tracer->attach_usdt(path, &why)) usdt_attached.push_back(path);
       else std::cerr << "glasstrace: warning: USDT attach to " << path << " failed: " << why << '\n';
     }
-    phase_done("attach_usdt");
+    phases.done("attach_usdt");
   } catch (const gt::TracerError& e) {
-    if (child > 0) kill(child, SIGKILL), waitpid(child, nullptr, 0);
+    if (cmd) cmd->abandon();
     die(e.what());
   }
 
-  utsname u{};
-  uname(&u);
-  uint64_t mono = clock_ns(CLOCK_MONOTONIC), real = clock_ns(CLOCK_REALTIME);
-  gt::Json meta = {{"v", 1},
-                   {"type", "meta"},
-                   {"tracer", "glasstrace"},
-                   {"version", GLASSTRACE_VERSION},
-                   {"command", o.command.empty() ? gt::Json(nullptr) : gt::Json(o.command)},
-                   {"attach_pid", o.attach_pid ? gt::Json(*o.attach_pid) : gt::Json(nullptr)},
-                   {"root_pid", cmd_path ? uint32_t(child) : *o.attach_pid},
-                   {"start_time", iso_time(real)},
-                   {"realtime_ns", real},
-                   {"monotonic_ns", mono},
-                   {"kernel", std::string(u.release)},
-                   {"usdt", usdt_attached}};
-  // Events lost for a full ring buffer: known at the end, written into the
-  // first record then (null if the trace is not a seekable file).
-  long dropped_at = out->write_with_pending(meta, "dropped");
-
+  gt::TraceFrame frame(*out, {o.command, o.attach_pid, cmd_path ? uint32_t(child) : *o.attach_pid, usdt_attached});
   gt::Recorder rec([&](const gt::Json& e) { out->write(e); });
   rec.on_process_start = [&](uint32_t pid) { live.insert(pid); };
   rec.on_process_gone = [&](uint32_t pid) { live.erase(pid); };
@@ -298,17 +386,9 @@ int record(const RecordOptions& o) {
   };
 
   std::optional<int> exit_status;
-  if (child > 0) {
-    if (write(go_write.get(), "g", 1) != 1) die(fmt::format("releasing the command: {}", strerror(errno)));
-    go_write.reset();
-    int e = 0;
-    if (read(err_read.get(), &e, sizeof(e)) == sizeof(e)) {
-      waitpid(child, nullptr, 0);
-      die(fmt::format("cannot start {}: {}", o.command[0], strerror(e)), 127);
-    }
-  }
+  if (cmd) cmd->release();
 
-  phase_done("release");
+  phases.done("release");
   int forwarded = 0;
   try {
     for (;;) {
@@ -316,7 +396,7 @@ int record(const RecordOptions& o) {
       if (child > 0 && !exit_status) {
         int st;
         if (waitpid(child, &st, WNOHANG) == child) {
-          exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+          exit_status = wait_status_code(st);
           live.erase(child);
         }
       }
@@ -339,44 +419,21 @@ int record(const RecordOptions& o) {
   } catch (const gt::TracerError& e) {
     die(e.what());
   }
-  phase_done("record");
+  phases.done("record");
   rec.finish();
   tracer->stop_polling();
   uint64_t dropped = tracer->dropped();
-  gt::Json summary = {{"v", 1},
-                      {"type", "summary"},
-                      {"events", rec.events() + sched_written},
-                      {"dropped", dropped},
-                      {"syscalls", rec.syscalls()},
-                      {"unpaired_exits", rec.unpaired_exits()},
-                      {"duration_ns", clock_ns(CLOCK_MONOTONIC) - mono},
-                      {"exit_status", exit_status ? gt::Json(*exit_status) : gt::Json(nullptr)}};
   uint64_t sched_dropped = tracer->sched_dropped();
-  if (tracer->sched_enabled()) summary["sched_events"] = sched_written, summary["sched_dropped"] = sched_dropped;
-  out->write(summary);
   try {
-    out->patch(dropped_at, dropped);
-    out->close();
+    frame.finish({rec, sched_written, dropped, exit_status,
+                  tracer->sched_enabled() ? std::optional<uint64_t>(sched_dropped) : std::nullopt});
   } catch (const std::exception& e) {
     die(e.what());
   }
   out.reset();
-  phase_done("finish");
-  if (timing) {
-    // glasstrace's own CPU (decoding and writing; the BPF programs run on
-    // the traced tasks' time): how much of a traced run's cost is ours.
-    rusage self{};
-    getrusage(RUSAGE_SELF, &self);
-    phases["self_cpu"] = (self.ru_utime.tv_sec + self.ru_stime.tv_sec) * 1e3 +
-                         (self.ru_utime.tv_usec + self.ru_stime.tv_usec) / 1e3;
-    std::cerr << "glasstrace: timing: " << phases.dump() << '\n';
-  }
-  if (dropped > 0)
-    std::cerr << fmt::format("glasstrace: warning: {} events were dropped (ring buffer full); the trace is incomplete\n",
-                             dropped);
-  if (sched_dropped > 0)
-    std::cerr << fmt::format("glasstrace: warning: {} sched records were dropped (sched ring buffer full); "
-                             "on/off-CPU times are approximate\n", sched_dropped);
+  phases.done("finish");
+  phases.print();
+  std::cerr << glassrun::trace_session::drop_warnings({dropped, sched_dropped});
   detach_after_exit();
   if (exit_status) return *exit_status;
   return g_stop_requests ? 128 + int(g_last_signal) : 0;
@@ -484,7 +541,24 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", ro.verbose, "libbpf and verifier messages on stderr");
   bool no_sched = false;
   app.add_flag("--no-sched", no_sched, "no scheduler records (critical path without the on/off-CPU split)");
-  app.footer("Record: glasstrace -o FILE [--usdt BIN] [--no-sched] -- CMD ARGS...  |  glasstrace -o FILE -p PID");
+  bool use_session = false, no_session = false;
+  auto* session_flag = app.add_flag("--session", use_session, "record through the running session; fail if none runs");
+  app.add_flag("--no-session", no_session, "load and attach the programs here even when a session runs")
+      ->excludes(session_flag);
+  app.add_option("--session-dir", ro.session_dir, "the session's directory (default $GLASSTRACE_SESSION_DIR or /run/glasstrace)");
+  app.footer("Record: glasstrace -o FILE [--usdt BIN] [--no-sched] [--session|--no-session] -- CMD ARGS...  |  "
+             "glasstrace -o FILE -p PID");
+
+  auto* session = app.add_subcommand("session", "a daemon that loads and attaches the programs once for many traces");
+  session->require_subcommand(1, 1);
+  std::string session_dir;
+  bool session_verbose = false;
+  auto* session_start = session->add_subcommand("start", "start the daemon (detached)");
+  auto* session_stop = session->add_subcommand("stop", "stop the daemon: its traces finish, its programs are detached");
+  auto* session_status = session->add_subcommand("status", "say whether a session runs (exit 1 if not)");
+  for (auto* sub : {session_start, session_stop, session_status})
+    sub->add_option("--dir", session_dir, "socket and pid file directory (default $GLASSTRACE_SESSION_DIR or /run/glasstrace)");
+  session_start->add_flag("-v,--verbose", session_verbose, "libbpf and verifier messages (while starting)");
 
   auto* show = app.add_subcommand("show", "render a trace");
   std::string show_file, format = "strace";
@@ -545,6 +619,16 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
 
+  if (*session) {
+    std::string dir = glassrun::trace_session::directory(session_dir);
+    try {
+      if (*session_start) return gt::session_start(dir, session_verbose);
+      if (*session_stop) return gt::session_stop(dir);
+      return gt::session_status(dir);
+    } catch (const std::runtime_error& e) {
+      die(e.what());
+    }
+  }
   if (*show) {
     gt::Trace t = load_or_die(show_file);
     if (format == "strace") gt::render_strace(t, std::cout);
@@ -600,5 +684,6 @@ int main(int argc, char** argv) {
   if (*au) return audit(au_file, au_policy, au_json);
   if (*pid_opt) ro.attach_pid = pid;
   ro.sched = !no_sched;
+  ro.session = use_session ? SessionUse::Required : no_session ? SessionUse::Never : SessionUse::Auto;
   return record(ro);
 }

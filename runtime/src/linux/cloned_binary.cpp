@@ -110,16 +110,20 @@ bool binary_is_unwritable() {
   return (access("/proc/self/exe", W_OK) != 0 && errno == EROFS) || running_from_sealed_copy();
 }
 
-void ensure() {
+void ensure(char* const* argv) {
   if (binary_is_unwritable()) return;
   UniqueFd exe = open_through_readonly_overlay();
   if (!exe) exe = sealed_memfd_copy();
-  std::string cmdline = read_all("/proc/self/cmdline");
-  std::vector<char*> argv;
-  for (size_t i = 0; i < cmdline.size(); i += std::char_traits<char>::length(&cmdline[i]) + 1)
-    argv.push_back(&cmdline[i]);
-  argv.push_back(nullptr);
-  syscall(SYS_execveat, exe.get(), "", argv.data(), environ, AT_EMPTY_PATH);
+  std::string cmdline;
+  std::vector<char*> own;
+  if (!argv) {
+    cmdline = read_all("/proc/self/cmdline");
+    for (size_t i = 0; i < cmdline.size(); i += std::char_traits<char>::length(&cmdline[i]) + 1)
+      own.push_back(&cmdline[i]);
+    own.push_back(nullptr);
+    argv = own.data();
+  }
+  syscall(SYS_execveat, exe.get(), "", argv, environ, AT_EMPTY_PATH);
   throw_sys("re-execute from a read-only view of the binary");
 }
 

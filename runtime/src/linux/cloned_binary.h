@@ -15,6 +15,7 @@ bool binary_is_unwritable();
 // unless it runs from one already. Under glasstrace too: the overlay view maps
 // the same file, so the USDT probes on it still fire. Call before anything
 // with side effects.
-void ensure();
+// argv: the command line to re-execute (default: /proc/self/cmdline).
+void ensure(char* const* argv = nullptr);
 
 }  // namespace glassrun::cloned_binary

@@ -1,0 +1,267 @@
+"""End-to-end tests of `glasstrace session` (a daemon that loads and attaches
+the BPF programs once, docs/TRACER.md "Sessions"). Run as root:
+
+    /usr/bin/python3 -m pytest tracer/tests/test_session.py
+
+Every test uses its own session directory (never /run/glasstrace, which
+other glasstrace runs on this machine would find and use).
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from test_glasstrace import (GLASSRUN, GLASSTRACE, Containers, check_schema, first_task_event, load,  # noqa: F401
+                             make_bundle, run, runtime_binary, steps, workdir)
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="glasstrace needs root to load BPF programs")
+
+
+def daemon_gone(pid, timeout=5.0):
+    """True once `pid` has exited (gone, or a zombie waiting for init)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state in ("Z", "X"):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+
+
+class Session:
+    """A session in its own directory; stopped (or killed) at teardown."""
+
+    def __init__(self):
+        # a short path: a unix socket's path has 107 bytes at most
+        self.dir = Path(tempfile.mkdtemp(prefix="gts-"))
+        self.pids = []
+
+    def start(self):
+        r = run([GLASSTRACE, "session", "start", "--dir", self.dir])
+        assert r.returncode == 0, r.stderr
+        self.pids.append(self.pid())
+        return r
+
+    def pid(self):
+        return int((self.dir / "glasstrace.pid").read_text())
+
+    def env(self):
+        return dict(os.environ, GLASSTRACE_SESSION_DIR=str(self.dir))
+
+    def cleanup(self):
+        run([GLASSTRACE, "session", "stop", "--dir", self.dir])
+        for pid in self.pids:
+            if not daemon_gone(pid, timeout=0.5):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def session():
+    s = Session()
+    yield s
+    s.cleanup()
+
+
+@pytest.fixture
+def containers():
+    c = Containers()
+    yield c
+    c.cleanup()
+
+
+def test_start_record_stop_leaves_nothing(session, workdir):
+    r = session.start()
+    assert "session running" in r.stdout
+    pid = session.pid()
+    assert sorted(p.name for p in session.dir.iterdir()) == ["glasstrace.pid", "glasstrace.sock"]
+    assert run([GLASSTRACE, "session", "status", "--dir", session.dir]).returncode == 0
+    again = run([GLASSTRACE, "session", "start", "--dir", session.dir])
+    assert again.returncode == 1 and again.stderr.count("\n") == 1 and "already runs" in again.stderr
+
+    out = workdir / "s.jsonl"
+    r = run([GLASSTRACE, "-o", out, "--session", "--session-dir", session.dir, "--", "sh", "-c", "echo hi; exit 3"])
+    assert r.returncode == 3 and r.stdout == "hi\n", r.stderr
+    events = load(out)
+    check_schema(events)
+    meta = events[0]
+    assert meta["command"] == ["sh", "-c", "echo hi; exit 3"] and meta["dropped"] == 0
+    assert meta["root_pid"] == first_exec(events)["pid"] and meta["usdt"] == []
+    assert events[-1]["exit_status"] == 3 and events[-1]["sched_events"] > 0
+
+    stop = run([GLASSTRACE, "session", "stop", "--dir", session.dir])
+    assert stop.returncode == 0, stop.stderr
+    # the daemon has exited when stop returns: its programs and links went
+    # with its fds (nothing is pinned), its socket and pid file are removed
+    assert daemon_gone(pid, timeout=0)
+    assert not session.dir.exists() or list(session.dir.iterdir()) == []
+    assert not [p for p in Path("/sys/fs/bpf").rglob("*") if "glasstrace" in p.name]
+    status = run([GLASSTRACE, "session", "status", "--dir", session.dir])
+    assert status.returncode == 1 and "no glasstrace session runs" in status.stdout
+
+
+def first_exec(events):
+    return next(e for e in events if e["type"] == "exec")
+
+
+def kinds(events):
+    return {e["type"] for e in events}
+
+
+def milestone_changes(a, b, id_a, id_b):
+    c = run([GLASSTRACE, "diff", "--changes", a, b, f"--subst-a=<id>={id_a}", f"--subst-b=<id>={id_b}"])
+    assert c.returncode in (0, 1), c.stderr
+    return json.loads(c.stdout)["changes"]
+
+
+@pytest.mark.parametrize("runtime", ["glassrun", "runc"])
+def test_trace_through_session_as_without(runtime, session, workdir, containers):
+    """The same milestones, event kinds and meta with and without a session;
+    glassrun through its own `--trace`, which finds the session by the
+    environment and is then the session's client itself (no glasstrace)."""
+    binary = runtime_binary(runtime)
+    bundle = make_bundle(workdir / "bundle", ["sh", "-c", "hostname; echo hello"])
+    session.start()
+    traces, ids = {}, {}
+    for mode in ("session", "own"):
+        out, cid = workdir / f"{mode}.jsonl", containers.new_id(binary)
+        env = session.env() if mode == "session" else dict(os.environ, GLASSTRACE_SESSION_DIR=str(workdir / "none"))
+        if runtime == "glassrun":
+            cmd = [binary, "--trace", out, "run", "--bundle", bundle, cid]
+        else:
+            cmd = [GLASSTRACE, "-o", out, "--", binary, "run", "--bundle", bundle, cid]
+        r = run(cmd, env=env)
+        assert r.returncode == 0 and "hello" in r.stdout, r.stderr
+        traces[mode], ids[mode] = out, cid
+    with_session, own = load(traces["session"]), load(traces["own"])
+    check_schema(with_session)
+    assert kinds(with_session) == kinds(own)
+    for key in ("usdt", "tracer", "version", "dropped", "attach_pid"):
+        assert with_session[0][key] == own[0][key], key
+    assert with_session[0]["command"][-1] == ids["session"]
+    # (glassrun as the session's client forks the traced copy of itself: no glasstrace exec)
+    assert with_session[0]["root_pid"] == first_task_event(with_session)["pid"]
+    if runtime == "glassrun":
+        roots = [t[0]["root_pid"] for t in (with_session, own)]
+        # The session's root execs only glassrun's own sealed re-exec
+        # (CVE-2019-5736, argv without --trace); the one-shot root execs
+        # glasstrace's command, glassrun, first.
+        root_execs = [e for e in with_session if e["type"] == "exec" and e["pid"] == roots[0]]
+        assert [e["argv"] for e in root_execs] == [with_session[0]["command"]], root_execs
+        assert not any(e["argv"][0].endswith("glasstrace") for e in root_execs), "glasstrace was executed"
+        assert [e for e in own if e["type"] == "exec" and e["pid"] == roots[1]]
+        assert with_session[0]["usdt"] == [str(GLASSRUN)]
+        # the same steps (the parent's and the init's interleave by timing)
+        assert sorted(s[:2] for s in steps(with_session)) == sorted(s[:2] for s in steps(own))
+        assert steps(with_session), "no USDT step through the session"
+    changes = milestone_changes(traces["session"], traces["own"], ids["session"], ids["own"])
+    # runc's cgroup.attach may move from one run to the next (test_diff)
+    assert all(c["change"] == "moved" and c["key"][1:].startswith("cgroup.attach ") for c in changes), changes
+    # the daemon attached glassrun's USDT probes once, for later runs too
+    if runtime == "glassrun":
+        st = run([GLASSTRACE, "session", "status", "--dir", session.dir])
+        assert str(GLASSRUN) in st.stdout, st.stdout
+
+
+def test_concurrent_clients_get_their_own_tree(session, workdir):
+    session.start()
+    results = {}
+
+    def trace(name):
+        out = workdir / f"{name}.jsonl"
+        # both trees run at the same time: each sleeps while the other starts
+        r = run([GLASSTRACE, "-o", out, "--session", "--session-dir", session.dir, "--",
+                 "sh", "-c", f"sleep 0.4; echo {name} > /dev/null; /bin/true {name}"])
+        results[name] = (r, out)
+
+    threads = [threading.Thread(target=trace, args=(n,)) for n in ("alpha", "beta")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    pids = {}
+    for name, (r, out) in results.items():
+        assert r.returncode == 0, r.stderr
+        events = load(out)
+        check_schema(events)
+        pids[name] = {e["pid"] for e in events if "pid" in e and e["type"] != "sched"}
+        # (a wake-up's by_pid is the waker, any task)
+        sched_pids = {e["pid"] for e in events if e["type"] == "sched"}
+        execs = [e["argv"] for e in events if e["type"] == "exec"]
+        other = "beta" if name == "alpha" else "alpha"
+        assert ["/bin/true", name] in execs and not any(other in " ".join(a) for a in execs), execs
+        assert events[0]["root_pid"] in pids[name]
+        results[name] = (r, out, sched_pids)
+    assert pids["alpha"] and pids["beta"] and not pids["alpha"] & pids["beta"]
+    assert not results["alpha"][2] & pids["beta"] and not results["beta"][2] & pids["alpha"]
+
+
+def test_stale_daemon(session, workdir, containers):
+    session.start()
+    pid = session.pid()
+    os.kill(pid, signal.SIGKILL)
+    assert daemon_gone(pid)
+    out = workdir / "s.jsonl"
+    required = run([GLASSTRACE, "-o", out, "--session", "--session-dir", session.dir, "--", "true"])
+    assert required.returncode != 0 and required.stderr.count("\n") == 1, required.stderr
+    assert "stale" in required.stderr and f"pid {pid}" in required.stderr, required.stderr
+    # without --session: recorded the old way
+    fallback = run([GLASSTRACE, "-o", out, "--session-dir", session.dir, "--", "sh", "-c", "echo fell back"])
+    assert fallback.returncode == 0 and fallback.stdout == "fell back\n", fallback.stderr
+    check_schema(load(out))
+    # glassrun --trace too (it execs glasstrace, which records the old way)
+    bundle = make_bundle(workdir / "bundle", ["true"])
+    r = run([GLASSRUN, "--trace", out, "run", "--bundle", bundle, containers.new_id(str(GLASSRUN))], env=session.env())
+    assert r.returncode == 0, r.stderr
+    check_schema(load(out))
+    # start cleans up the stale socket and pid file and runs a new daemon
+    session.start()
+    assert session.pid() != pid
+    r = run([GLASSTRACE, "-o", out, "--session", "--session-dir", session.dir, "--", "true"])
+    assert r.returncode == 0, r.stderr
+
+
+def test_session_required_without_daemon(workdir):
+    missing = workdir / "no-session"
+    r = run([GLASSTRACE, "-o", workdir / "t.jsonl", "--session", "--session-dir", missing, "--", "true"])
+    assert r.returncode != 0 and r.stdout == ""
+    assert re.fullmatch(r"glasstrace: no glasstrace session runs in \S+ \(start one: .*\)\n", r.stderr), r.stderr
+    assert not (workdir / "t.jsonl").exists()
+
+
+def test_client_gone_mid_trace(session, workdir):
+    """A client killed while its command runs: the daemon closes that trace
+    (no exit status) and goes on serving others."""
+    session.start()
+    out = workdir / "gone.jsonl"
+    client = subprocess.Popen([str(GLASSTRACE), "-o", str(out), "--session", "--session-dir", str(session.dir), "--",
+                               "sleep", "0.5"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not (out.exists() and out.stat().st_size) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        client.kill()
+    finally:
+        client.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and '"type":"summary"' not in out.read_text():
+        time.sleep(0.05)
+    events = load(out)
+    check_schema(events)
+    assert events[-1]["exit_status"] is None
+    r = run([GLASSTRACE, "-o", workdir / "next.jsonl", "--session", "--session-dir", session.dir, "--", "true"])
+    assert r.returncode == 0, r.stderr
+    status = run([GLASSTRACE, "session", "status", "--dir", session.dir])
+    assert "0 trace(s) in progress" in status.stdout, status.stdout
