@@ -19,9 +19,12 @@ JsonlWriter::~JsonlWriter() {
 
 void JsonlWriter::write(const Json& event) {
   // Kernel strings need not be UTF-8: replace, never throw mid-trace.
-  std::string line = event.dump(-1, ' ', false, Json::error_handler_t::replace);
-  line += '\n';
+  write_line(event.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
+void JsonlWriter::write_line(std::string_view line) {
   fwrite(line.data(), 1, line.size(), f_);
+  fputc('\n', f_);
 }
 
 namespace {

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 #include "record.h"
 
@@ -15,6 +16,7 @@ class JsonlWriter {
   JsonlWriter(const JsonlWriter&) = delete;
   JsonlWriter& operator=(const JsonlWriter&) = delete;
   void write(const Json& event);
+  void write_line(std::string_view line);  // one event already formatted, without its newline
   // Writes `event` with one more field, `name`, whose value is known only
   // later: null for now, padded so that patch() can overwrite it in place.
   // Returns the value's offset, or -1 if the output cannot seek (a pipe).

@@ -289,7 +289,7 @@ int record(const RecordOptions& o) {
   // first record then (null if the trace is not a seekable file).
   long dropped_at = out->write_with_pending(meta, "dropped");
 
-  gt::Recorder rec([&](const gt::Json& e) { out->write(e); });
+  gt::Recorder rec([&](std::string_view line) { out->write_line(line); });
   rec.on_process_start = [&](uint32_t pid) { live.insert(pid); };
   rec.on_process_gone = [&](uint32_t pid) { live.erase(pid); };
   uint64_t sched_written = 0;
