@@ -23,6 +23,8 @@
 #include "decode.h"
 #include "events.h"
 #include "record.h"
+#include "sched_event.h"
+#include "sched_record.h"
 #include "syscalls.h"
 
 using namespace glasstrace;
@@ -30,6 +32,7 @@ using namespace glasstrace;
 namespace {
 
 constexpr const char* kExpectedPath = GT_TEST_DATA_DIR "/recorder_lines.jsonl";
+constexpr const char* kExpectedSchedPath = GT_TEST_DATA_DIR "/sched_lines.jsonl";
 
 // Deterministic everywhere: raw mt19937 output (the standard fixes its
 // sequence; the distributions it leaves to the library are not used).
@@ -320,20 +323,61 @@ std::vector<std::string> recorded_lines() {
   return lines;
 }
 
+// Scheduler records of every kind and task state.
+std::vector<gt_sched> synthetic_sched_records() {
+  std::vector<gt_sched> out;
+  uint32_t states[] = {0, 0x1, 0x2, 0x2 | 0x400, 0x4, 0x8, 0x80, 0x80 | 0x2, 0x100, 0x1000};
+  uint64_t ts = 5'000'000;
+  for (uint32_t kind = 0; kind <= 4; kind++)
+    for (uint32_t state : states)
+      for (int v = 0; v < 4; v++) {
+        gt_sched r{};
+        r.ts = ts += 333;
+        r.kind = kind;
+        r.cpu = v % 2;
+        r.prev_pid = v & 1 ? 0 : 4000 + v;
+        r.prev_tid = v & 1 ? 0 : 4100 + v;
+        r.next_pid = v & 2 ? 0 : 5000;
+        r.next_tid = v & 2 ? 0 : 5001 + v;
+        r.prev_state = state;
+        r.preempt = v == 2;
+        out.push_back(r);
+      }
+  return out;
+}
+
+std::vector<std::string> sched_lines() {
+  std::vector<std::string> lines;
+  for (const auto& r : synthetic_sched_records())
+    for (const auto& e : sched_events(r)) lines.push_back(e.dump(-1, ' ', false, Json::error_handler_t::replace));
+  return lines;
+}
+
+// Compares with the expected file (or writes it, see the top).
+void expect_lines(const std::vector<std::string>& lines, const char* path) {
+  if (std::getenv("GT_WRITE_EXPECTED_LINES")) {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    for (const auto& l : lines) f << l << '\n';
+    ASSERT_TRUE(f.good()) << path;
+  }
+  std::ifstream f(path, std::ios::binary);
+  ASSERT_TRUE(f) << "missing " << path;
+  std::vector<std::string> expected;
+  for (std::string l; std::getline(f, l);) expected.push_back(l);
+  ASSERT_EQ(lines.size(), expected.size());
+  for (std::size_t i = 0; i < lines.size(); i++) ASSERT_EQ(lines[i], expected[i]) << path << " line " << i + 1;
+}
+
 }  // namespace
+
+TEST(RecorderLines, SchedSameBytesAsTheJsonObjectImplementation) {
+  std::vector<std::string> lines = sched_lines();
+  ASSERT_GT(lines.size(), 60u);
+  expect_lines(lines, kExpectedSchedPath);
+}
 
 TEST(RecorderLines, SameBytesAsTheJsonObjectImplementation) {
   std::vector<std::string> lines = recorded_lines();
-  if (std::getenv("GT_WRITE_EXPECTED_LINES")) {
-    std::ofstream f(kExpectedPath, std::ios::binary | std::ios::trunc);
-    for (const auto& l : lines) f << l << '\n';
-    ASSERT_TRUE(f.good()) << kExpectedPath;
-  }
-  std::ifstream f(kExpectedPath, std::ios::binary);
-  ASSERT_TRUE(f) << "missing " << kExpectedPath;
-  std::vector<std::string> expected;
-  for (std::string l; std::getline(f, l);) expected.push_back(l);
-  ASSERT_GT(expected.size(), 500u);
-  ASSERT_EQ(lines.size(), expected.size());
-  for (std::size_t i = 0; i < lines.size(); i++) ASSERT_EQ(lines[i], expected[i]) << "line " << i + 1;
+  ASSERT_GT(lines.size(), 500u);
+  expect_lines(lines, kExpectedPath);
 }
