@@ -294,7 +294,7 @@ int record(const RecordOptions& o) {
   rec.on_process_gone = [&](uint32_t pid) { live.erase(pid); };
   uint64_t sched_written = 0;
   tracer->on_sched = [&](const gt_sched& r) {
-    for (const auto& e : gt::sched_events(r)) out->write(e), sched_written++;
+    sched_written += gt::write_sched_events(r, [&](std::string_view line) { out->write_line(line); });
   };
 
   std::optional<int> exit_status;

@@ -349,7 +349,7 @@ std::vector<gt_sched> synthetic_sched_records() {
 std::vector<std::string> sched_lines() {
   std::vector<std::string> lines;
   for (const auto& r : synthetic_sched_records())
-    for (const auto& e : sched_events(r)) lines.push_back(e.dump(-1, ' ', false, Json::error_handler_t::replace));
+    write_sched_events(r, [&](std::string_view line) { lines.emplace_back(line); });
   return lines;
 }
 
