@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,7 @@ class JsonlWriter {
 
  private:
   std::string path_;
+  std::unique_ptr<char[]> buffer_;  // stdio's, outlives f_
   FILE* f_;
 };
 
