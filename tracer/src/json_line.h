@@ -31,11 +31,13 @@ class JsonLine {
   JsonLine& end_object() { return close('}'); }
   JsonLine& begin_array() { return open('['); }
   JsonLine& end_array() { return close(']'); }
-  // A member's key; its value follows.
+  // A member's key; its value follows. Keys are the schema's own names
+  // (ASCII identifiers): written as they are, no escaping.
   JsonLine& key(std::string_view k) {
     separate();
-    append_string(k);
-    text_ += ':';
+    text_ += '"';
+    text_ += k;
+    text_ += "\":";
     need_comma_ = false;
     return *this;
   }

@@ -105,7 +105,7 @@ Json decode_args(const gt_sys_enter& e, std::size_t size) {
 }
 
 void write_decoded_args(JsonLine& d, const gt_sys_enter& e, std::size_t size) {
-  const SyscallSignature* sig = signature_of(syscall_name(e.nr));
+  const SyscallSignature* sig = signature_of_nr(e.nr);
   if (!sig) return;
   const gt_sys_enter_full* f = full_record(e, size);
   bool has_argv = size >= sizeof(gt_sys_enter_full);
