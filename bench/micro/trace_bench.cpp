@@ -1,12 +1,13 @@
 // glasstrace's user-space side: turning ring-buffer records into schema-v1
-// events (Recorder: pair enter/exit, name, decode arguments) and writing them
-// as JSON Lines (JsonlWriter). Items are events (one per syscall, paired), so
+// events (Recorder: pair enter/exit, name, decode arguments, format each
+// event as a line of JSON) and writing them (JsonlWriter). Items are events (one per syscall, paired), so
 // the items_per_second counter is events per second.
 #ifdef GLASSRUN_BENCH_TRACER
 #include <benchmark/benchmark.h>
 
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "events.h"
@@ -15,8 +16,6 @@
 #include "syscalls.h"
 
 namespace {
-
-using glasstrace::Json;
 
 struct RawRecord {
   std::vector<unsigned char> bytes;
@@ -117,7 +116,7 @@ void BM_TraceDecode(benchmark::State& state) {
   const auto w = workload();
   std::size_t sink_count = 0;
   for (auto _ : state) {
-    glasstrace::Recorder rec([&](const Json& e) { sink_count += e.size(); });
+    glasstrace::Recorder rec([&](std::string_view line) { sink_count += line.size(); });
     for (const auto& r : w) rec.on_record(r.bytes.data(), r.bytes.size());
     rec.finish();
   }
@@ -130,7 +129,7 @@ void BM_TraceDecodeAndWriteJsonl(benchmark::State& state) {
   const auto w = workload();
   glasstrace::JsonlWriter out("/dev/null");
   for (auto _ : state) {
-    glasstrace::Recorder rec([&](const Json& e) { out.write(e); });
+    glasstrace::Recorder rec([&](std::string_view line) { out.write_line(line); });
     for (const auto& r : w) rec.on_record(r.bytes.data(), r.bytes.size());
     rec.finish();
   }
@@ -139,16 +138,16 @@ void BM_TraceDecodeAndWriteJsonl(benchmark::State& state) {
 }
 BENCHMARK(BM_TraceDecodeAndWriteJsonl)->Unit(benchmark::kMicrosecond);
 
-// JSON emission alone: dump of already-decoded events.
+// Writing alone: already formatted events.
 void BM_TraceJsonlEmitOnly(benchmark::State& state) {
   const auto w = workload();
-  std::vector<Json> events;
-  glasstrace::Recorder rec([&](const Json& e) { events.push_back(e); });
+  std::vector<std::string> events;
+  glasstrace::Recorder rec([&](std::string_view line) { events.emplace_back(line); });
   for (const auto& r : w) rec.on_record(r.bytes.data(), r.bytes.size());
   rec.finish();
   glasstrace::JsonlWriter out("/dev/null");
   for (auto _ : state)
-    for (const auto& e : events) out.write(e);
+    for (const auto& e : events) out.write_line(e);
   out.flush();
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * events.size()));
 }

@@ -1,5 +1,6 @@
 #include "decode.h"
 
+#include "syscalls.h"
 #include "util/escape.h"
 
 #include <fmt/format.h>
@@ -308,6 +309,15 @@ const SyscallSignature* signature_of(std::string_view syscall) {
   }();
   auto it = index.find(syscall);
   return it == index.end() ? nullptr : it->second;
+}
+
+const SyscallSignature* signature_of_nr(long nr) {
+  static const std::vector<const SyscallSignature*> by_nr = [] {
+    std::vector<const SyscallSignature*> v(syscall_max_nr() + 1, nullptr);
+    for (long n = 0; n <= syscall_max_nr(); n++) v[n] = signature_of(syscall_name(n));
+    return v;
+  }();
+  return nr >= 0 && static_cast<std::size_t>(nr) < by_nr.size() ? by_nr[nr] : nullptr;
 }
 
 std::string flags_text(uint64_t v, std::span<const ValueName> table, const char* zero) {

@@ -53,6 +53,7 @@ struct SyscallSignature {
 
 // nullptr when the syscall has no signature (renderers then show raw args).
 const SyscallSignature* signature_of(std::string_view syscall);
+const SyscallSignature* signature_of_nr(long nr);  // the same by x86_64 number
 
 // Flag sets: names joined by '|', leftover bits as 0x..., zero as `zero`.
 std::string flags_text(uint64_t v, std::span<const ValueName> table, const char* zero = "0");

@@ -97,11 +97,13 @@ static __always_inline void fill_task(struct gt_task *t, struct task_struct *tas
   t->tid = BPF_CORE_READ(task, pid);
   struct pid *tp = BPF_CORE_READ(task, thread_pid);
   struct pid *lp = BPF_CORE_READ(task, group_leader, thread_pid);
-  t->ns_tid = ns_nr(tp);
-  t->ns_pid = ns_nr(lp);
+  // The thread's upid in its own namespace gives both its number and the
+  // namespace (one level read and one upid read, not two of each).
   unsigned int level = BPF_CORE_READ(tp, level);
   struct upid up = {};
   bpf_core_read(&up, sizeof(up), &tp->numbers[level]);
+  t->ns_tid = up.nr;
+  t->ns_pid = lp == tp ? up.nr : ns_nr(lp);
   t->pidns = BPF_CORE_READ(up.ns, ns.inum);
   t->mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
   t->cgroup = bpf_get_current_cgroup_id();

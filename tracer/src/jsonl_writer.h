@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdio>
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include "record.h"
 
@@ -18,6 +20,7 @@ class JsonlWriter {
   JsonlWriter(const JsonlWriter&) = delete;
   JsonlWriter& operator=(const JsonlWriter&) = delete;
   void write(const Json& event);
+  void write_line(std::string_view line);  // one event already formatted, without its newline
   // Writes `event` with one more field, `name`, whose value is known only
   // later: null for now, padded so that patch() can overwrite it in place.
   // Returns the value's offset, or -1 if the output cannot seek (a pipe).
@@ -30,6 +33,7 @@ class JsonlWriter {
 
  private:
   std::string path_;
+  std::unique_ptr<char[]> buffer_;  // stdio's, outlives f_
   FILE* f_;
 };
 

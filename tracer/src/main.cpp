@@ -377,12 +377,12 @@ int record(const RecordOptions& o) {
   }
 
   gt::TraceFrame frame(*out, {o.command, o.attach_pid, cmd_path ? uint32_t(child) : *o.attach_pid, usdt_attached});
-  gt::Recorder rec([&](const gt::Json& e) { out->write(e); });
+  gt::Recorder rec([&](std::string_view line) { out->write_line(line); });
   rec.on_process_start = [&](uint32_t pid) { live.insert(pid); };
   rec.on_process_gone = [&](uint32_t pid) { live.erase(pid); };
   uint64_t sched_written = 0;
   tracer->on_sched = [&](const gt_sched& r) {
-    for (const auto& e : gt::sched_events(r)) out->write(e), sched_written++;
+    sched_written += gt::write_sched_events(r, [&](std::string_view line) { out->write_line(line); });
   };
 
   std::optional<int> exit_status;

@@ -1,6 +1,7 @@
-// Turns the BPF side's binary records into trace events (JSON objects of
-// schema v1): pairs syscall enter with exit per thread, names and decodes
-// arguments, and attaches clone flags to fork events.
+// Turns the BPF side's binary records into trace events (JSON Lines of
+// schema v1, formatted straight from the records): pairs syscall enter with
+// exit per thread, names and decodes arguments, and attaches clone flags to
+// fork events.
 #pragma once
 
 #include <linux/types.h>
@@ -9,7 +10,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <unordered_map>
+
+#include "json_line.h"
 
 struct gt_sys_enter;
 struct gt_header;
@@ -17,7 +23,8 @@ struct gt_header;
 namespace glasstrace {
 
 using Json = nlohmann::ordered_json;
-using EventSink = std::function<void(const Json&)>;
+// One event: a line of JSON (no newline), valid until the sink returns.
+using EventSink = std::function<void(std::string_view line)>;
 
 class Recorder {
  public:
@@ -36,11 +43,13 @@ class Recorder {
 
  private:
   struct Pending {
-    Json event;
+    std::string line;  // the event up to its "decoded" object, left open
     int64_t nr;
     uint64_t ts;
+    uint64_t arg0;                        // clone's flags
+    std::optional<uint64_t> clone3_flags;  // clone3's, when its args were copied
   };
-  void emit(const Json& e);
+  void emit();  // line_
   void on_enter(const gt_sys_enter& e, std::size_t size);
   void on_exit_of_syscall(const void* data);
   void on_fork(const void* data);
@@ -48,16 +57,21 @@ class Recorder {
   void on_task_exit(const void* data);
   void on_step(const void* data);
   void flush_incomplete(uint32_t tid);
-  Json entryless_syscall(const gt_header& h, int64_t nr, const __u64* args);
+  // A syscall without its enter record: `ret` from an error exit, or none.
+  void emit_entryless_syscall(const gt_header& h, int64_t nr, const __u64* args, std::optional<int64_t> ret);
 
+  JsonLine line_;  // the event being formatted
   EventSink sink_;
   std::unordered_map<uint32_t, Pending> pending_;  // by tid
   uint64_t events_ = 0, syscalls_ = 0, unpaired_exits_ = 0;
 };
 
-// Fields common to every BPF-sourced event ("ts", "pid", ... "comm").
-Json task_fields(const gt_header& h);
-// The "decoded" object for a syscall enter record (payload may be absent).
-Json decode_args(const gt_sys_enter& e, std::size_t size);
+// Fields common to every BPF-sourced event ("v", "type", "ts", "pid", ...
+// "cgroup"), as members of the open object in `out`.
+void write_task_fields(JsonLine& out, const gt_header& h, std::string_view type);
+Json task_fields(const gt_header& h);  // the same as an object, "type" empty
+// The "decoded" object's members for a syscall enter record (payload may be absent).
+void write_decoded_args(JsonLine& out, const gt_sys_enter& e, std::size_t size);
+Json decode_args(const gt_sys_enter& e, std::size_t size);  // the same as an object
 
 }  // namespace glasstrace

@@ -21,37 +21,50 @@ std::string sleep_cause(uint32_t state) {
   return fmt::format("{:#x}", state);
 }
 
-Json base(const gt_sched& r, uint32_t pid, uint32_t tid, const char* state, const std::string& cause) {
-  return Json{{"v", 1},     {"type", "sched"}, {"ts", r.ts},       {"cpu", r.cpu},
-              {"pid", pid}, {"tid", tid},      {"state", state},   {"cause", cause},
-              {"by_pid", nullptr}, {"by_tid", nullptr}};
+// One event to `sink`; the waker when `by` (a wake-up's current task).
+void emit(const EventSink& sink, JsonLine& line, const gt_sched& r, uint32_t pid, uint32_t tid, const char* state,
+          std::string_view cause, bool by = false) {
+  line.clear();
+  line.begin_object().member("v", 1).member("type", "sched").member("ts", r.ts).member("cpu", r.cpu);
+  line.member("pid", pid).member("tid", tid).member("state", state).member("cause", cause);
+  if (by) line.member("by_pid", r.prev_pid).member("by_tid", r.prev_tid);
+  else line.member("by_pid", nullptr).member("by_tid", nullptr);
+  sink(line.end_object().text());
 }
 
 }  // namespace
 
-std::vector<Json> sched_events(const gt_sched& r) {
-  std::vector<Json> out;
+int write_sched_events(const gt_sched& r, const EventSink& sink) {
+  thread_local JsonLine line;
+  int n = 0;
   switch (r.kind) {
     case GT_SCHED_SWITCH:
       if (r.prev_tid) {
         if (r.preempt || r.prev_state == 0) {
-          out.push_back(base(r, r.prev_pid, r.prev_tid, "runnable", "preempted"));
+          emit(sink, line, r, r.prev_pid, r.prev_tid, "runnable", "preempted");
         } else {
           std::string cause = sleep_cause(r.prev_state);
-          out.push_back(base(r, r.prev_pid, r.prev_tid, cause == "dead" ? "dead" : "blocked", cause));
+          emit(sink, line, r, r.prev_pid, r.prev_tid, cause == "dead" ? "dead" : "blocked", cause);
         }
+        n++;
       }
-      if (r.next_tid) out.push_back(base(r, r.next_pid, r.next_tid, "running", "switch"));
+      if (r.next_tid) emit(sink, line, r, r.next_pid, r.next_tid, "running", "switch"), n++;
       break;
     case GT_SCHED_WAKING:
     case GT_SCHED_WAKEUP_NEW:
       if (r.next_tid) {
-        Json e = base(r, r.next_pid, r.next_tid, "runnable", r.kind == GT_SCHED_WAKING ? "wakeup" : "new");
-        if (r.prev_tid) e["by_pid"] = r.prev_pid, e["by_tid"] = r.prev_tid;
-        out.push_back(std::move(e));
+        emit(sink, line, r, r.next_pid, r.next_tid, "runnable", r.kind == GT_SCHED_WAKING ? "wakeup" : "new",
+             r.prev_tid != 0);
+        n++;
       }
       break;
   }
+  return n;
+}
+
+std::vector<Json> sched_events(const gt_sched& r) {
+  std::vector<Json> out;
+  write_sched_events(r, [&](std::string_view line) { out.push_back(Json::parse(line)); });
   return out;
 }
 

@@ -11,7 +11,9 @@ struct gt_sched;
 
 namespace glasstrace {
 
-// 0, 1 or 2 events (a switch between two followed tasks changes both).
-std::vector<Json> sched_events(const gt_sched& r);
+// Hands 0, 1 or 2 events to `sink` (a switch between two followed tasks
+// changes both) as JSON lines; returns how many.
+int write_sched_events(const gt_sched& r, const EventSink& sink);
+std::vector<Json> sched_events(const gt_sched& r);  // the same as objects
 
 }  // namespace glasstrace

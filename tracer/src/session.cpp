@@ -155,7 +155,7 @@ void Daemon::on_sched(const gt_sched& r) {
   Client* prev = r.kind == GT_SCHED_SWITCH && r.prev_pid ? route(r.prev_pid) : nullptr;
   auto write = [](Client* c, const gt_sched& rec) {
     if (!c || !c->tracing() || !c->sched) return;
-    for (const auto& e : sched_events(rec)) c->out->write(e), c->sched_written++;
+    c->sched_written += write_sched_events(rec, [c](std::string_view line) { c->out->write_line(line); });
   };
   if (!prev || prev == next) return write(next, r);
   gt_sched only_prev = r;
@@ -206,7 +206,7 @@ void Daemon::begin_trace(Client& c, const nlohmann::json& req, UniqueFd out_fd) 
   c.dropped_before = tracer_.dropped();
   c.sched_dropped_before = tracer_.sched_dropped();
   Client* self = &c;
-  auto rec = std::make_unique<Recorder>([self](const Json& e) { self->out->write(e); });
+  auto rec = std::make_unique<Recorder>([self](std::string_view line) { self->out->write_line(line); });
   rec->on_process_start = [this, self](uint32_t pid) {
     self->live.insert(pid);
     routes_[pid] = self;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <span>
+#include <vector>
 
 namespace glasstrace {
 namespace {
@@ -18,8 +19,13 @@ constexpr SyscallEntry kSyscalls[] = {
 }  // namespace
 
 std::string syscall_name(long nr) {
-  for (const auto& s : kSyscalls)
-    if (s.nr == nr) return s.name;
+  // Indexed by number: glasstrace names every syscall event it records.
+  static const std::vector<const char*> by_nr = [] {
+    std::vector<const char*> v(syscall_max_nr() + 1, nullptr);
+    for (const auto& s : kSyscalls) v[s.nr] = s.name;
+    return v;
+  }();
+  if (nr >= 0 && static_cast<std::size_t>(nr) < by_nr.size() && by_nr[nr]) return by_nr[nr];
   return "syscall_" + std::to_string(nr);
 }
 

@@ -46,6 +46,9 @@ TraceFrame::TraceFrame(JsonlWriter& out, const TraceStart& start) : out_(out) {
   // Events lost for a full ring buffer: known at the end, written into the
   // first record then (null if the trace is not a seekable file).
   dropped_at_ = out_.write_with_pending(meta, "dropped");
+  // Out at once, not with the first 256 KiB of events: a trace being
+  // written says what it is from its start (tail -f, a killed client).
+  out_.flush();
 }
 
 void TraceFrame::finish(const TraceEnd& end) {

@@ -24,7 +24,7 @@ gt_header header(gt_kind kind, uint32_t size, uint32_t tid, uint64_t ts) {
 
 TEST(Recorder, PairsEnterAndExitWithDecodedStrings) {
   std::vector<Json> out;
-  Recorder rec([&](const Json& e) { out.push_back(e); });
+  Recorder rec([&](std::string_view line) { out.push_back(Json::parse(line)); });
   auto* full = new gt_sys_enter_full{};
   full->e.h = header(GT_SYS_ENTER, sizeof(*full), 50, 1000);
   full->e.nr = *syscall_nr("mount");
@@ -55,7 +55,7 @@ TEST(Recorder, PairsEnterAndExitWithDecodedStrings) {
 
 TEST(Recorder, ForkTakesFlagsFromInFlightClone) {
   std::vector<Json> out;
-  Recorder rec([&](const Json& e) { out.push_back(e); });
+  Recorder rec([&](std::string_view line) { out.push_back(Json::parse(line)); });
   gt_sys_enter e{};
   e.h = header(GT_SYS_ENTER, sizeof(e), 60, 10);
   e.nr = *syscall_nr("clone");
@@ -75,7 +75,7 @@ TEST(Recorder, ForkTakesFlagsFromInFlightClone) {
 
 TEST(Recorder, ExitFlushesSyscallThatNeverReturns) {
   std::vector<Json> out;
-  Recorder rec([&](const Json& e) { out.push_back(e); });
+  Recorder rec([&](std::string_view line) { out.push_back(Json::parse(line)); });
   gt_sys_enter e{};
   e.h = header(GT_SYS_ENTER, sizeof(e), 70, 10);
   e.nr = *syscall_nr("exit_group");
@@ -97,7 +97,7 @@ TEST(Recorder, ExitFlushesSyscallThatNeverReturns) {
 TEST(Recorder, SigreturnPairsWithItsExit) {
   // The restored context has orig_ax -1: the exit record says nr -1.
   std::vector<Json> out;
-  Recorder rec([&](const Json& e) { out.push_back(e); });
+  Recorder rec([&](std::string_view line) { out.push_back(Json::parse(line)); });
   gt_sys_enter e{};
   e.h = header(GT_SYS_ENTER, sizeof(e), 80, 10);
   e.nr = *syscall_nr("rt_sigreturn");
@@ -117,7 +117,7 @@ TEST(Recorder, SigreturnPairsWithItsExit) {
 
 TEST(Recorder, DecodesMountAttrStruct) {
   std::vector<Json> out;
-  Recorder rec([&](const Json& e) { out.push_back(e); });
+  Recorder rec([&](std::string_view line) { out.push_back(Json::parse(line)); });
   auto* full = new gt_sys_enter_full{};
   full->e.h = header(GT_SYS_ENTER, sizeof(*full), 90, 10);
   full->e.nr = *syscall_nr("mount_setattr");
