@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from test_glasstrace import (GLASSRUN, GLASSTRACE, Containers, check_schema, first_task_event, load,  # noqa: F401
+from test_glasstrace import (GLASSRUN, GLASSTRACE, check_schema, containers, first_task_event, load,  # noqa: F401
                              make_bundle, run, runtime_binary, steps, workdir)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="glasstrace needs root to load BPF programs")
@@ -73,13 +73,6 @@ def session():
     s = Session()
     yield s
     s.cleanup()
-
-
-@pytest.fixture
-def containers():
-    c = Containers()
-    yield c
-    c.cleanup()
 
 
 def test_start_record_stop_leaves_nothing(session, workdir):
