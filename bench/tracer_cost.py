@@ -6,13 +6,16 @@
             the steady-state cost of recording (goal: traced / untraced
             <= 1.10). Each round runs both variants of every runtime, in
             rotated order; the ratio is traced / untraced of the same round.
+            Each tracer with `glasstrace session` is also measured through
+            a session ("+session": `glasstrace -o F --session -- sh -c
+            LOOP`), whose CPU includes the daemon's.
   attach    one `glassrun run` untraced and `glasstrace -o F -- glassrun run`
             (what `glassrun --trace F run` execs): the per-run price of
             starting the tracer (goal: attach <= 10 ms), with glasstrace's
             own phase times (GLASSTRACE_TIMING=1: open and load, attach of
             the raw tracepoints and of the USDT probes, release). Each
             tracer that has `glasstrace session` is also measured through a
-            session started for the figure (label "+session": the programs
+            session (the same, started once for both figures: the programs
             loaded and attached once, `glasstrace -o F --session -- ...`),
             and `glassrun --trace F run` through the first one
             ("--trace+session": glassrun is the session's client itself).
@@ -179,21 +182,24 @@ def bench(args):
     t0 = time.perf_counter()
     try:
         bundle = lc.make_bundle(tmp, args.glassrun, ["true"])
-        for rt in runtimes:
-            lc.log(f"tracer_cost: {rt.name}: loops of {args.loop} runs, {args.rounds} rounds (+1 warm-up), "
-                   f"{', '.join(v for v, _ in variants)}")
-            interleaved(result, f"loop_{rt.name}", variants, args.rounds,
-                        lambda gt, rt=rt: loop_once(rt, bundle, args.loop, gt, trace_file))
-        g = next((rt for rt in runtimes if rt.name == "glassrun"), None)
-        if g and args.attach_samples:
-            sessions = start_sessions(tracers, tmp)
-            try:
+        # Sessions serve the loops too (`glasstrace -o F --session -- sh -c
+        # LOOP`: the steady state without the one-shot load and attach).
+        sessions = start_sessions(tracers, tmp)
+        try:
+            loop_variants = variants + [(label, s) for label, s in sessions if not s.via_glassrun]
+            for rt in runtimes:
+                lc.log(f"tracer_cost: {rt.name}: loops of {args.loop} runs, {args.rounds} rounds (+1 warm-up), "
+                       f"{', '.join(v for v, _ in loop_variants)}")
+                interleaved(result, f"loop_{rt.name}", loop_variants, args.rounds,
+                            lambda gt, rt=rt: loop_once(rt, bundle, args.loop, gt, trace_file))
+            g = next((rt for rt in runtimes if rt.name == "glassrun"), None)
+            if g and args.attach_samples:
                 lc.log(f"tracer_cost: one glassrun run, {args.attach_samples} rounds, "
                        f"{', '.join(v for v, _ in variants + sessions)}")
                 interleaved(result, "attach", variants + sessions, args.attach_samples,
                             lambda gt: attach_once(g, bundle, gt, trace_file))
-            finally:
-                stop_sessions(sessions)
+        finally:
+            stop_sessions(sessions)
     finally:
         result["elapsed_s"] = time.perf_counter() - t0
         result["leftovers"] = lc.cleanup_check(runtimes)
