@@ -26,22 +26,14 @@ namespace {
 // this process builds the command line parser it would throw away. create and
 // exec call ensure() again; after the re-exec that is one access().
 std::string_view container_command(int argc, char** argv) {
-  static const char* const with_value[] = {"--root", "--log", "--log-format", "--criu", "--rootless", "--trace"};
   for (int i = 1; i < argc; i++) {
     std::string_view a = argv[i];
     if (a.rfind("-", 0) != 0) return a == "create" || a == "run" || a == "exec" ? a : std::string_view();
-    if (a.find('=') != std::string_view::npos) continue;
-    for (const char* o : with_value)
-      if (a == o) {
-        i++;
-        break;
-      }
+    if (glassrun::cli::global_flag_takes_value(argv[i])) ++i;  // skip the flag's value
   }
   return {};
 }
 
-// `glassrun --trace FILE ...` re-runs the same command under glasstrace, which
-// holds it until the probes are attached.
 std::string self_exe() {
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -108,6 +100,8 @@ bool trace_in_session(const std::string& trace_file, int argc, char** argv, int 
   std::exit(status.value_or(128 + int(g_last_signal)));
 }
 
+// `glassrun --trace FILE ...` without a session re-runs the same command under
+// glasstrace, which holds it until the probes are attached.
 [[noreturn]] void exec_under_tracer(const std::string& trace_file, int argc, char** argv, int trace_index) {
   std::string self = self_exe();
   std::string dir = self.substr(0, self.rfind('/'));
