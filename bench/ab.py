@@ -54,6 +54,8 @@ def main():
     ap.add_argument("--figures", nargs="+", default=["run", "exec"], choices=["run", "exec"])
     ap.add_argument("--spawn", default=os.path.join(lc.REPO, "build/bench/bench_spawn"))
     ap.add_argument("--json", help="write samples and summary here")
+    ap.add_argument("--sealed", metavar="NAME",
+                    help="also NAME: a sealed install (glassrun-seal) of a copy of the first --rt")
     args = ap.parse_args()
     if os.access(args.spawn, os.X_OK):
         lc.SPAWN = args.spawn
@@ -62,6 +64,12 @@ def main():
     for spec in args.rt:
         name, path = spec.split("=", 1)
         rts.append(lc.Runtime(name, os.path.abspath(path), tmp))
+    if args.sealed:
+        copy = lc.sealed_copy(rts[0].path, tmp)
+        if not copy:
+            sys.exit("ab: --sealed: no sealed copy could be made")
+        rts.append(lc.Runtime(args.sealed, copy, tmp))
+        rts[-1].sealed_from = rts[0].path
     names = [r.name for r in rts]
     some_glassrun = next((r.path for r in rts if "glassrun" in os.path.basename(r.path)), rts[0].path)
     true_b = lc.make_bundle(tmp, some_glassrun, ["true"])
@@ -91,6 +99,7 @@ def main():
             for cid in rt.ids:
                 if rt.status(cid) is not None:
                     rt.force_delete(cid)
+        lc.unseal_copies(rts)
         subprocess.run(["rm", "-rf", tmp])
     summary = report(samples, names, names[0])
     load_end = os.getloadavg()

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from conftest import BUILD, mounts_mentioning, run
-from security.helpers import (bundle_template, fast_bundle, file_digest, private_glassrun,  # noqa: F401
-                              private_runc, probe_binary, record, runc_version)
+from security.helpers import (GLASSRUN_SEAL, bundle_template, fast_bundle, file_digest,  # noqa: F401
+                              private_glassrun, private_runc, probe_binary, record, runc_version,
+                              sealed_glassrun, unseal_quietly)
 
 
 def wait_for(path, what, must=True):
@@ -98,14 +99,35 @@ def test_cve_2019_5736_runtime_binary_cannot_be_overwritten(private_glassrun, pr
     assert result != "WROTE"
 
 
-@pytest.mark.parametrize("traced", [False, True], ids=["untraced", "traced"])
-def test_init_exe_is_an_unwritable_view_of_the_binary(private_glassrun, fast_bundle, traced):
+def test_cve_2019_5736_with_a_sealed_install(sealed_glassrun, fast_bundle, record_property):
+    """The same attack against a sealed install (glassrun-seal), where create
+    and exec skip their re-exec: the binary they start from is the view."""
+    before, after, result = attack_runtime_binary(sealed_glassrun, fast_bundle, record_property, "glassrun")
+    assert before == after, f"the sealed glassrun binary was overwritten from the container ({result})"
+    assert result != "WROTE"
+
+
+@pytest.mark.parametrize("install", ["untraced", "traced", "sealed"])
+def test_init_exe_is_an_unwritable_view_of_the_binary(private_glassrun, fast_bundle, install):
     """The init of a created container runs glassrun's code; its /proc/<pid>/exe
     is the same bytes as the installed binary, but opening it for writing fails
     (EROFS through the detached read-only overlay; the sealed memfd fallback
     has F_SEAL_WRITE), and no mount of that overlay shows up on the host.
-    Under glasstrace (`--trace`) as well: the re-exec used to be skipped there."""
+    Under glasstrace (`--trace`) as well: the re-exec used to be skipped there.
+    And from a sealed install (glassrun-seal), which has no re-exec."""
     rt = private_glassrun
+    traced = install == "traced"
+    if install == "sealed":
+        r = run([GLASSRUN_SEAL, rt.binary])
+        assert r.returncode == 0, r.stderr
+    try:
+        check_init_exe(rt, fast_bundle, traced)
+    finally:
+        if install == "sealed":
+            unseal_quietly(rt.binary)
+
+
+def check_init_exe(rt, fast_bundle, traced):
     b = fast_bundle("true", name="exe-view")
     cid = rt.new_id("exeview")
     pid_file = b.path / "init.pid"
@@ -147,6 +169,96 @@ def test_init_exe_is_an_unwritable_view_of_the_binary(private_glassrun, fast_bun
         rt("delete", "--force", cid)
         if tracer:
             tracer.wait(timeout=60)
+
+
+def execs_of(rt, *args, cwd=None):
+    """The execve/execveat calls of one glassrun command, under strace -f."""
+    r = run(["strace", "-f", "-qq", "-e", "trace=execve,execveat", "-e", "signal=none",
+             rt.binary, "--root", rt.root, *args], stdin=subprocess.DEVNULL, cwd=cwd)
+    assert r.returncode == 0, r.stderr
+    return [l for l in r.stderr.splitlines() if "execve" in l and "= 0" in l]
+
+
+def test_a_sealed_install_runs_without_the_re_exec(private_glassrun, fast_bundle):
+    """run from a sealed install: glassrun's own execve, then the container's
+    program; unsealed, the same run re-executes itself (execveat) in between."""
+    rt = private_glassrun
+    b = fast_bundle("true", name="sealed-run")
+    plain = execs_of(rt, "run", "-b", b.path, rt.new_id("plain"))
+    assert [("execveat" in l) for l in plain] == [False, True, False], plain
+    r = run([GLASSRUN_SEAL, rt.binary])
+    assert r.returncode == 0, r.stderr
+    try:
+        sealed = execs_of(rt, "run", "-b", b.path, rt.new_id("sealed"))
+        assert len(sealed) == 2 and not any("execveat" in l for l in sealed), sealed
+        assert '"/bin/true"' in sealed[1] or "true" in sealed[1], sealed
+    finally:
+        unseal_quietly(rt.binary)
+
+
+def mounts_on(path):
+    return [l for l in Path("/proc/self/mountinfo").read_text().splitlines() if f" {path} " in l]
+
+
+def test_glassrun_seal_seals_reports_and_undoes(private_glassrun):
+    """glassrun-seal PATH puts the view over PATH (the host cannot write the
+    file either, so an upgrade must --undo first); a second seal is a no-op;
+    --status says which; --undo removes exactly that mount."""
+    path = private_glassrun.binary
+    digest = file_digest(path)
+    try:
+        r = run([GLASSRUN_SEAL, path])
+        assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+        assert len(mounts_on(path)) == 1 and " - overlay glassrun-sealed " in mounts_on(path)[0]
+        with pytest.raises(OSError) as err:
+            os.close(os.open(path, os.O_WRONLY))
+        assert err.value.errno == errno.EROFS
+        assert file_digest(path) == digest
+        r = run([GLASSRUN_SEAL, path])
+        assert (r.returncode, r.stdout.strip()) == (0, f"{path}: sealed already")
+        assert len(mounts_on(path)) == 1
+        r = run([GLASSRUN_SEAL, "--status", path])
+        assert (r.returncode, r.stdout.strip()) == (0, "sealed")
+        r = run([GLASSRUN_SEAL, "--undo", path])
+        assert (r.returncode, r.stderr) == (0, "")
+        assert mounts_on(path) == []
+        os.close(os.open(path, os.O_WRONLY))
+        r = run([GLASSRUN_SEAL, "--status", path])
+        assert (r.returncode, r.stdout.strip()) == (1, "not sealed")
+        r = run([GLASSRUN_SEAL, "--undo", path])
+        assert r.returncode == 1
+        assert r.stderr.strip() == f"glassrun-seal: {path}: not sealed (no glassrun-sealed mount on it)"
+    finally:
+        unseal_quietly(path)
+
+
+@pytest.mark.parametrize("case", ["missing", "directory", "no-args"])
+def test_glassrun_seal_bad_input(tmp_path, case):
+    arg = {"missing": [str(tmp_path / "nope")], "directory": [str(tmp_path)], "no-args": []}[case]
+    r = run([GLASSRUN_SEAL, *arg])
+    expected = {"missing": f"glassrun-seal: {tmp_path}/nope: no such file or directory",
+                "directory": f"glassrun-seal: {tmp_path}: not a regular file",
+                "no-args": "usage: glassrun-seal [--undo|--status] PATH"}[case]
+    assert (r.returncode, r.stderr.strip()) == (2 if case == "no-args" else 1, expected)
+    assert mounts_on(str(tmp_path)) == [] and mounts_mentioning(str(tmp_path)) == []
+
+
+@pytest.mark.parametrize("call,step", [("fsopen", "fsopen overlay"), ("open_tree", "open_tree glassrun"),
+                                       ("move_mount", "move_mount the read-only view onto")])
+def test_glassrun_seal_failed_step_leaves_no_mount(private_glassrun, call, step):
+    """Each step of sealing failing (strace's injection): one line naming it,
+    exit 1, no mount on the path or anywhere mentioning it. fsopen's first call
+    makes the empty tmpfs, so the overlay's is the second."""
+    path = private_glassrun.binary
+    when = "2" if call == "fsopen" else "1"
+    try:
+        r = run(["strace", "-qq", "-o", "/dev/null", "-e", f"inject={call}:error=EPERM:when={when}",
+                 GLASSRUN_SEAL, path])
+        assert r.returncode == 1, r.stderr
+        assert r.stderr.count("\n") == 1 and step in r.stderr and "operation not permitted" in r.stderr, r.stderr
+        assert mounts_on(str(path)) == [] and mounts_mentioning(str(Path(path).parent)) == []
+    finally:
+        unseal_quietly(path)
 
 
 # --- CVE-2016-9962 / CVE-2024-21626: host fds and cwd ------------------------------

@@ -130,7 +130,7 @@ std::vector<CgroupMount> parse_mountinfo(const std::string& mountinfo) {
     auto dash = std::find(f.begin(), f.end(), "-");
     if (f.size() < 5 || dash == f.end() || std::distance(dash, f.end()) < 4) continue;
     const std::string& fstype = *(dash + 1);
-    mounts.push_back({unescape_octal(f[3]), unescape_octal(f[4]), fstype, split(*(dash + 3), ',')});
+    mounts.push_back({unescape_octal(f[3]), unescape_octal(f[4]), fstype, split(*(dash + 3), ','), unescape_octal(*(dash + 2))});
   }
   return mounts;
 }

@@ -16,6 +16,7 @@ struct CgroupMount {
   std::string mountpoint;  // field 5, unescaped
   std::string fstype;      // "cgroup" or "cgroup2"
   std::vector<std::string> options;  // super options ("rw", "cpu", "name=systemd")
+  std::string source = {};           // the field after the fstype ("cgroup", "glassrun-sealed")
 };
 
 // Only the cgroup and cgroup2 mounts, in mountinfo order.

@@ -2,7 +2,10 @@
 
 #include <fcntl.h>
 #include <linux/mount.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -11,9 +14,12 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "linux/cgroups_paths.h"
 #include "util/error.h"
+#include "util/fileio.h"
 #include "util/fd.h"
 
 extern char** environ;
@@ -23,6 +29,7 @@ namespace glassrun::cloned_binary {
 namespace {
 
 constexpr int kSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+constexpr const char* kViewSource = "glassrun-sealed";
 
 std::string read_all(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -46,32 +53,50 @@ UniqueFd empty_detached_tmpfs() {
   return UniqueFd(fsmount(ctx.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC));
 }
 
-// The binary's directory as the lower layer of a detached overlayfs with no
-// upper layer: the file is the same (page cache shared, nothing copied), but
-// every open for writing through this mount fails with EROFS. runc 1.2 does
-// the same. Returns an invalid fd where the kernel or the caller's privileges
-// do not allow it (no new mount API, rootless, overlay missing).
+// The directory as the lower layer of a detached overlayfs with no upper
+// layer: its files are the same (page cache shared, nothing copied), but every
+// open for writing through this mount fails with EROFS, and no mount flag can
+// change that (the superblock itself has nowhere to write). runc 1.2 does the
+// same. Returns the mount's fd, or an invalid fd with *failed naming the step
+// where the kernel or the caller's privileges do not allow it (no new mount
+// API, rootless, overlay missing).
+UniqueFd readonly_overlay_of(const std::string& dir, std::string* failed) {
+  auto fail_at = [&](const char* step) {
+    *failed = fmt::format("{}: {}", step, errno_text(errno));
+    return UniqueFd();
+  };
+  UniqueFd empty = empty_detached_tmpfs();
+  if (!empty) return fail_at("make an empty detached tmpfs (fsopen/fsmount tmpfs)");
+  std::string empty_path = fmt::format("/proc/self/fd/{}", empty.get());
+  UniqueFd ctx(fsopen("overlay"));
+  if (!ctx) return fail_at("fsopen overlay");
+  // "lowerdir+" (Linux 6.8) takes one path each, so no escaping of ':' or ','.
+  // The source names the mount in mountinfo, which is how a sealed install is
+  // told apart from any other overlay (install_is_sealed).
+  if (fsconfig(ctx.get(), FSCONFIG_SET_STRING, "source", kViewSource) != 0 ||
+      fsconfig(ctx.get(), FSCONFIG_SET_STRING, "lowerdir+", dir.c_str()) != 0 ||
+      fsconfig(ctx.get(), FSCONFIG_SET_STRING, "lowerdir+", empty_path.c_str()) != 0 ||
+      fsconfig(ctx.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr) != 0)
+    return fail_at(("fsconfig overlay with lowerdir+=" + dir).c_str());
+  UniqueFd mnt(fsmount(ctx.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID));
+  if (!mnt) return fail_at("fsmount overlay");
+  return mnt;
+}
+
+// (directory, file name) of an absolute path.
+std::pair<std::string, std::string> split_dir_name(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
+}
+
+// The binary through the read-only overlay of its directory.
 UniqueFd open_through_readonly_overlay() {
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return {};
-  std::string path(self, static_cast<size_t>(n));
-  size_t slash = path.rfind('/');
-  if (path[0] != '/' || slash == std::string::npos) return {};
-  std::string dir = slash == 0 ? "/" : path.substr(0, slash);
-  std::string name = path.substr(slash + 1);
-
-  UniqueFd empty = empty_detached_tmpfs();
-  if (!empty) return {};
-  std::string empty_path = fmt::format("/proc/self/fd/{}", empty.get());
-  UniqueFd ctx(fsopen("overlay"));
-  if (!ctx) return {};
-  // "lowerdir+" (Linux 6.8) takes one path each, so no escaping of ':' or ','.
-  if (fsconfig(ctx.get(), FSCONFIG_SET_STRING, "lowerdir+", dir.c_str()) != 0 ||
-      fsconfig(ctx.get(), FSCONFIG_SET_STRING, "lowerdir+", empty_path.c_str()) != 0 ||
-      fsconfig(ctx.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr) != 0)
-    return {};
-  UniqueFd mnt(fsmount(ctx.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID));
+  if (n <= 0 || self[0] != '/') return {};
+  auto [dir, name] = split_dir_name(std::string(self, static_cast<size_t>(n)));
+  std::string failed;
+  UniqueFd mnt = readonly_overlay_of(dir, &failed);
   if (!mnt) return {};
   return UniqueFd(openat(mnt.get(), name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
 }
@@ -125,6 +150,46 @@ void ensure(char* const* argv) {
   }
   syscall(SYS_execveat, exe.get(), "", argv, environ, AT_EMPTY_PATH);
   throw_sys("re-execute from a read-only view of the binary");
+}
+
+// The file path names, symlinks followed; a regular file or an error.
+static std::string canonical_file(const std::string& path) {
+  char real[PATH_MAX];
+  if (!realpath(path.c_str(), real)) throw_sys(path);
+  struct stat st;
+  if (stat(real, &st) != 0) throw_sys(std::string("stat ") + real);
+  if (!S_ISREG(st.st_mode)) fail("{}: not a regular file", real);
+  return real;
+}
+
+bool install_is_sealed(const std::string& path) {
+  std::string mountinfo = fileio::read_file_or_throw("/proc/self/mountinfo");
+  // The last mount on the path is the one seen there.
+  bool sealed = false;
+  for (const auto& m : cgroups::parse_mountinfo(mountinfo))
+    if (m.mountpoint == path) sealed = m.fstype == "overlay" && m.source == kViewSource;
+  return sealed;
+}
+
+bool seal_install(const std::string& path) {
+  std::string real = canonical_file(path);
+  if (install_is_sealed(real)) return false;
+  auto [dir, name] = split_dir_name(real);
+  std::string failed;
+  UniqueFd mnt = readonly_overlay_of(dir, &failed);
+  if (!mnt) fail("read-only overlayfs view of {}: {}", dir, failed);
+  // A bind mount of the one file out of the view, put over the file itself.
+  UniqueFd view(static_cast<int>(syscall(SYS_open_tree, mnt.get(), name.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
+  if (!view) throw_sys(fmt::format("open_tree {} in the read-only view", name));
+  if (syscall(SYS_move_mount, view.get(), "", AT_FDCWD, real.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
+    throw_sys("move_mount the read-only view onto " + real);
+  return true;
+}
+
+void unseal_install(const std::string& path) {
+  std::string real = canonical_file(path);
+  if (!install_is_sealed(real)) fail("{}: not sealed (no {} mount on it)", real, kViewSource);
+  if (umount2(real.c_str(), UMOUNT_NOFOLLOW) != 0) throw_sys("umount " + real);
 }
 
 }  // namespace glassrun::cloned_binary

@@ -6,6 +6,8 @@
 // (as runc 1.2; nothing is copied), or else a sealed memfd copy (as runc 1.1).
 #pragma once
 
+#include <string>
+
 namespace glassrun::cloned_binary {
 
 // True when /proc/self/exe cannot be opened for writing: a sealed copy, or a
@@ -17,5 +19,16 @@ bool binary_is_unwritable();
 // with side effects.
 // argv: the command line to re-execute (default: /proc/self/cmdline).
 void ensure(char* const* argv = nullptr);
+
+// A sealed install (glassrun-seal; runc's contrib memfd-bind is the same idea):
+// the read-only overlay view of the file at path, bind-mounted over path
+// itself, so that every later glassrun started from path already runs from an
+// unwritable view and skips the re-exec. Same protection, one exec fewer per
+// create/run/exec; it lasts until unseal_install or reboot, and the file
+// cannot be replaced while sealed. path: any path to the binary (symlinks are
+// followed to the file). seal_install returns false when already sealed.
+bool install_is_sealed(const std::string& path);
+bool seal_install(const std::string& path);
+void unseal_install(const std::string& path);
 
 }  // namespace glassrun::cloned_binary

@@ -59,6 +59,32 @@ def private_glassrun(tmp_path):
     rt.cleanup()
 
 
+GLASSRUN_SEAL = GLASSRUN.parent / "glassrun-seal"
+
+
+def unseal_quietly(path):
+    """Teardown: the sealed view goes, whatever state a failed test left."""
+    if GLASSRUN_SEAL.exists():
+        run([GLASSRUN_SEAL, "--undo", path])
+    while f" {path} " in Path("/proc/self/mountinfo").read_text():
+        if run(["umount", "-l", path]).returncode != 0:
+            break
+
+
+@pytest.fixture
+def sealed_glassrun(private_glassrun):
+    """private_glassrun as a sealed install: glassrun-seal has put the read-only
+    overlay view of the copy over the copy itself (no re-exec per command)."""
+    if not GLASSRUN_SEAL.exists():
+        pytest.fail(f"{GLASSRUN_SEAL} is not built (make build)")
+    try:
+        r = run([GLASSRUN_SEAL, private_glassrun.binary])
+        assert r.returncode == 0, r.stderr
+        yield private_glassrun
+    finally:
+        unseal_quietly(private_glassrun.binary)
+
+
 @pytest.fixture
 def private_runc(tmp_path):
     binary = shutil.which("runc")
