@@ -1,3 +1,5 @@
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -6,6 +8,8 @@
 #include "state/runc_view.h"
 #include "state/state.h"
 #include "util/error.h"
+#include "util/fd.h"
+#include "util/fileio.h"
 
 using namespace glassrun;
 
@@ -73,4 +77,25 @@ TEST(State, RuncConfigViewCarriesDerivedFields) {
   EXPECT_EQ(v["capabilities"]["Bounding"][0], "CAP_AUDIT_WRITE");
   EXPECT_TRUE(v["capabilities"]["Inheritable"].is_null());
   EXPECT_EQ(v["labels"][0], "bundle=/b");
+}
+
+// write_atomic: a new name, then a replacement of it; no temporary file stays,
+// and a reader sees the whole new content.
+TEST(State, WriteAtomicCreatesThenReplaces) {
+  char dir[] = "/tmp/glassrun-write-atomic-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  UniqueFd d(open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(d);
+  fileio::write_atomic(d.get(), "state.json", "first", 0600);
+  fileio::write_atomic(d.get(), "state.json", "second, longer", 0600);
+  std::string out;
+  ASSERT_TRUE(fileio::read_at(d.get(), "state.json", out));
+  EXPECT_EQ(out, "second, longer");
+  struct stat st;
+  EXPECT_NE(fstatat(d.get(), ".state.json.tmp", &st, 0), 0);
+  EXPECT_EQ(errno, ENOENT);
+  ASSERT_EQ(fstatat(d.get(), "state.json", &st, 0), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  unlinkat(d.get(), "state.json", 0);
+  rmdir(dir);
 }

@@ -72,3 +72,27 @@ def test_the_sealed_re_exec_comes_before_the_command_line_is_parsed(glassrun, fa
     before = names[:names.index("execveat")]
     assert "geteuid" not in before, before
     assert not any("PR_SET_CHILD_SUBREAPER" in line for line in Path(out).read_text().split("execveat", 1)[0].splitlines())
+
+
+def test_state_files_are_never_renamed_over_the_old_file(glassrun, fast_bundle, tmp_path):
+    """`run` writes glassrun.json twice (the clean-up record before the clone,
+    then the full one) and state.json once. A new file takes its name with
+    RENAME_NOREPLACE; a replacement swaps names (RENAME_EXCHANGE) and unlinks
+    the old file. A plain rename over the old file made ext4 allocate the new
+    file's blocks at once (auto_da_alloc), and `delete` then waited on their
+    discard (/run here is ext4 mounted with discard)."""
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed: the syscall order cannot be seen")
+    b = fast_bundle("true")
+    out = tmp_path / "trace"
+    cid = glassrun.new_id("sb")
+    r = run(["strace", "-f", "-qq", "-o", out, "-e", "trace=rename,renameat,renameat2,unlinkat",
+             glassrun.binary, "--root", glassrun.root, "run", "-b", b.path, cid], stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    lines = [l.split(None, 1)[1] for l in Path(out).read_text().splitlines() if "rename" in l]
+    assert lines, "no rename seen"
+    assert not any(l.startswith(("rename(", "renameat(")) for l in lines), lines
+    swaps = [l for l in lines if "RENAME_EXCHANGE" in l and l.endswith("= 0")]
+    assert any('"glassrun.json"' in l for l in swaps), lines
+    text = Path(out).read_text()
+    assert '".glassrun.json.tmp", 0) = 0' in text, text  # the old record, unlinked

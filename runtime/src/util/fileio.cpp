@@ -1,6 +1,7 @@
 #include "util/fileio.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "util/error.h"
@@ -66,6 +67,18 @@ void write_atomic(int dirfd, const std::string& name, const std::string& data, i
   if (!fd) throw_sys(fmt::format("create {}", tmp));
   write_all(fd.get(), data, fmt::format("write {}", tmp));
   fd.reset();
+  // Not a rename over the old file: ext4 (auto_da_alloc) then allocates the
+  // new file's blocks at once, and removing the file later (delete) waits on
+  // a discard where the filesystem is mounted with it (/run on this machine's
+  // ext4). Swapping the two names and unlinking the old file keeps the
+  // replacement atomic for readers and leaves small, short-lived state files
+  // to delayed allocation.
+  if (renameat2(dirfd, tmp.c_str(), dirfd, name.c_str(), RENAME_NOREPLACE) == 0) return;
+  if (errno == EEXIST && renameat2(dirfd, tmp.c_str(), dirfd, name.c_str(), RENAME_EXCHANGE) == 0) {
+    if (unlinkat(dirfd, tmp.c_str(), 0) != 0) throw_sys(fmt::format("unlink {} (the replaced {})", tmp, name));
+    return;
+  }
+  // A filesystem without renameat2 flags: the plain rename.
   if (renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) throw_sys(fmt::format("rename {} to {}", tmp, name));
 }
 
