@@ -173,6 +173,9 @@ class Runtime:
 # --------------------------------------------------------------------------
 # figures: each returns {"wall": s, "cpu": s, "rss": KiB} (or None when missing)
 
+FLOOR = ["unshare", "-mnipuC", "--fork", "true"]
+
+
 def fig_run(rt, bundle, pre=(), global_args=()):
     cid = rt.new_id("run")
     argv = [*pre, rt.path, "--root", rt.root, *global_args, "run", "-b", bundle, cid]
@@ -479,6 +482,12 @@ def bench(args):
                     S.setdefault("run", {}).setdefault(rt.name, []).append(r)
                     for k, v in ph.items():
                         S.setdefault(k, {}).setdefault(rt.name, []).append(v)
+            # The floor of `run` (issue 18: run <= 2.0 x floor): the namespaces
+            # and two execs, nothing else; paired with the runtimes' round.
+            if shutil.which("unshare"):
+                wall, cpu, rss, _ = timed(FLOOR)
+                if i >= 0:
+                    S.setdefault("run", {}).setdefault("floor", []).append({"wall": wall, "cpu": cpu, "rss": rss})
 
         # exec into a running container
         log(f"lifecycle: exec x{samples}")
@@ -592,7 +601,7 @@ def analyze(result):
             val = lambda k: [x[k] if x else None for x in xs]
             a = {"metric": metric, "wall": summarize(val(metric)), "cpu": summarize(val("cpu")),
                  "rss_kib": summarize(val("rss"))}
-            for ref in ("runc", "crun", "untraced"):
+            for ref in ("runc", "crun", "untraced", "floor"):
                 if ref in per_rt and ref != name:
                     a[f"ratio_to_{ref}"] = pair_ratio(val(metric), [x[metric] if x else None for x in per_rt[ref]])
                     a[f"cpu_ratio_to_{ref}"] = pair_ratio(val("cpu"), [x["cpu"] if x else None for x in per_rt[ref]])
@@ -695,13 +704,17 @@ def table(result, markdown=False):
                     rows.append([fig, name, "missing: " + why[:60], "", "", "", "", "", "", "", ""])
             else:
                 rows.append([fig, "", "missing: " + what[:60], "", "", "", "", "", "", "", ""])
+    floor = ", ".join(f"{name} {a['ratio_to_floor']['median']:.2f}" for name, a in summ.get("run", {}).items()
+                      if a.get("ratio_to_floor"))
+    floor = f"run ÷ floor (`{' '.join(FLOOR)}`, paired): {floor}" if floor else ""
     if markdown:
         lines = [describe(result), "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines)
+        return "\n".join(lines + (["", floor] if floor else []))
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
     fmt_row = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths))
-    return "\n".join([describe(result), fmt_row(head), fmt_row(["-" * w for w in widths])] + [fmt_row(r) for r in rows])
+    return "\n".join([describe(result), fmt_row(head), fmt_row(["-" * w for w in widths])] + [fmt_row(r) for r in rows]
+                     + ([floor] if floor else []))
 
 
 def plot(result, stem):
