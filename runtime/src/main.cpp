@@ -26,12 +26,8 @@ namespace {
 // this process builds the command line parser it would throw away. create and
 // exec call ensure() again; after the re-exec that is one access().
 std::string_view container_command(int argc, char** argv) {
-  for (int i = 1; i < argc; i++) {
-    std::string_view a = argv[i];
-    if (a.rfind("-", 0) != 0) return a == "create" || a == "run" || a == "exec" ? a : std::string_view();
-    if (glassrun::cli::global_flag_takes_value(argv[i])) ++i;  // skip the flag's value
-  }
-  return {};
+  std::string_view c = glassrun::cli::named_command(argc, argv);
+  return c == "create" || c == "run" || c == "exec" ? c : std::string_view();
 }
 
 std::string self_exe() {
@@ -167,18 +163,7 @@ int main(int argc, char** argv) {
     app.add_option("--trace", "record this run with glasstrace into FILE");
 
     cli::Action action;
-    cli::add_create(app, g, action);
-    cli::add_start(app, g, action);
-    cli::add_run(app, g, action);
-    cli::add_state(app, g, action);
-    cli::add_kill(app, g, action);
-    cli::add_delete(app, g, action);
-    cli::add_list(app, g, action);
-    cli::add_spec(app, g, action);
-    cli::add_features(app, g, action);
-    cli::add_exec(app, g, action);
-    cli::add_cgroup_commands(app, g, action);
-    cli::add_events_update(app, g, action);
+    cli::add_command_parsers(app, g, action, cli::named_command(argc, argv));
 
     if (auto done = cli::handle_help_topics(app, argc, argv)) return *done;
     try {

@@ -1,5 +1,7 @@
 #include "cli/usage.h"
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <map>
 
@@ -104,6 +106,22 @@ std::string command_help(const CLI::App& app, const CLI::App& sub) {
   return out;
 }
 
+// Each subcommand's parser, by the names that select it. Building all of them
+// takes ~175 KiB of heap (CLI11 objects per option), and each page of it a
+// fault on the path of every container start; a command builds only the
+// parser it was named by (help, unknown words and no word: all of them).
+struct CommandParsers {
+  std::array<std::string_view, 3> names;
+  void (*add)(CLI::App&, Globals&, Action&);
+};
+constexpr CommandParsers kCommandParsers[] = {
+    {{"create"}, add_create},   {{"start"}, add_start},   {{"run"}, add_run},
+    {{"state"}, add_state},     {{"kill"}, add_kill},     {{"delete"}, add_delete},
+    {{"list", "ls"}, add_list}, {{"spec"}, add_spec},     {{"features"}, add_features},
+    {{"exec"}, add_exec},       {{"pause", "resume", "ps"}, add_cgroup_commands},
+    {{"events", "update"}, add_events_update},
+};
+
 }  // namespace
 
 std::string version_text() {
@@ -158,6 +176,21 @@ std::string take_container_id(std::vector<std::string>& rest, const std::string&
   std::string id = rest.front();
   rest.erase(rest.begin());
   return id;
+}
+
+std::string_view named_command(int argc, char** argv) {
+  for (int i = 1; i < argc; i++) {
+    std::string_view a = argv[i];
+    if (a.rfind("-", 0) != 0) return a;
+    if (global_flag_takes_value(argv[i])) ++i;  // skip the flag's value
+  }
+  return {};
+}
+
+void add_command_parsers(CLI::App& app, Globals& g, Action& action, std::string_view named) {
+  for (const auto& c : kCommandParsers)
+    if (!named.empty() && std::find(c.names.begin(), c.names.end(), named) != c.names.end()) return c.add(app, g, action);
+  for (const auto& c : kCommandParsers) c.add(app, g, action);
 }
 
 }  // namespace glassrun::cli

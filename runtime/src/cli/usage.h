@@ -5,9 +5,12 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include "cli/cli.h"
 
 namespace glassrun::cli {
 
@@ -24,6 +27,14 @@ std::optional<int> handle_help_topics(const CLI::App& app, int argc, char** argv
 
 // Whether a global flag takes the next argument as its value (--root DIR).
 bool global_flag_takes_value(const char* arg);
+
+// The word argv names as the subcommand (the first one after the global
+// flags and their values), or "" when there is none.
+std::string_view named_command(int argc, char** argv);
+
+// Adds the parser of the subcommand `named` selects (its name or alias), or
+// of every subcommand when it selects none (help, unknown words, "").
+void add_command_parsers(CLI::App& app, Globals& g, Action& action, std::string_view named);
 
 // For commands that stop parsing at their first positional (exec, ps):
 // takes the container id off the front of rest. A leading `--` is skipped; an
