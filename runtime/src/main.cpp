@@ -127,6 +127,24 @@ int find_trace_flag(int argc, char** argv, std::string& file) {
   return -1;
 }
 
+// The sealed re-exec of create/run/exec, before the C++ static constructors
+// (libstdc++'s streams and locale, libcap's, ours) run in a process that is
+// about to be replaced: .preinit_array functions of a static executable run
+// after libc is set up and before .init_array. Commands with --trace go
+// through main (the tracer or the session comes first). Any failure here
+// returns, and main's own ensure() reports it.
+void sealed_reexec_before_constructors(int argc, char** argv, char**) {
+  std::string trace_file;
+  if (find_trace_flag(argc, argv, trace_file) > 0 || container_command(argc, argv).empty()) return;
+  try {
+    glassrun::cloned_binary::ensure(argv);
+  } catch (...) {
+  }
+}
+
+__attribute__((section(".preinit_array"), used)) void (*const run_sealed_reexec_first)(int, char**, char**) =
+    sealed_reexec_before_constructors;
+
 }  // namespace
 
 int main(int argc, char** argv) {

@@ -96,3 +96,20 @@ def test_state_files_are_never_renamed_over_the_old_file(glassrun, fast_bundle, 
     assert any('"glassrun.json"' in l for l in swaps), lines
     text = Path(out).read_text()
     assert '".glassrun.json.tmp", 0) = 0' in text, text  # the old record, unlinked
+
+
+def test_the_sealed_re_exec_comes_before_the_static_constructors(glassrun, fast_bundle, tmp_path):
+    """The re-exec runs from .preinit_array: before libcap's constructor (its
+    PR_CAPBSET_READ probing) and libstdc++'s streams are set up in a process
+    that is about to be replaced; --trace still goes through main first."""
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed: the syscall order cannot be seen")
+    b = fast_bundle("true")
+    out = tmp_path / "trace"
+    r = run(["strace", "-qq", "-o", out, "-e", "trace=execveat,prctl",
+             glassrun.binary, "--root", glassrun.root, "run", "-b", b.path, glassrun.new_id("sb")],
+            stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    text = Path(out).read_text()
+    assert "execveat(" in text, text
+    assert "prctl(" not in text.split("execveat(", 1)[0], text
