@@ -133,7 +133,7 @@ int find_trace_flag(int argc, char** argv, std::string& file) {
 // after libc is set up and before .init_array. Commands with --trace go
 // through main (the tracer or the session comes first). Any failure here
 // returns, and main's own ensure() reports it.
-void sealed_reexec_before_constructors(int argc, char** argv, char**) {
+[[maybe_unused]] void sealed_reexec_before_constructors(int argc, char** argv, char**) {
   std::string trace_file;
   if (find_trace_flag(argc, argv, trace_file) > 0 || container_command(argc, argv).empty()) return;
   try {
