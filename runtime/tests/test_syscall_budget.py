@@ -72,3 +72,39 @@ def test_the_sealed_re_exec_comes_before_the_command_line_is_parsed(glassrun, fa
     before = names[:names.index("execveat")]
     assert "geteuid" not in before, before
     assert not any("PR_SET_CHILD_SUBREAPER" in line for line in Path(out).read_text().split("execveat", 1)[0].splitlines())
+
+
+def traced_paths(rt, args, out):
+    """The glassrun command under strace -f, counting the opens: path -> count
+    (openat's path argument, as strace prints it)."""
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed: the opens cannot be counted")
+    r = run(["strace", "-f", "-qq", "-s", "4096", "-o", out, "-e", "trace=openat", rt.binary, "--root", rt.root, *args],
+            stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    opened = Counter()
+    for line in Path(out).read_text().splitlines():
+        if '"' in line:
+            opened[line.split('"')[1]] += 1
+    return opened
+
+
+def opens_of(opened, name):
+    return sum(n for path, n in opened.items() if path == name or path.endswith("/" + name))
+
+
+def test_run_starts_and_deletes_the_container_it_created_without_reading_its_state_back(glassrun, fast_bundle, tmp_path):
+    """`run` keeps the container create wrote (as runc's run keeps its
+    object): start and the delete after exit read neither state.json nor
+    glassrun.json (each was one open, a read and a JSON parse, twice); the
+    delete of an exited container asks nothing of its freezer."""
+    b = fast_bundle("true")
+    cid = glassrun.new_id("sb")
+    opened = traced_paths(glassrun, ["run", "-b", b.path, cid], tmp_path / "trace")
+    assert opens_of(opened, "state.json") == 0, opened
+    assert opens_of(opened, "glassrun.json") == 0, opened
+    # create's check that the cgroup is not frozen already, start's status: not delete's.
+    assert opens_of(opened, "freezer.state") <= 2, opened
+    assert opens_of(opened, ".state.json.tmp") == 1, opened  # it was written, once
+    assert glassrun("state", cid).returncode != 0  # and deleted after the exit
+
