@@ -27,7 +27,7 @@ std::string Loaded::state_json(state::Status s) const { return state::oci_state(
 spec::Hooks Loaded::hooks() const {
   if (extras.oci_config.is_null() || extras.oci_config.empty()) return {};
   try {
-    return spec::parse_config(extras.oci_config.dump(), st.bundle()).hooks;
+    return spec::parse_hooks(extras.oci_config);
   } catch (const Error&) {
     return {};
   }
