@@ -1,4 +1,4 @@
-"""Syscall-count guards for `run` (issue 18 item 2): counts under strace are
+"""Syscall-count guards for `run` and `exec` (issue 18 item 2): counts under strace are
 exact where times are not. Bounds come from the bundle, not from a measured
 number, so they hold on any machine; they fail only if a per-component walk
 comes back."""
@@ -108,3 +108,19 @@ def test_run_starts_and_deletes_the_container_it_created_without_reading_its_sta
     assert opens_of(opened, ".state.json.tmp") == 1, opened  # it was written, once
     assert glassrun("state", cid).returncode != 0  # and deleted after the exit
 
+
+
+def test_exec_reads_the_container_state_once(glassrun, fast_bundle, tmp_path):
+    """A guard (main already met it; issue 18 asked): `exec` into a running
+    container opens state.json, glassrun.json and the freezer's state once
+    each, and the init's /proc/<pid>/stat (liveness) once."""
+    b = fast_bundle("sleep", "100000")
+    cid = glassrun.new_id("sb")
+    r = glassrun("run", "-d", "-b", b.path, cid, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    pid = glassrun.state(cid)["pid"]
+    opened = traced_paths(glassrun, ["exec", cid, "true"], tmp_path / "trace")
+    assert opens_of(opened, "state.json") == 1, opened
+    assert opens_of(opened, "glassrun.json") == 1, opened
+    assert opens_of(opened, "freezer.state") <= 1, opened  # none on a v2 host
+    assert opened[f"/proc/{pid}/stat"] == 1, opened
