@@ -1,4 +1,4 @@
-"""Syscall-count guards for `run` (issue 18 item 2): counts under strace are
+"""Syscall-count guards for `run` and `exec` (issue 18 item 2): counts under strace are
 exact where times are not. Bounds come from the bundle, not from a measured
 number, so they hold on any machine; they fail only if a per-component walk
 comes back."""
@@ -113,3 +113,55 @@ def test_the_sealed_re_exec_comes_before_the_static_constructors(glassrun, fast_
     text = Path(out).read_text()
     assert "execveat(" in text, text
     assert "prctl(" not in text.split("execveat(", 1)[0], text
+
+
+def traced_paths(rt, args, out):
+    """The glassrun command under strace -f, counting the opens: path -> count
+    (openat's path argument, as strace prints it)."""
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed: the opens cannot be counted")
+    r = run(["strace", "-f", "-qq", "-s", "4096", "-o", out, "-e", "trace=openat", rt.binary, "--root", rt.root, *args],
+            stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    opened = Counter()
+    for line in Path(out).read_text().splitlines():
+        if '"' in line:
+            opened[line.split('"')[1]] += 1
+    return opened
+
+
+def opens_of(opened, name):
+    return sum(n for path, n in opened.items() if path == name or path.endswith("/" + name))
+
+
+def test_run_starts_and_deletes_the_container_it_created_without_reading_its_state_back(glassrun, fast_bundle, tmp_path):
+    """`run` keeps the container create wrote (as runc's run keeps its
+    object): start and the delete after exit read neither state.json nor
+    glassrun.json (each was one open, a read and a JSON parse, twice); the
+    delete of an exited container asks nothing of its freezer."""
+    b = fast_bundle("true")
+    cid = glassrun.new_id("sb")
+    opened = traced_paths(glassrun, ["run", "-b", b.path, cid], tmp_path / "trace")
+    assert opens_of(opened, "state.json") == 0, opened
+    assert opens_of(opened, "glassrun.json") == 0, opened
+    # create's check that the cgroup is not frozen already, start's status: not delete's.
+    assert opens_of(opened, "freezer.state") <= 2, opened
+    assert opens_of(opened, ".state.json.tmp") == 1, opened  # it was written, once
+    assert glassrun("state", cid).returncode != 0  # and deleted after the exit
+
+
+
+def test_exec_reads_the_container_state_once(glassrun, fast_bundle, tmp_path):
+    """A guard (main already met it; issue 18 asked): `exec` into a running
+    container opens state.json, glassrun.json and the freezer's state once
+    each, and the init's /proc/<pid>/stat (liveness) once."""
+    b = fast_bundle("sleep", "100000")
+    cid = glassrun.new_id("sb")
+    r = glassrun("run", "-d", "-b", b.path, cid, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    pid = glassrun.state(cid)["pid"]
+    opened = traced_paths(glassrun, ["exec", cid, "true"], tmp_path / "trace")
+    assert opens_of(opened, "state.json") == 1, opened
+    assert opens_of(opened, "glassrun.json") == 1, opened
+    assert opens_of(opened, "freezer.state") <= 1, opened  # none on a v2 host
+    assert opened[f"/proc/{pid}/stat"] == 1, opened

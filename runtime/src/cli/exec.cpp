@@ -37,11 +37,11 @@ void add_exec(CLI::App& app, Globals& g, Action& action) {
     o->args = std::move(rest);
     if (!o->args.empty() && o->args[0] == "--") o->args.erase(o->args.begin());
     if (tty_opt->count() > 0) o->tty = *tty;
-    action = [&g, o] {
+    action = [&g, o]() -> int {
       g.failure_exit_code = 255;
       if (o->process_file.empty() && o->args.empty()) throw Error("process args cannot be empty");
       o->root = g.root;
-      return container::exec(*o);
+      exit_now(container::exec(*o));
     };
   });
 }

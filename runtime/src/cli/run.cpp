@@ -12,9 +12,9 @@ void add_run(CLI::App& app, Globals& g, Action& action) {
   sub->add_flag("--keep", *keep, "do not delete the container after it exits");
   sub->add_flag("--no-subreaper")->description("accepted for runc compatibility");
   sub->callback([&g, o, detach, keep, &action] {
-    action = [&g, o, detach, keep] {
+    action = [&g, o, detach, keep]() -> int {
       o->root = g.root;
-      return container::run(*o, *detach, *keep);
+      exit_now(container::run(*o, *detach, *keep));
     };
   });
 }

@@ -314,11 +314,13 @@ Created create(const CreateOptions& o, bool foreground) {
 
   Step s("create.state");
   state::State st = make_state(o, config, pid, *cg);
-  dir->write_extras({config.raw, cg->created_dirs(), cg->paths()});
+  state::Extras extras{config.raw, cg->created_dirs(), cg->paths()};
+  dir->write_extras(extras);
   dir->write_state(st);
   if (!o.pid_file.empty()) write_pid_file(o.pid_file, pid);
   cleanup.disarm();
   out.init_pid = pid;
+  out.loaded = Loaded::made(std::move(*dir), std::move(st), std::move(extras));
   return out;
 }
 

@@ -60,6 +60,25 @@ void remove_half_made(const state::ContainerDir& dir) {
   dir.remove();
 }
 
+void remove_loaded(Loaded& c, bool force) {
+  Step s("delete");
+  state::Status st = state::Status::Running;
+  try {
+    st = c.status();
+  } catch (const Error&) {
+    if (!force) throw;  // --force kills and removes whatever the status
+  }
+  if ((st == state::Status::Running || st == state::Status::Paused) && !force)
+    throw Error(fmt::format("cannot delete container {} that is not stopped: {}", c.dir.id(), state::to_string(st)));
+  // A stopped container's init took its pid namespace down with it; what is
+  // left in a (possibly shared) cgroup is not ours to kill.
+  if (st != state::Status::Stopped) kill_all_and_wait(*c.cg, &c.st);
+  c.cg->destroy();
+  c.dir.remove();
+  auto h = c.hooks();
+  if (!h.poststop.empty()) hooks::run_all_warning("poststop", h.poststop, c.state_json(state::Status::Stopped));
+}
+
 }  // namespace
 
 void remove(const std::string& root, const std::string& id, bool force) {
@@ -79,22 +98,14 @@ void remove(const std::string& root, const std::string& id, bool force) {
     remove_half_made(*dir);
     return;
   }
-  Step s("delete");
-  state::Status st = state::Status::Running;
-  try {
-    st = c->status();
-  } catch (const Error&) {
-    if (!force) throw;  // --force kills and removes whatever the status
-  }
-  if ((st == state::Status::Running || st == state::Status::Paused) && !force)
-    throw Error(fmt::format("cannot delete container {} that is not stopped: {}", id, state::to_string(st)));
-  // A stopped container's init took its pid namespace down with it; what is
-  // left in a (possibly shared) cgroup is not ours to kill.
-  if (st != state::Status::Stopped) kill_all_and_wait(*c->cg, &c->st);
-  c->cg->destroy();
-  c->dir.remove();
-  auto h = c->hooks();
-  if (!h.poststop.empty()) hooks::run_all_warning("poststop", h.poststop, c->state_json(state::Status::Stopped));
+  remove_loaded(*c, force);
+}
+
+void remove(Loaded& c, bool force) {
+  // Deleted (or deleted and made again) by someone else meanwhile: what is
+  // at the path now is what a delete by id sees, as before.
+  if (!c.dir.is_at_its_path()) return remove(c.dir.root(), c.dir.id(), force);
+  remove_loaded(c, force);
 }
 
 }  // namespace glassrun::container

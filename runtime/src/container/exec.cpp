@@ -338,7 +338,7 @@ int exec(const ExecOptions& o) {
     }
   }
   if (c.extras.oci_config.is_null()) throw Error(fmt::format("{}: the container's config is missing", c.dir.path()));
-  spec::Config config = spec::parse_config(c.extras.oci_config.dump(), c.st.bundle());
+  spec::Config config = spec::parse_config_object(std::move(c.extras.oci_config), c.st.bundle());
   spec::Process p = build_process(o, config);
   if (p.capabilities) caps::warn_unknown(p.capabilities->unknown);
   lsm::check_process(p, {o.apparmor.empty() ? "process.apparmorProfile" : "--apparmor",

@@ -8,14 +8,18 @@ Loaded Loaded::open(const std::string& root, const std::string& id) {
   auto dir = state::ContainerDir::open(root, id);
   state::State st = dir.read_state();
   state::Extras ex = dir.read_extras();
-  auto cg = cgroups::from_state(st.cgroup_paths, ex.created_cgroups);
-  return Loaded{std::move(dir), std::move(st), std::move(ex), std::move(cg)};
+  return made(std::move(dir), std::move(st), std::move(ex));
+}
+
+Loaded Loaded::made(state::ContainerDir dir, state::State st, state::Extras extras) {
+  auto cg = cgroups::from_state(st.cgroup_paths, extras.created_cgroups);
+  return Loaded{std::move(dir), std::move(st), std::move(extras), std::move(cg)};
 }
 
 state::Status Loaded::status() const {
   // A freezer state that cannot be read (EIO) is reported, not taken for
   // "not paused"; a cgroup already gone reads as not frozen.
-  return state::current_status(dir, st, cg && cg->frozen());
+  return state::current_status(dir, st, [this] { return cg && cg->frozen(); });
 }
 
 std::string Loaded::state_json(state::Status s) const { return state::oci_state(st, s).dump(); }
@@ -23,7 +27,7 @@ std::string Loaded::state_json(state::Status s) const { return state::oci_state(
 spec::Hooks Loaded::hooks() const {
   if (extras.oci_config.is_null() || extras.oci_config.empty()) return {};
   try {
-    return spec::parse_config(extras.oci_config.dump(), st.bundle()).hooks;
+    return spec::parse_hooks(extras.oci_config);
   } catch (const Error&) {
     return {};
   }

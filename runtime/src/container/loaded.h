@@ -17,6 +17,8 @@ struct Loaded {
   std::unique_ptr<cgroups::Manager> cg;
 
   static Loaded open(const std::string& root, const std::string& id);
+  // What create just wrote, without reading it back (run goes on with it).
+  static Loaded made(state::ContainerDir dir, state::State st, state::Extras extras);
   state::Status status() const;
   // The OCI state JSON (`state`, and hooks' stdin) with the given status.
   std::string state_json(state::Status s) const;

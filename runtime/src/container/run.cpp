@@ -19,8 +19,7 @@ namespace glassrun::container {
 
 int run(const CreateOptions& o, bool detach, bool keep) {
   if (detach) {
-    create(o, false);
-    start(o.root, o.id);
+    start(*create(o, false).loaded);
     return 0;
   }
   prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -29,11 +28,11 @@ int run(const CreateOptions& o, bool detach, bool keep) {
   Created c = create(o, true);
   int status;
   try {
-    start(o.root, o.id);
+    start(*c.loaded);
     status = supervise(c.init_pid, c.console_master ? c.console_master.get() : -1, sfd.get());
   } catch (...) {
     try {
-      remove(o.root, o.id, true);
+      remove(*c.loaded, true);
     } catch (const Error& e) {
       log::warn(e.what());
     }
@@ -44,7 +43,7 @@ int run(const CreateOptions& o, bool detach, bool keep) {
   // taken, and that is an error (non-zero), never a warning with exit 0.
   for (int attempt = 0;; ++attempt) {
     try {
-      remove(o.root, o.id, true);
+      remove(*c.loaded, true);
       break;
     } catch (const Error& e) {
       if (attempt == 2) throw Error(fmt::format("delete after exit: {}", e.what()), e.sys_errno());

@@ -55,8 +55,9 @@ void release_init(const Loaded& c) {
 
 }  // namespace
 
-void start(const std::string& root, const std::string& id) {
-  Loaded c = Loaded::open(root, id);
+void start(const std::string& root, const std::string& id) { start(Loaded::open(root, id)); }
+
+void start(const Loaded& c) {
   switch (c.status()) {
     case state::Status::Created: break;
     case state::Status::Stopped: throw Error("cannot start a container that has stopped");

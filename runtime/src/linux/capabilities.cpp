@@ -8,11 +8,11 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 
 #include <fmt/ranges.h>
 
 #include "util/error.h"
+#include "util/fileio.h"
 #include "util/log.h"
 
 namespace glassrun::caps {
@@ -43,9 +43,15 @@ void warn_unknown(const std::vector<std::string>& names) {
 
 int last_cap() {
   static int cached = [] {
-    std::ifstream f("/proc/sys/kernel/cap_last_cap");
+    // fileio, not an ifstream: no stream locale set up for one number.
+    std::string text;
     int v = CAP_LAST_CAP;
-    if (f) f >> v;
+    if (fileio::read_file("/proc/sys/kernel/cap_last_cap", text)) {
+      try {
+        v = std::stoi(text);
+      } catch (const std::exception&) {
+      }
+    }
     return v;
   }();
   return cached;

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "util/error.h"
@@ -48,8 +49,11 @@ Message Channel::recv(UniqueFd* received_fd, int timeout_ms) const {
     if (r < 0) throw_sys("poll sync socket");
     if (r == 0) throw Error(fmt::format("receive on sync socket: no message in {} s", timeout_ms / 1000), ETIMEDOUT);
   }
-  std::vector<char> buf(kMaxMessage);
-  iovec iov{buf.data(), buf.size()};
+  // Left uninitialised: the kernel writes only the message, so a short one
+  // touches one page of the buffer, not four (a page fault each, and after
+  // a fork a copy each; issue 18).
+  std::unique_ptr<char[]> buf(new char[kMaxMessage]);
+  iovec iov{buf.get(), kMaxMessage};
   msghdr m{};
   m.msg_iov = &iov;
   m.msg_iovlen = 1;
@@ -63,7 +67,7 @@ Message Channel::recv(UniqueFd* received_fd, int timeout_ms) const {
   if (n == 0) throw PeerGone();
   if (static_cast<size_t>(n) < sizeof(Header)) throw Error("short message on sync socket");
   Header h;
-  memcpy(&h, buf.data(), sizeof h);
+  memcpy(&h, buf.get(), sizeof h);
   for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
       int fd;
@@ -74,7 +78,7 @@ Message Channel::recv(UniqueFd* received_fd, int timeout_ms) const {
         ::close(fd);
     }
   }
-  return Message{h.type, h.err, std::string(buf.data() + sizeof h, static_cast<size_t>(n) - sizeof h)};
+  return Message{h.type, h.err, std::string(buf.get() + sizeof h, static_cast<size_t>(n) - sizeof h)};
 }
 
 Message Channel::expect(Msg type, UniqueFd* received_fd) const {

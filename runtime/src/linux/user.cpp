@@ -7,11 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <vector>
 
 #include "util/error.h"
 #include "util/fd.h"
+#include "util/fileio.h"
 
 namespace glassrun::user {
 
@@ -25,9 +25,14 @@ void switch_to(const spec::User& u, bool setgroups_allowed) {
 }
 
 std::string home_dir(uid_t uid) {
-  std::ifstream passwd("/etc/passwd");
-  std::string line;
-  while (std::getline(passwd, line)) {
+  // Read whole, not through an ifstream: its locale and buffers cost the
+  // entering process page faults on its way to execve (issue 18).
+  std::string passwd;
+  if (!fileio::read_file("/etc/passwd", passwd)) return "/";
+  for (size_t start = 0, end; start < passwd.size(); start = end + 1) {
+    end = passwd.find('\n', start);
+    if (end == std::string::npos) end = passwd.size();
+    std::string line = passwd.substr(start, end - start);
     // name:password:uid:gid:gecos:home:shell
     std::vector<std::string> f;
     size_t i = 0;

@@ -323,18 +323,6 @@ std::vector<Hook> parse_hook_list(const json& hooks, const char* key, const Fiel
   return out;
 }
 
-Hooks parse_hooks(const json& root) {
-  Hooks h;
-  Field f{"hooks"};
-  const json& j = get_object(root, "hooks", Field{});
-  h.prestart = parse_hook_list(j, "prestart", f);
-  h.create_runtime = parse_hook_list(j, "createRuntime", f);
-  h.create_container = parse_hook_list(j, "createContainer", f);
-  h.start_container = parse_hook_list(j, "startContainer", f);
-  h.poststart = parse_hook_list(j, "poststart", f);
-  h.poststop = parse_hook_list(j, "poststop", f);
-  return h;
-}
 
 // runtime-spec 1.1 linux.timeOffsets: {"monotonic"|"boottime": {secs, nanosecs}}.
 std::vector<TimeOffset> parse_time_offsets(const json& lin, const Field& lf) {
@@ -389,6 +377,19 @@ void check_consistency(const Config& c) {
 }
 
 }  // namespace
+
+Hooks parse_hooks(const json& root) {
+  Hooks h;
+  Field f{"hooks"};
+  const json& j = get_object(root, "hooks", Field{});
+  h.prestart = parse_hook_list(j, "prestart", f);
+  h.create_runtime = parse_hook_list(j, "createRuntime", f);
+  h.create_container = parse_hook_list(j, "createContainer", f);
+  h.start_container = parse_hook_list(j, "startContainer", f);
+  h.poststart = parse_hook_list(j, "poststart", f);
+  h.poststop = parse_hook_list(j, "poststop", f);
+  return h;
+}
 
 const nlohmann::json& Config::linux_section(const char* key) const {
   static const json null_value;
@@ -451,6 +452,10 @@ Config parse_config(std::string_view text, const std::string& bundle) {
     // parse_error, and out_of_range for numbers no double can hold.
     throw Error(fmt::format("config.json: invalid JSON: {}", e.what()));
   }
+  return parse_config_object(std::move(root), bundle);
+}
+
+Config parse_config_object(json root, const std::string& bundle) {
   if (!root.is_object()) throw Error("config.json: must be a JSON object");
   Config c;
   Field top{};

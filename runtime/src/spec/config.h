@@ -135,6 +135,11 @@ struct Config {
 // Parses and validates config.json text. bundle is the (absolute) bundle dir,
 // used to resolve a relative root.path. Throws Error("config.json: <field>: ...").
 Config parse_config(std::string_view json_text, const std::string& bundle);
+// The same from JSON already parsed (the config glassrun.json keeps), with no
+// text made and parsed again.
+Config parse_config_object(nlohmann::json root, const std::string& bundle);
+// The hooks section alone (a config create validated: delete's poststop).
+Hooks parse_hooks(const nlohmann::json& config);
 
 // Reads <bundle>/config.json and parses it.
 Config load_bundle(const std::string& bundle);

@@ -163,6 +163,12 @@ bool ContainerDir::has_exec_fifo() const {
   return false;
 }
 
+bool ContainerDir::is_at_its_path() const {
+  struct stat held, named;
+  return fstat(dirfd_.get(), &held) == 0 && stat(path_.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
+         held.st_ino == named.st_ino;
+}
+
 void ContainerDir::write_state(const State& s) const {
   fileio::write_atomic(dirfd_.get(), "state.json", to_json(s).dump(), 0600);
 }
@@ -267,9 +273,9 @@ bool init_alive(const State& s) {
   return process_start_time(s.init_pid) == s.init_start;
 }
 
-Status current_status(const ContainerDir& dir, const State& s, bool frozen) {
+Status current_status(const ContainerDir& dir, const State& s, const std::function<bool()>& frozen) {
   if (!init_alive(s)) return Status::Stopped;
-  if (frozen) return Status::Paused;
+  if (frozen()) return Status::Paused;
   if (dir.has_exec_fifo()) return Status::Created;
   return Status::Running;
 }

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -62,11 +63,16 @@ class ContainerDir {
 
   const std::string& path() const { return path_; }
   const std::string& id() const { return id_; }
+  const std::string& root() const { return root_; }
   std::string fifo_path() const { return path_ + "/exec.fifo"; }
 
   // mkfifo exec.fifo (0622) and return an O_PATH fd to it.
   UniqueFd make_exec_fifo() const;
   bool has_exec_fifo() const;
+  // True while <root>/<id> is still this directory: not deleted, nor
+  // replaced by another container of the same id (the open fd keeps the
+  // inode number from being reused).
+  bool is_at_its_path() const;
 
   void write_state(const State& s) const;   // atomic (temp file + rename)
   State read_state() const;
@@ -82,8 +88,10 @@ class ContainerDir {
   UniqueFd dirfd_;
 };
 
-// The status as runc computes it from the init's liveness, exec.fifo and the freezer.
-Status current_status(const ContainerDir& dir, const State& s, bool frozen);
+// The status as runc computes it from the init's liveness, exec.fifo and the
+// freezer; frozen is asked only of a live init (a stopped container's
+// freezer is not read).
+Status current_status(const ContainerDir& dir, const State& s, const std::function<bool()>& frozen);
 bool init_alive(const State& s);
 
 // The OCI state (`glassrun state`) in runc's field order: ociVersion, id,
