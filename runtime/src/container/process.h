@@ -13,7 +13,6 @@
 #include "linux/seccomp.h"
 #include "linux/sync.h"
 #include "spec/config.h"
-#include "util/code_pages.h"
 
 namespace glassrun::container::process {
 
@@ -62,9 +61,6 @@ void report_failure(const sync::Channel& channel, const char* who, const char* w
 // (sync::PeerGone) reports its own failure.
 template <typename Fn>
 [[noreturn]] void run_child(const sync::Channel& channel, const char* who, int exit_code, Fn&& flow) {
-  // While the parent attaches us to the cgroups: the code we are about to
-  // run, mapped in at once instead of a page fault per 64 KiB of it.
-  code_pages::map_in();
   try {
     flow();
   } catch (const sync::PeerGone&) {
