@@ -31,6 +31,7 @@
 #include "state/state.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
+#include "util/code_pages.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -252,6 +253,7 @@ state::State make_state(const CreateOptions& o, const spec::Config& c, pid_t pid
 
 Created create(const CreateOptions& o, bool foreground) {
   cloned_binary::ensure();  // CVE-2019-5736: the init's /proc/<pid>/exe is a sealed copy
+  code_pages::map_in();     // the rest of the command's code, in one call (util/code_pages.h)
   Created out;
   spec::Config config = load_config(o, foreground);
   // Declared before the Cleanup, so they outlive the undo actions that use them.

@@ -35,6 +35,7 @@
 #include "linux/sync.h"
 #include "util/error.h"
 #include "util/fileio.h"
+#include "util/code_pages.h"
 #include "util/log.h"
 #include "util/probes.h"
 
@@ -322,6 +323,7 @@ UniqueFd serve_child(const sync::Channel& chan, const ExecOptions& o, const Load
 
 int exec(const ExecOptions& o) {
   cloned_binary::ensure();  // CVE-2019-5736: the entering process must not be the host binary
+  code_pages::map_in();     // the rest of the command's code, in one call (util/code_pages.h)
   // CVE-2016-9962: before any setns, so no container process can ptrace or
   // read /proc/<pid>/mem|environ|fd of us or the child (inherited by fork);
   // the final execve makes the container's process dumpable again.
