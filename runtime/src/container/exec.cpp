@@ -318,10 +318,18 @@ UniqueFd serve_child(const sync::Channel& chan, const ExecOptions& o, const Load
 }
 
 
-}  // namespace
+// What the parent keeps once the process runs.
+struct Started {
+  pid_t pid = 0;
+  UniqueFd master;  // the console master, when it stays with us
+  UniqueFd signals;  // forwarded signals (foreground), blocked before the fork
+};
 
-int exec(const ExecOptions& o) {
-  cloned_binary::ensure();  // CVE-2019-5736: the entering process must not be the host binary
+// Everything up to the process's execve. The state, config and filter it
+// loaded are freed on return, so exec frees them while the process runs,
+// not after it exits (a page fault per heap page here; issue 18).
+Started start_process(const ExecOptions& o) {
+  Started started;
   // CVE-2016-9962: before any setns, so no container process can ptrace or
   // read /proc/<pid>/mem|environ|fd of us or the child (inherited by fork);
   // the final execve makes the container's process dumpable again.
@@ -362,8 +370,7 @@ int exec(const ExecOptions& o) {
   UniqueFd root_fd(open(fmt::format("/proc/{}/root", init).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd) throw_sys(fmt::format("open /proc/{}/root", init));
 
-  UniqueFd sfd;
-  if (!o.detach) sfd = block_forwarded_signals();  // before the process exists, so none is lost
+  if (!o.detach) started.signals = block_forwarded_signals();  // before the process exists, so none is lost
 
   auto [parent_chan, child_chan] = sync::Channel::pair();
   // The child forked next is born in the container's pid namespace.
@@ -393,22 +400,29 @@ int exec(const ExecOptions& o) {
   nss = NsJoin{};
   root_fd.reset();
 
-  UniqueFd master;
   try {
     {
       Step s("exec.cgroup_attach");
       (sub_cgroups ? sub_cgroups : c.cg)->add_process(pid);
     }
     parent_chan.send_unless_gone(sync::Msg::Continue);
-    master = serve_child(parent_chan, o, c, pid, filter.get());
+    started.master = serve_child(parent_chan, o, c, pid, filter.get());
   } catch (const Error& e) {
     kill_and_reap(pid);
     throw;
   }
-  parent_chan.close();
-  if (!o.pid_file.empty()) write_pid_file(o.pid_file, pid);
+  started.pid = pid;
+  return started;
+}
+
+}  // namespace
+
+int exec(const ExecOptions& o) {
+  cloned_binary::ensure();  // CVE-2019-5736: the entering process must not be the host binary
+  Started p = start_process(o);
+  if (!o.pid_file.empty()) write_pid_file(o.pid_file, p.pid);
   if (o.detach) return 0;
-  return exit_code(supervise(pid, master ? master.get() : -1, sfd.get()));
+  return exit_code(supervise(p.pid, p.master ? p.master.get() : -1, p.signals.get()));
 }
 
 }  // namespace glassrun::container
