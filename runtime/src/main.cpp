@@ -131,15 +131,13 @@ int find_trace_flag(int argc, char** argv, std::string& file) {
 // (libstdc++'s streams and locale, libcap's, ours) run in a process that is
 // about to be replaced: .preinit_array functions of a static executable run
 // after libc is set up and before .init_array. Commands with --trace go
-// through main (the tracer or the session comes first). Any failure here
-// returns, and main's own ensure() reports it.
-[[maybe_unused]] void sealed_reexec_before_constructors(int argc, char** argv, char**) {
+// through main (the tracer or the session comes first). Nothing here may
+// throw (no unwind tables registered yet): a failure returns, and main's own
+// ensure() tries again and reports it.
+[[maybe_unused]] void sealed_reexec_before_constructors(int argc, char** argv, char**) noexcept {
   std::string trace_file;
   if (find_trace_flag(argc, argv, trace_file) > 0 || container_command(argc, argv).empty()) return;
-  try {
-    glassrun::cloned_binary::ensure(argv);
-  } catch (...) {
-  }
+  glassrun::cloned_binary::try_reexec_through_overlay(argv);
 }
 
 // Not under AddressSanitizer (make test-asan), whose own runtime starts from

@@ -165,3 +165,22 @@ def test_exec_reads_the_container_state_once(glassrun, fast_bundle, tmp_path):
     assert opens_of(opened, "glassrun.json") == 1, opened
     assert opens_of(opened, "freezer.state") <= 1, opened  # none on a v2 host
     assert opened[f"/proc/{pid}/stat"] == 1, opened
+
+
+@pytest.mark.parametrize("when", ["1", "1+"], ids=["first-fails", "every-one-fails"])
+def test_a_failed_re_exec_before_the_constructors_is_retried_by_main(glassrun, fast_bundle, when):
+    """The .preinit_array hook cannot throw (no unwind tables yet: an exception
+    there aborted the process, signal 6). Its execveat failing returns to main,
+    whose ensure() tries again and, failing too, says so on one line."""
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed: the fault cannot be injected")
+    b = fast_bundle("true")
+    cid = glassrun.new_id("sb")
+    r = run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", f"inject=execveat:error=EIO:when={when}",
+             glassrun.binary, "--root", glassrun.root, "run", "-b", b.path, cid], stdin=subprocess.DEVNULL)
+    if when == "1":
+        assert (r.returncode, r.stderr) == (0, ""), r.stderr
+    else:
+        assert r.returncode == 1, r.stderr
+        assert r.stderr == "glassrun: run: re-execute from a read-only view of the binary: input/output error\n"
+        assert not (Path(glassrun.root) / cid).exists()

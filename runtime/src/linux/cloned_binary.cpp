@@ -152,6 +152,12 @@ void ensure(char* const* argv) {
   throw_sys("re-execute from a read-only view of the binary");
 }
 
+void try_reexec_through_overlay(char* const* argv) noexcept {
+  if (binary_is_unwritable()) return;
+  UniqueFd exe = open_through_readonly_overlay();
+  if (exe) syscall(SYS_execveat, exe.get(), "", argv, environ, AT_EMPTY_PATH);
+}
+
 // The file path names, symlinks followed; a regular file or an error.
 static std::string canonical_file(const std::string& path) {
   char real[PATH_MAX];

@@ -19,6 +19,12 @@ bool binary_is_unwritable();
 // with side effects.
 // argv: the command line to re-execute (default: /proc/self/cmdline).
 void ensure(char* const* argv = nullptr);
+// The same re-exec through the overlay view, for main.cpp's .preinit_array
+// hook: it runs before the static constructors, where a C++ exception cannot
+// be unwound yet (the static binary registers its unwind tables from
+// .init_array), so it never throws; on any failure it returns and ensure(),
+// called from main(), tries again with the memfd fallback and reports.
+void try_reexec_through_overlay(char* const* argv) noexcept;
 
 // A sealed install (glassrun-seal; runc's contrib memfd-bind is the same idea):
 // the read-only overlay view of the file at path, bind-mounted over path
