@@ -135,10 +135,14 @@ bool binary_is_unwritable() {
   return (access("/proc/self/exe", W_OK) != 0 && errno == EROFS) || running_from_sealed_copy();
 }
 
-void ensure(char* const* argv) {
+void try_reexec_through_overlay(char* const* argv) noexcept {
   if (binary_is_unwritable()) return;
   UniqueFd exe = open_through_readonly_overlay();
-  if (!exe) exe = sealed_memfd_copy();
+  if (exe) syscall(SYS_execveat, exe.get(), "", argv, environ, AT_EMPTY_PATH);
+}
+
+void ensure(char* const* argv) {
+  if (binary_is_unwritable()) return;
   std::string cmdline;
   std::vector<char*> own;
   if (!argv) {
@@ -148,14 +152,10 @@ void ensure(char* const* argv) {
     own.push_back(nullptr);
     argv = own.data();
   }
+  try_reexec_through_overlay(argv);  // returns only where the overlay view failed
+  UniqueFd exe = sealed_memfd_copy();
   syscall(SYS_execveat, exe.get(), "", argv, environ, AT_EMPTY_PATH);
   throw_sys("re-execute from a read-only view of the binary");
-}
-
-void try_reexec_through_overlay(char* const* argv) noexcept {
-  if (binary_is_unwritable()) return;
-  UniqueFd exe = open_through_readonly_overlay();
-  if (exe) syscall(SYS_execveat, exe.get(), "", argv, environ, AT_EMPTY_PATH);
 }
 
 // The file path names, symlinks followed; a regular file or an error.
@@ -168,18 +168,21 @@ static std::string canonical_file(const std::string& path) {
   return real;
 }
 
-bool install_is_sealed(const std::string& path) {
+// Whether the last mount on `real` (a canonical path) is our view.
+static bool sealed_at(const std::string& real) {
   std::string mountinfo = fileio::read_file_or_throw("/proc/self/mountinfo");
   // The last mount on the path is the one seen there.
   bool sealed = false;
   for (const auto& m : cgroups::parse_mountinfo(mountinfo))
-    if (m.mountpoint == path) sealed = m.fstype == "overlay" && m.source == kViewSource;
+    if (m.mountpoint == real) sealed = m.fstype == "overlay" && m.source == kViewSource;
   return sealed;
 }
 
+bool install_is_sealed(const std::string& path) { return sealed_at(canonical_file(path)); }
+
 bool seal_install(const std::string& path) {
   std::string real = canonical_file(path);
-  if (install_is_sealed(real)) return false;
+  if (sealed_at(real)) return false;
   auto [dir, name] = split_dir_name(real);
   std::string failed;
   UniqueFd mnt = readonly_overlay_of(dir, &failed);
@@ -194,7 +197,7 @@ bool seal_install(const std::string& path) {
 
 void unseal_install(const std::string& path) {
   std::string real = canonical_file(path);
-  if (!install_is_sealed(real)) fail("{}: not sealed (no {} mount on it)", real, kViewSource);
+  if (!sealed_at(real)) fail("{}: not sealed (no {} mount on it)", real, kViewSource);
   if (umount2(real.c_str(), UMOUNT_NOFOLLOW) != 0) throw_sys("umount " + real);
 }
 
