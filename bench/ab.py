@@ -65,11 +65,10 @@ def main():
         name, path = spec.split("=", 1)
         rts.append(lc.Runtime(name, os.path.abspath(path), tmp))
     if args.sealed:
-        copy = lc.sealed_copy(rts[0].path, tmp)
-        if not copy:
+        sealed = lc.sealed_runtime(args.sealed, rts[0].path, tmp)
+        if not sealed:
             sys.exit("ab: --sealed: no sealed copy could be made")
-        rts.append(lc.Runtime(args.sealed, copy, tmp))
-        rts[-1].sealed_from = rts[0].path
+        rts.append(sealed)
     names = [r.name for r in rts]
     some_glassrun = next((r.path for r in rts if "glassrun" in os.path.basename(r.path)), rts[0].path)
     true_b = lc.make_bundle(tmp, some_glassrun, ["true"])

@@ -402,10 +402,9 @@ def find_runtimes(args, tmp):
             found.append(Runtime(name, path, tmp))
         elif name != "youki":
             log(f"lifecycle: {name} not found ({path}); skipped")
-    sealed = sealed_copy(args.glassrun, tmp) if not args.only or "glassrun-sealed" in args.only else None
+    sealed = sealed_runtime("glassrun-sealed", args.glassrun, tmp) if not args.only or "glassrun-sealed" in args.only else None
     if sealed:
-        found.insert(1, Runtime("glassrun-sealed", sealed, tmp))
-        found[1].sealed_from = args.glassrun
+        found.insert(1, sealed)
     return found
 
 
@@ -415,14 +414,15 @@ def seal_tool(glassrun):
     return beside if os.access(beside, os.X_OK) else os.path.join(REPO, "build/runtime/glassrun-seal")
 
 
-def sealed_copy(glassrun, tmp):
+def sealed_runtime(name, glassrun, tmp):
     """glassrun as a sealed install (runtime/tools/glassrun-seal.cpp): a copy of
     the binary with its read-only overlay view over it, so create/run/exec skip
-    their CVE-2019-5736 re-exec. None (and why, logged) when it cannot be made.
+    their CVE-2019-5736 re-exec, as the Runtime `name`. None (and why, logged)
+    when it cannot be made.
     unseal_copies() takes the view away again."""
     seal = seal_tool(glassrun)
     if not os.access(seal, os.X_OK):
-        log(f"lifecycle: {seal} not built; glassrun-sealed skipped")
+        log(f"lifecycle: {seal} not built; {name} skipped")
         return None
     d = os.path.join(tmp, "sealed-bin")
     os.makedirs(d, exist_ok=True)
@@ -430,9 +430,11 @@ def sealed_copy(glassrun, tmp):
     shutil.copy2(glassrun, copy)
     r = quiet([seal, copy])
     if r.returncode != 0:
-        log(f"lifecycle: glassrun-seal failed ({r.stderr.strip()}); glassrun-sealed skipped")
+        log(f"lifecycle: glassrun-seal failed ({r.stderr.strip()}); {name} skipped")
         return None
-    return copy
+    rt = Runtime(name, copy, tmp)
+    rt.sealed_from = glassrun
+    return rt
 
 
 def unseal_copies(runtimes):
