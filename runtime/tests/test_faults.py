@@ -51,6 +51,8 @@ NOT_INJECTABLE = {"exit", "exit_group", "rt_sigreturn", "restart_syscall", "exec
 LINE = re.compile(r"^(\d+)\s+([a-z_0-9]+)\(")
 
 
+# The runtime's own error line, when writing it was the injected failure.
+ERROR_LINE_INJECTED = re.compile(r'^\d+\s+write\(2, "(glassrun: [^"]*?)(?:\\n)?", \d+\) = -1 E[A-Z]+ .*\(INJECTED\)$')
 EXIT_LINE = re.compile(r"^(\d+)\s+\+\+\+ (exited with (\d+)|killed by (SIG[A-Z0-9]+)).*\+\+\+$")
 
 
@@ -60,7 +62,7 @@ def under_strace(strace_args, glassrun_args, trace_file, timeout=TRIAL_TIMEOUT):
     Decided from the trace, not strace's exit: a created container's init
     stays traced, so strace itself only ends when it is detached (SIGTERM,
     after glassrun's own exit)."""
-    cmd = [STRACE, "-f", "-q", "-o", trace_file, *strace_args, GLASSRUN, *map(str, glassrun_args)]
+    cmd = [STRACE, "-f", "-q", "-s", "512", "-o", trace_file, *strace_args, GLASSRUN, *map(str, glassrun_args)]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as errf:
         p = subprocess.Popen(cmd, stdout=out, stderr=errf, start_new_session=True)
         code, top = None, None
@@ -167,6 +169,11 @@ def trial(command, env, syscall, when, err, timeout=TRIAL_TIMEOUT):
     with tempfile.NamedTemporaryFile("r", suffix=".strace") as t:
         rc, stderr = under_strace(["-e", f"inject={syscall}:error={err}:when={when}"],
                                   ["--root", env.root, *args_for(command, env, cid)], t.name, timeout)
+        if rc and not stderr.strip():
+            # strace counts occurrences per process: the failed step's report
+            # can be the parent's first write, and fail too. Judge the line it
+            # tried to write (the trace shows it in full).
+            stderr = "\n".join(m.group(1) for m in map(ERROR_LINE_INJECTED.match, open(t.name)) if m)
     if rc is None:
         outcome, detail = "hang", f"no exit in {timeout} s"
     elif rc < 0:

@@ -173,6 +173,14 @@ std::vector<StepTime> phase_times(const Trace& t, const SchedTimeline& timeline)
   auto [root, end] = command_end(t);
   raw.back().end = std::max(end, raw.back().begin);
   raw.back().tid = root ? root : raw.back().tid;
+  // Two milestones of one syscall (clone3 into a cgroup with new namespaces):
+  // the first phase has no time of its own.
+  for (std::size_t i = 0; i + 1 < raw.size();) {
+    if (raw[i].begin == raw[i].end)
+      raw.erase(raw.begin() + static_cast<std::ptrdiff_t>(i));
+    else
+      ++i;
+  }
 
   std::vector<StepTime> out;
   for (auto& r : raw) {

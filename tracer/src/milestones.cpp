@@ -13,6 +13,8 @@
 namespace glasstrace {
 namespace {
 
+constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;  // linux/sched.h, 5.7
+
 // OCI default masked paths; a read-only tmpfs or /dev/null bind there is masking.
 const std::set<std::string> kMaskedPaths = {
     "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
@@ -191,6 +193,10 @@ MilestoneList extract_milestones(const Trace& t) {
         if (auto v = clone_flag_value(text.substr(pos, bar - pos))) flags |= *v;
         pos = bar + 1;
       }
+      // The child is born in a cgroup: the attach that a cgroup.procs write
+      // does otherwise. Before ns.create: the time after the clone is the
+      // new namespaces' (critical-path phases run from one milestone to the next).
+      if (flags & kCloneIntoCgroup) add(e, "cgroup.attach", "clone3 CLONE_INTO_CGROUP");
       std::string ns = ns_list(flags);
       if (!ns.empty()) add(e, "ns.create", ns);
     } else if (name == "setns") {

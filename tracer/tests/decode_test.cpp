@@ -16,6 +16,9 @@ TEST(Decode, CloneAndUnshareFlags) {
   EXPECT_EQ(clone_flags_text(0x20000000 | 17), "CLONE_NEWPID|SIGCHLD");
   EXPECT_EQ(clone_flags_text(0x8000 | 0x100 | 0x4000), "CLONE_VM|CLONE_VFORK|CLONE_PARENT");
   EXPECT_EQ(unshare_flags_text(0x80), "CLONE_NEWTIME");
+  // clone3's 64-bit flags, as linux/sched.h numbers them
+  EXPECT_EQ(unshare_flags_text(0x100000000ULL), "CLONE_CLEAR_SIGHAND");
+  EXPECT_EQ(unshare_flags_text(0x200000000ULL | 0x00020000), "CLONE_NEWNS|CLONE_INTO_CGROUP");
   EXPECT_EQ(nstype_text(0x40000000), "CLONE_NEWNET");
 }
 

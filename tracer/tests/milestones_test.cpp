@@ -77,6 +77,17 @@ TEST(Milestones, ConsecutiveDuplicatesFold) {
   EXPECT_EQ(m.items[0].key(), "ns.join net");
 }
 
+TEST(Milestones, Clone3IntoACgroupIsACgroupAttach) {
+  // glassrun's init: born in the unified cgroup, then "0" into a v1 tasks file.
+  std::vector<Json> ev;
+  ev.push_back(syscall_event(10, 1, "clone3", {0, 88}, {{"flags", "CLONE_NEWNS|CLONE_NEWPID|CLONE_INTO_CGROUP"}}, 11));
+  ev.push_back(syscall_event(11, 2, "write", {9, 0, 1}, {{"fd", 9}, {"buf", "0"}, {"fd_path", "/pids/x/tasks"}}, 1));
+  ev.push_back(syscall_event(10, 3, "clone3", {0, 88}, {{"flags", "CLONE_VM|CLONE_VFORK"}}, 12));  // no cgroup: no attach
+  auto m = extract_milestones(trace_from_events(ev));
+  EXPECT_EQ(keys(m), (std::vector<std::string>{"cgroup.attach clone3 CLONE_INTO_CGROUP", "ns.create mnt,pid",
+                                               "cgroup.attach tasks"}));
+}
+
 TEST(Diff, EqualTracesHaveNoDifferences) {
   auto a = extract_milestones(trace_from_events(runc_like()));
   auto b = extract_milestones(trace_from_events(runc_like()));

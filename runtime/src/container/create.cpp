@@ -17,6 +17,7 @@
 #include "container/supervise.h"
 #include "linux/capabilities.h"
 #include "linux/cgroups.h"
+#include "linux/cgroups_placement.h"
 #include "linux/cloned_binary.h"
 #include "linux/console.h"
 #include "linux/idmapped_mounts.h"
@@ -139,11 +140,12 @@ idmapped::Trees make_idmapped_trees(const spec::Config& c) {
 }
 
 // fork semantics (no new stack) with the namespace flags: the child returns
-// here as in fork and carries on in the new namespaces.
-pid_t clone_init(int flags) {
+// here as in fork and carries on in the new namespaces. With a placement, the
+// child is born in the unified cgroup (cgroups_placement.h).
+pid_t clone_init(int flags, cgroups::Placement& placement) {
   // Not a scoped Step: the child returns from here too, and the step is the parent's.
   step_begin("create.clone");
-  pid_t pid = static_cast<pid_t>(syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
+  pid_t pid = cgroups::clone_into(static_cast<unsigned long>(flags), placement);
   int err = errno;
   if (pid != 0) step_end("create.clone", pid < 0);
   if (pid < 0) throw_sys(fmt::format("clone into new namespaces (flags {:#x})", flags), err);
@@ -167,7 +169,8 @@ pid_t clone_init_from_joiner(const spec::Config& c, const InitContext& ctx, cons
     pid_rd.reset();
     process::run_child(*ctx.channel, "init", 1, [&] {
       namespaces::join_paths(c, true);
-      pid_t pid = clone_init(CLONE_PARENT | namespaces::clone_flags(c));
+      cgroups::Placement none;  // the parent moves the init: this child is in another user namespace
+      pid_t pid = clone_init(CLONE_PARENT | namespaces::clone_flags(c), none);
       if (pid == 0) {
         pid_wr.reset();
         run_init(ctx);
@@ -288,18 +291,26 @@ Created create(const CreateOptions& o, bool foreground) {
   ctx.id = o.id;
   ctx.idmapped_trees = idmapped::fds_of(idmapped_trees);
   ctx.bind_sources = idmapped::fds_of(bind_sources);
+  // The init moves itself into the v1 hierarchies and is born in the unified
+  // one: no wait on the kernel's global cgroup lock (cgroups_placement.h).
+  cgroups::Placement placement;
+  if (!joins_user) placement = cgroups::open_placement(cg->paths());
+  ctx.placement = &placement;
 
-  pid_t pid = joins_user ? clone_init_from_joiner(config, ctx, parent_chan) : clone_init(namespaces::clone_flags(config));
+  pid_t pid = joins_user ? clone_init_from_joiner(config, ctx, parent_chan)
+                         : clone_init(namespaces::clone_flags(config), placement);
   if (pid == 0) run_init(ctx);
   idmapped_trees.clear();  // the init has its own copies
   bind_sources.clear();
+  bool init_places_itself = !placement.empty();
+  placement = cgroups::Placement{};
   cleanup.add([pid] { kill_and_reap(pid); });
   init_chan.close();
   fifo.reset();
 
   {
     if (auto* u = config.find_namespace("user"); u && u->path.empty()) idmap::write(pid, config, false);
-    {
+    if (!init_places_itself) {
       Step s("create.cgroup_attach");
       cg->add_process(pid);
     }

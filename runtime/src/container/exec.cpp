@@ -27,6 +27,7 @@
 #include "container/supervise.h"
 #include "linux/capabilities.h"
 #include "linux/cgroups_paths.h"
+#include "linux/cgroups_placement.h"
 #include "linux/cloned_binary.h"
 #include "linux/console.h"
 #include "linux/lsm.h"
@@ -72,6 +73,7 @@ struct ChildContext {
   seccomp::Filter* seccomp = nullptr;
   int preserve_fds = 0;
   std::vector<int> keep_fds;                // besides stdio and the preserved ones
+  cgroups::Placement* placement = nullptr;  // the v1 cgroups the child moves itself into
 };
 
 // ---- the process: config.process with the flags applied (runc's getProcess)
@@ -248,7 +250,13 @@ void child_flow(const ChildContext& x) {
   // Born in the container's pid namespace: hold nothing of the host's that a
   // container process could reach through us (CVE-2016-9962).
   process::close_fds_except(x.preserve_fds, x.keep_fds);
-  // Nothing of the user's runs before the parent moved us into the cgroups.
+  // Nothing of the user's runs before we are in the container's cgroups:
+  // born in the unified one, we move ourselves into the v1 ones, or the
+  // parent moves us before Continue (cgroups_placement.h).
+  if (!x.placement->empty()) {
+    Step s("exec.cgroup_attach");
+    cgroups::place_self(*x.placement);
+  }
   x.channel->expect(sync::Msg::Continue);
   // Still on the host's side: once in the container's user namespace, a
   // non-dumpable process's /proc/self belongs to a root not mapped there.
@@ -388,22 +396,28 @@ Started start_process(const ExecOptions& o) {
   x.keep_fds = {child_chan.fd(), root_fd.get()};
   if (nss.pidfd) x.keep_fds.push_back(nss.pidfd.get());
   for (const auto& ns : nss.fds) x.keep_fds.push_back(ns.fd.get());
+  cgroups::Manager& target = sub_cgroups ? *sub_cgroups : *c.cg;
+  cgroups::Placement placement = cgroups::open_placement(target.paths());
+  for (int fd : placement.fds()) x.keep_fds.push_back(fd);
+  x.placement = &placement;
 
   pid_t pid;
   {
     Step s("exec.fork");
-    pid = fork();
+    pid = cgroups::clone_into(0, placement);
     if (pid < 0) throw_sys("fork");
     if (pid == 0) run_child(x);
   }
   child_chan.close();
   nss = NsJoin{};
   root_fd.reset();
+  bool child_places_itself = !placement.empty();
+  placement = cgroups::Placement{};
 
   try {
-    {
+    if (!child_places_itself) {
       Step s("exec.cgroup_attach");
-      (sub_cgroups ? sub_cgroups : c.cg)->add_process(pid);
+      target.add_process(pid);
     }
     parent_chan.send_unless_gone(sync::Msg::Continue);
     started.master = serve_child(parent_chan, o, c, pid, filter.get());

@@ -79,6 +79,10 @@ void init_flow(const InitContext& ctx) {
   const spec::Config& c = *ctx.config;
   const spec::Process& p = *c.process;
   ctx.parent_channel->close();
+  if (ctx.placement && !ctx.placement->empty()) {
+    Step s("init.cgroup_attach");
+    cgroups::place_self(*ctx.placement);
+  }
   ctx.channel->expect(sync::Msg::Continue);
   UniqueFd time_offsets = timens::open_offsets(c);  // with the credentials we were cloned with
   if (c.has_namespace("user")) process::become_root_in_user_ns();

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "linux/cgroups_placement.h"
 #include "linux/seccomp.h"
 #include "linux/sync.h"
 #include "spec/config.h"
@@ -18,6 +19,7 @@ struct InitContext {
   sync::Channel* parent_channel = nullptr;  // closed in the init
   int exec_fifo_fd = -1;                  // O_PATH fd of exec.fifo
   std::map<std::string, std::string> cgroup_paths;
+  cgroups::Placement* placement = nullptr;  // the v1 cgroups the init moves itself into
   seccomp::Filter* seccomp = nullptr;
   bool no_pivot = false;
   bool no_new_keyring = false;

@@ -61,7 +61,15 @@ Message Channel::recv(UniqueFd* received_fd, int timeout_ms) const {
   m.msg_control = ctl;
   m.msg_controllen = sizeof ctl;
   ssize_t n;
+  bool reset_seen = false;
   while ((n = recvmsg(fd_.get(), &m, MSG_CMSG_CLOEXEC)) < 0) {
+    // A peer that exits with our last message unread resets the socket; the
+    // error is reported once, ahead of what it sent before going (a child
+    // that failed before reading Continue: its Error is still queued).
+    if (errno == ECONNRESET && !reset_seen) {
+      reset_seen = true;
+      continue;
+    }
     if (errno != EINTR) throw_sys("receive on sync socket");
   }
   if (n == 0) throw PeerGone();

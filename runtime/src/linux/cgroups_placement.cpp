@@ -1,0 +1,60 @@
+#include "linux/cgroups_placement.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "linux/cgroups_fs.h"
+#include "util/error.h"
+
+namespace glassrun::cgroups {
+
+std::vector<int> Placement::fds() const {
+  std::vector<int> out;
+  if (unified) out.push_back(unified.get());
+  for (const auto& [path, fd] : tasks) out.push_back(fd.get());
+  return out;
+}
+
+Placement open_placement(const std::map<std::string, std::string>& paths) {
+  Placement p;
+  for (const auto& [ctrl, dir] : paths) {
+    std::string path = ctrl.empty() ? dir : fs::join(dir, "tasks");
+    int fd = ctrl.empty() ? ::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)
+                          : ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) throw_sys("cgroups: open " + path);
+    if (ctrl.empty())
+      p.unified.reset(fd);
+    else
+      p.tasks.emplace_back(path, UniqueFd(fd));
+  }
+  return p;
+}
+
+pid_t clone_into(unsigned long flags, Placement& placement) {
+  if (placement.unified) {
+    clone_args args{};
+    args.flags = flags | CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = static_cast<__u64>(placement.unified.get());
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid >= 0) return static_cast<pid_t>(pid);
+    placement = Placement{};
+  }
+  return static_cast<pid_t>(syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
+}
+
+void place_self(Placement& placement) {
+  placement.unified.reset();
+  for (auto& [path, fd] : placement.tasks) {
+    if (::write(fd.get(), "0", 1) != 1) throw_sys("cgroups: move into the container's cgroup: write 0 to " + path);
+    fd.reset();
+  }
+  placement.tasks.clear();
+}
+
+}  // namespace glassrun::cgroups

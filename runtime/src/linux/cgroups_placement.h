@@ -1,0 +1,53 @@
+// Putting a new process (the init, or exec's process) into the container's
+// cgroups without the kernel's global cgroup_threadgroup_rwsem.
+//
+// Writing a pid to cgroup.procs takes that lock for writing, and the first
+// writer after a quiet spell waits for a whole RCU grace period: ~11 ms on
+// this machine, more than the rest of an isolated `run` (docs/BENCHMARKS.md,
+// session 7). Two ways in skip it:
+//  - clone3(CLONE_INTO_CGROUP): the child is born in the unified cgroup
+//    (hybrid's /sys/fs/cgroup/unified, or pure v2's only hierarchy);
+//  - a single-threaded process writing "0" to a v1 hierarchy's `tasks` file
+//    moves itself, and recent kernels take no global lock for that (6.18
+//    here: ~0.01 ms per write, measured; an older kernel takes the lock, as
+//    for cgroup.procs, and only the speed differs).
+// Where clone3 is refused (ENOSYS under an older seccomp profile, or a
+// kernel without CLONE_INTO_CGROUP), the caller falls back to the parent's
+// Manager::add_process, which is what runc does.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "util/fd.h"
+
+namespace glassrun::cgroups {
+
+struct Placement {
+  UniqueFd unified;                                     // the unified cgroup's directory (O_PATH)
+  std::vector<std::pair<std::string, UniqueFd>> tasks;  // each v1 `tasks` file (path, fd open for writing)
+
+  // Nothing to do in the child (no cgroups, or the parent moves it).
+  bool empty() const { return !unified && tasks.empty(); }
+  std::vector<int> fds() const;
+};
+
+// Opens what the child needs for the cgroups in paths (Manager::paths():
+// "" is the unified hierarchy). Errors name the file.
+Placement open_placement(const std::map<std::string, std::string>& paths);
+
+// clone(2) with fork semantics and the given CLONE_* flags, into
+// placement.unified when there is one. If clone3 refuses, clears placement
+// (then empty(): the caller moves the child with Manager::add_process) and
+// clones without it. Returns as clone: 0 in the child, -1 with errno.
+pid_t clone_into(unsigned long flags, Placement& placement);
+
+// In the child, while it is single-threaded and before anything of the
+// user's runs: "0" into each v1 `tasks` file; closes them all.
+void place_self(Placement& placement);
+
+}  // namespace glassrun::cgroups
