@@ -54,6 +54,10 @@ def main():
     ap.add_argument("--figures", nargs="+", default=["run", "exec"], choices=["run", "exec"])
     ap.add_argument("--spawn", default=os.path.join(lc.REPO, "build/bench/bench_spawn"))
     ap.add_argument("--json", help="write samples and summary here")
+    ap.add_argument("--gap", type=float, default=0, metavar="SECONDS",
+                    help="sleep this long before each sample: every run comes alone, as a single `run` on an "
+                         "otherwise idle machine does (the kernel's deferred work, e.g. an RCU grace period "
+                         "a cgroup.procs write waits for, is not shared with the runtime before it)")
     ap.add_argument("--sealed", metavar="NAME",
                     help="also NAME: a sealed install (glassrun-seal) of a copy of the first --rt")
     args = ap.parse_args()
@@ -80,6 +84,8 @@ def main():
         for i in range(-args.warmup, args.rounds):
             for rt in lc.rotated(rts, i):
                 for fig in args.figures:
+                    if args.gap:
+                        time.sleep(args.gap)
                     r = lc.fig_run(rt, true_b) if fig == "run" else targets[rt.name].exec_true()
                     if i >= 0:  # wall, and CPU (user+sys of the runtime and what it reaped)
                         samples.setdefault(fig, {}).setdefault(rt.name, []).append(r["wall"])
@@ -102,7 +108,8 @@ def main():
         subprocess.run(["rm", "-rf", tmp])
     summary = report(samples, names, names[0])
     load_end = os.getloadavg()
-    print(f"rounds {args.rounds} (+{args.warmup} warm-up), load {load[0]:.1f} at start, {load_end[0]:.1f} at end; "
+    gap = f", {args.gap:g} s alone before each sample" if args.gap else ""
+    print(f"rounds {args.rounds} (+{args.warmup} warm-up){gap}, load {load[0]:.1f} at start, {load_end[0]:.1f} at end; "
           f"ratios paired against {names[0]} (median, p25-p75; concurrent_N: of the seconds per container)")
     print("| figure | runtime | median ms | p25-p75 ms | ÷ " + names[0] + " |")
     print("|---|---|---|---|---|")
@@ -116,7 +123,7 @@ def main():
             print(f"| {fig} | {n} | {med} | {iqr} | {r['ratio_median']:.3f} ({r['ratio_p25']:.2f}-{r['ratio_p75']:.2f}) |")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"runtimes": {r.name: r.path for r in rts}, "rounds": args.rounds, "load": [load, load_end],
+            json.dump({"runtimes": {r.name: r.path for r in rts}, "rounds": args.rounds, "gap_s": args.gap, "load": [load, load_end],
                        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                        "samples": samples, "summary": summary}, f, indent=1)
 

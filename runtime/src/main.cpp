@@ -127,26 +127,6 @@ int find_trace_flag(int argc, char** argv, std::string& file) {
   return -1;
 }
 
-// The sealed re-exec of create/run/exec, before the C++ static constructors
-// (libstdc++'s streams and locale, libcap's, ours) run in a process that is
-// about to be replaced: .preinit_array functions of a static executable run
-// after libc is set up and before .init_array. Commands with --trace go
-// through main (the tracer or the session comes first). Nothing here may
-// throw (no unwind tables registered yet): a failure returns, and main's own
-// ensure() tries again and reports it.
-[[maybe_unused]] void sealed_reexec_before_constructors(int argc, char** argv, char**) noexcept {
-  std::string trace_file;
-  if (find_trace_flag(argc, argv, trace_file) > 0 || container_command(argc, argv).empty()) return;
-  glassrun::cloned_binary::try_reexec_through_overlay(argv);
-}
-
-// Not under AddressSanitizer (make test-asan), whose own runtime starts from
-// .preinit_array: there main() does the re-exec.
-#ifndef __SANITIZE_ADDRESS__
-__attribute__((section(".preinit_array"), used)) void (*const run_sealed_reexec_first)(int, char**, char**) =
-    sealed_reexec_before_constructors;
-#endif
-
 }  // namespace
 
 int main(int argc, char** argv) {

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "linux/early_reexec.h"
 #include "util/log.h"
 
 #ifndef GLASSRUN_COMMIT
@@ -132,11 +133,7 @@ std::string help_text(const CLI::App& app, const CLI::App* sub) {
   return sub ? command_help(app, *sub) : app_help(app);
 }
 
-bool global_flag_takes_value(const char* arg) {
-  for (const char* f : {"--root", "--log", "--log-format", "--criu", "--rootless", "--trace"})
-    if (!strcmp(arg, f)) return true;
-  return false;
-}
+bool global_flag_takes_value(const char* arg) { return early::global_flag_takes_value(arg); }
 
 std::optional<int> handle_help_topics(const CLI::App& app, int argc, char** argv) {
   auto no_topic = [](const std::string& topic) {
@@ -179,12 +176,9 @@ std::string take_container_id(std::vector<std::string>& rest, const std::string&
 }
 
 std::string_view named_command(int argc, char** argv) {
-  for (int i = 1; i < argc; i++) {
-    std::string_view a = argv[i];
-    if (a.rfind("-", 0) != 0) return a;
-    if (global_flag_takes_value(argv[i])) ++i;  // skip the flag's value
-  }
-  return {};
+  bool traced;
+  const char* c = early::named_command(argc, argv, &traced);
+  return c ? std::string_view(c) : std::string_view();
 }
 
 void add_command_parsers(CLI::App& app, Globals& g, Action& action, std::string_view named) {

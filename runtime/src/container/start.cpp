@@ -37,7 +37,15 @@ void release_init(const Loaded& c) {
     if (n < 0 && errno != EAGAIN && errno != EINTR) throw_sys("read exec.fifo");
     // EOF before the init opened its end, or nothing written yet: wait a bit,
     // unless the init is gone.
-    if (!alive) throw Error("container init exited before start" + exit_of_child(c.st.init_pid));
+    if (!alive) {
+      // Gone: whatever it wrote is in the fifo by now, so one more read
+      // decides (the one above may have come back empty-handed, EINTR, or
+      // been made to fail under fault injection; an init that ran its
+      // process to the end between our open and the check above is common
+      // with a short process).
+      if (read(fd.get(), &b, 1) == 1) break;
+      throw Error("container init exited before start" + exit_of_child(c.st.init_pid));
+    }
     pollfd p{fd.get(), POLLIN, 0};
     poll(&p, 1, 5);
   }

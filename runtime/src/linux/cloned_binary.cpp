@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "linux/cgroups_paths.h"
+#include "linux/early_reexec.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/fd.h"
@@ -29,76 +30,33 @@ namespace glassrun::cloned_binary {
 namespace {
 
 constexpr int kSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
-constexpr const char* kViewSource = "glassrun-sealed";
+using early::kViewSource;
 
 std::string read_all(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
-int fsopen(const char* fs) { return static_cast<int>(syscall(SYS_fsopen, fs, FSOPEN_CLOEXEC)); }
-int fsconfig(int ctx, unsigned cmd, const char* key, const char* value) {
-  return static_cast<int>(syscall(SYS_fsconfig, ctx, cmd, key, value, 0));
-}
-int fsmount(int ctx, unsigned attrs) { return static_cast<int>(syscall(SYS_fsmount, ctx, FSMOUNT_CLOEXEC, attrs)); }
-
-// A detached, empty, read-only tmpfs: overlayfs wants two lower layers before
-// it runs with no upper layer at all, and the second must not overlap the
-// first (so "/" will not do).
-UniqueFd empty_detached_tmpfs() {
-  UniqueFd ctx(fsopen("tmpfs"));
-  if (!ctx || fsconfig(ctx.get(), FSCONFIG_SET_STRING, "size", "4k") != 0 ||
-      fsconfig(ctx.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr) != 0)
-    return {};
-  return UniqueFd(fsmount(ctx.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC));
-}
-
 // The directory as the lower layer of a detached overlayfs with no upper
 // layer: its files are the same (page cache shared, nothing copied), but every
 // open for writing through this mount fails with EROFS, and no mount flag can
 // change that (the superblock itself has nowhere to write). runc 1.2 does the
-// same. Returns the mount's fd, or an invalid fd with *failed naming the step
-// where the kernel or the caller's privileges do not allow it (no new mount
-// API, rootless, overlay missing).
+// same. Made by early_reexec (one implementation, also used before libc
+// starts). Returns the mount's fd, or an invalid fd with *failed naming the
+// step where the kernel or the caller's privileges do not allow it (no new
+// mount API, rootless, overlay missing).
 UniqueFd readonly_overlay_of(const std::string& dir, std::string* failed) {
-  auto fail_at = [&](const char* step) {
-    *failed = fmt::format("{}: {}", step, errno_text(errno));
-    return UniqueFd();
-  };
-  UniqueFd empty = empty_detached_tmpfs();
-  if (!empty) return fail_at("make an empty detached tmpfs (fsopen/fsmount tmpfs)");
-  std::string empty_path = fmt::format("/proc/self/fd/{}", empty.get());
-  UniqueFd ctx(fsopen("overlay"));
-  if (!ctx) return fail_at("fsopen overlay");
-  // "lowerdir+" (Linux 6.8) takes one path each, so no escaping of ':' or ','.
-  // The source names the mount in mountinfo, which is how a sealed install is
-  // told apart from any other overlay (install_is_sealed).
-  if (fsconfig(ctx.get(), FSCONFIG_SET_STRING, "source", kViewSource) != 0 ||
-      fsconfig(ctx.get(), FSCONFIG_SET_STRING, "lowerdir+", dir.c_str()) != 0 ||
-      fsconfig(ctx.get(), FSCONFIG_SET_STRING, "lowerdir+", empty_path.c_str()) != 0 ||
-      fsconfig(ctx.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr) != 0)
-    return fail_at(("fsconfig overlay with lowerdir+=" + dir).c_str());
-  UniqueFd mnt(fsmount(ctx.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID));
-  if (!mnt) return fail_at("fsmount overlay");
-  return mnt;
+  const char* step = "";
+  int fd = early::readonly_overlay_of(dir.c_str(), kViewSource, &step);
+  if (fd >= 0) return UniqueFd(fd);
+  *failed = fmt::format("{}: {}", step, errno_text(-fd));
+  return {};
 }
 
 // (directory, file name) of an absolute path.
 std::pair<std::string, std::string> split_dir_name(const std::string& path) {
   size_t slash = path.rfind('/');
   return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
-}
-
-// The binary through the read-only overlay of its directory.
-UniqueFd open_through_readonly_overlay() {
-  char self[4096];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0 || self[0] != '/') return {};
-  auto [dir, name] = split_dir_name(std::string(self, static_cast<size_t>(n)));
-  std::string failed;
-  UniqueFd mnt = readonly_overlay_of(dir, &failed);
-  if (!mnt) return {};
-  return UniqueFd(openat(mnt.get(), name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
 }
 
 // The fallback (as runc 1.1): a sealed memfd copy of the whole binary.
@@ -135,12 +93,6 @@ bool binary_is_unwritable() {
   return (access("/proc/self/exe", W_OK) != 0 && errno == EROFS) || running_from_sealed_copy();
 }
 
-void try_reexec_through_overlay(char* const* argv) noexcept {
-  if (binary_is_unwritable()) return;
-  UniqueFd exe = open_through_readonly_overlay();
-  if (exe) syscall(SYS_execveat, exe.get(), "", argv, environ, AT_EMPTY_PATH);
-}
-
 void ensure(char* const* argv) {
   if (binary_is_unwritable()) return;
   std::string cmdline;
@@ -152,7 +104,7 @@ void ensure(char* const* argv) {
     own.push_back(nullptr);
     argv = own.data();
   }
-  try_reexec_through_overlay(argv);  // returns only where the overlay view failed
+  early::reexec_through_overlay(argv, environ);  // returns only where the overlay view failed
   UniqueFd exe = sealed_memfd_copy();
   syscall(SYS_execveat, exe.get(), "", argv, environ, AT_EMPTY_PATH);
   throw_sys("re-execute from a read-only view of the binary");

@@ -16,15 +16,12 @@ bool binary_is_unwritable();
 // Re-executes the same command line from an unwritable view of the binary,
 // unless it runs from one already. Under glasstrace too: the overlay view maps
 // the same file, so the USDT probes on it still fire. Call before anything
-// with side effects.
+// with side effects. The static glassrun has done this once already, from its
+// entry point before libc starts (early_reexec.h); here it is done again where
+// that failed (then with the memfd fallback), under AddressSanitizer, and
+// after --trace, and a failure is reported.
 // argv: the command line to re-execute (default: /proc/self/cmdline).
 void ensure(char* const* argv = nullptr);
-// The same re-exec through the overlay view, for main.cpp's .preinit_array
-// hook: it runs before the static constructors, where a C++ exception cannot
-// be unwound yet (the static binary registers its unwind tables from
-// .init_array), so it never throws; on any failure it returns and ensure(),
-// called from main(), tries again with the memfd fallback and reports.
-void try_reexec_through_overlay(char* const* argv) noexcept;
 
 // A sealed install (glassrun-seal; runc's contrib memfd-bind is the same idea):
 // the read-only overlay view of the file at path, bind-mounted over path
