@@ -142,10 +142,17 @@ def shape(value):
 
 
 def wait_throttled(rt, cid):
-    """Until the container's cpu.stat counts a throttled period (v1)."""
+    """Until the container's cpu.stat counts a throttled period and time
+    spent throttled (v1): the kernel adds that time only when the period
+    ends, so the first throttled period shows nr_throttled 1 and
+    throttled_time 0 for up to 100 ms."""
     cpu_stat = cgroup_dir(rt, cid, "cpu") / "cpu.stat"
     give_up = time.monotonic() + 60  # a hang bound, not a timing assertion
-    while dict(l.split() for l in cpu_stat.read_text().splitlines()).get("nr_throttled", "0") == "0":
+
+    def zero(key):
+        return dict(l.split() for l in cpu_stat.read_text().splitlines()).get(key, "0") == "0"
+
+    while zero("nr_throttled") or zero("throttled_time"):
         assert time.monotonic() < give_up, cpu_stat.read_text()
         time.sleep(0.05)
 
