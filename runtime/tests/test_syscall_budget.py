@@ -101,7 +101,7 @@ def test_state_files_are_never_renamed_over_the_old_file(glassrun, fast_bundle, 
 def test_the_sealed_re_exec_comes_before_libc_starts(glassrun, fast_bundle, tmp_path):
     """The re-exec runs from glassrun's own ELF entry point
     (linux/early_reexec.h), before glibc's start-up (its TLS, brk, and the
-    ~85 cpuid probes that cost ~0.8 ms in this VM) and before libcap's
+    cpuid probes that cost ~0.8 ms in this VM) and before libcap's
     constructor (PR_CAPBSET_READ probing): up to the execveat, the first
     process makes only the view's system calls."""
     if not shutil.which("strace"):

@@ -2,8 +2,8 @@
 //
 // create, run and exec re-execute themselves from a read-only overlayfs view
 // of their own binary. Done from main, the process about to be replaced paid
-// for starting glibc first: its x86 CPU and cache probing alone is ~85
-// `cpuid`s, each a VM exit, ~0.8 ms here (docs/BENCHMARKS.md, session 7). So
+// for starting glibc first: its x86 CPU and cache probing alone is dozens
+// of `cpuid`s, each a VM exit, ~0.8 ms here (docs/BENCHMARKS.md, session 7). So
 // the static glassrun's ELF entry point is glassrun_entry (early_reexec.cpp):
 // it looks at argv, makes the view and execveat()s it with raw system calls,
 // and only when there is nothing to do, or something failed, jumps to glibc's
