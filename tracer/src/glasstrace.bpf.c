@@ -19,6 +19,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define MAX_SYSCALL_NR 512
 
 #include "followed_map.bpf.h"
+#include "ringbuf_wake.bpf.h"
 
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -64,13 +65,15 @@ struct {
   __type(value, __u8);
 } audited SEC(".maps");
 
-// User space is woken when a batch has piled up, not for every record (a
+// User space is woken once per 256 KiB of records, not for every record (a
 // wakeup and a context switch each, on the traced workload's CPUs); it
 // also polls every 100 ms and drains the buffer at the end.
-#define GT_WAKE_BYTES (256 << 10)
-static __always_inline __u64 wake_flags(void) {
-  return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= GT_WAKE_BYTES ? BPF_RB_FORCE_WAKEUP
-                                                                        : BPF_RB_NO_WAKEUP;
+#define GT_WAKE_SHIFT 18
+static __always_inline void submit(void *record, __u64 size) {
+  bpf_ringbuf_submit(record, ringbuf_wake_reserved(&events, size, GT_WAKE_SHIFT));
+}
+static __always_inline long output(void *data, __u64 size) {
+  return bpf_ringbuf_output(&events, data, size, ringbuf_wake_output(&events, size, GT_WAKE_SHIFT));
 }
 
 static __always_inline void count_drop(void) {
@@ -189,7 +192,7 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
       return 0;
     }
     fill_enter(e, task, regs, id, sizeof(*e), false);
-    bpf_ringbuf_submit(e, wake_flags());
+    submit(e, sizeof(*e));
     return 0;
   }
 
@@ -237,7 +240,7 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
     size = __builtin_offsetof(struct gt_sys_enter_full, strs) + slot * GT_STR_LEN;
   if (size > sizeof(*f)) size = sizeof(*f);
   e->h.size = size;
-  if (bpf_ringbuf_output(&events, f, size, wake_flags())) count_drop();
+  if (output(f, size)) count_drop();
   return 0;
 }
 
@@ -289,7 +292,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret) {
   struct gt_plan *plan = nr < MAX_SYSCALL_NR ? bpf_map_lookup_elem(&capture_plan, &nr) : NULL;
   if (plan && plan->extra == GT_X_MSG && ret >= 0)
     e->scm_rights = count_scm_rights(BPF_CORE_READ(regs, si));
-  bpf_ringbuf_submit(e, wake_flags());
+  submit(e, e->h.size);
   return 0;
 }
 
@@ -316,7 +319,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child) {
   struct upid up = {};
   bpf_core_read(&up, sizeof(up), &tp->numbers[level]);
   e->child_pidns = BPF_CORE_READ(up.ns, ns.inum);
-  bpf_ringbuf_submit(e, wake_flags());
+  submit(e, e->h.size);
   return 0;
 }
 
@@ -482,7 +485,7 @@ static __always_inline void emit_audit(struct task_struct *p) {
   a->nfds = 0;
   a->fds_described = 0;
   bpf_loop(GT_AUDIT_FD_SCAN, audit_one_fd, &w, 0);
-  if (bpf_ringbuf_output(&events, a, sizeof(*a), wake_flags())) count_drop();
+  if (output(a, sizeof(*a))) count_drop();
 }
 
 SEC("raw_tp/sched_process_exec")
@@ -503,7 +506,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
   e->args_len = 0;
   if (len && !bpf_probe_read_user(e->args, len & (GT_EXEC_ARGS_LEN * 2 - 1), (void *)start))
     e->args_len = len;
-  bpf_ringbuf_submit(e, wake_flags());
+  submit(e, e->h.size);
   emit_audit(p);
   return 0;
 }
@@ -527,7 +530,7 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead) {
 #pragma unroll
       for (int i = 0; i < 6; i++) e->sigsys_args[i] = arg_of(regs, i);
     }
-    bpf_ringbuf_submit(e, wake_flags());
+    submit(e, e->h.size);
   }
   if (group_dead) bpf_map_delete_elem(&followed, &tgid);
   return 0;
@@ -551,7 +554,7 @@ static __always_inline int emit_step(struct pt_regs *ctx, const char *step, int 
   bpf_copy_from_user(&c, 1, step);
   bpf_copy_from_user(&c, 1, step + sizeof(e->step) - 1);
   bpf_probe_read_user_str(e->step, sizeof(e->step), step);
-  bpf_ringbuf_submit(e, wake_flags());
+  submit(e, e->h.size);
   return 0;
 }
 

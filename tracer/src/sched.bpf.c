@@ -17,6 +17,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 // glasstrace.bpf.c's map: the loader points this one at it (reuse_fd).
 #include "followed_map.bpf.h"
+#include "ringbuf_wake.bpf.h"
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -64,10 +65,8 @@ static __always_inline void submit(__u32 kind, __u32 prev_pid, __u32 prev_tid, _
   r->pad[0] = r->pad[1] = r->pad[2] = 0;
   // No wake-up per record (switches are frequent, and waking the reader
   // each time costs the traced tree CPU on a busy machine): the reader is
-  // woken for this ring once it is half full, and drains it at the end.
-  __u64 flags = bpf_ringbuf_query(&sched_events, BPF_RB_AVAIL_DATA) > (1 << 19) ? BPF_RB_FORCE_WAKEUP
-                                                                                  : BPF_RB_NO_WAKEUP;
-  bpf_ringbuf_submit(r, flags);
+  // woken once per 512 KiB (half the ring), and drains it at the end.
+  bpf_ringbuf_submit(r, ringbuf_wake_reserved(&sched_events, sizeof(*r), 19));
 }
 
 // TP_PROTO(bool preempt, struct task_struct *prev, struct task_struct *next,

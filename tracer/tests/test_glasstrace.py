@@ -1001,6 +1001,47 @@ def test_no_drops_in_meta_record(workdir):
     assert piped[0]["dropped"] is None and piped[-1]["dropped"] == 0
 
 
+def irq_work_interrupts():
+    """IRQ-work interrupts so far on all CPUs (the IWI row of /proc/interrupts)."""
+    for line in Path("/proc/interrupts").read_text().splitlines():
+        name, _, counts = line.strip().partition(":")
+        if name == "IWI":
+            return sum(int(c) for c in counts.split() if c.isdigit())
+    pytest.skip("no IWI row in /proc/interrupts (not x86): cannot count ring-buffer wake-ups")
+
+
+def test_a_reader_behind_is_woken_once_per_batch_not_per_record(workdir):
+    """While glasstrace is stopped, a burst of ~10000 records (~2.5 MB) wakes
+    it once per 256 KiB of records. Every forced wake-up is an irq_work, a
+    self-IPI (a VM exit in a guest) on the traced task's CPU: the rule "force
+    while 256 KiB are waiting" sent one for every record of the burst."""
+    out, done = workdir / "t.jsonl", workdir / "done"
+    p = subprocess.Popen([str(GLASSTRACE), "-o", str(out), "--", "sh", "-c",
+                          f"sleep 0.5; dd if=/dev/zero of=/dev/null bs=1 count=3000 2>/dev/null; touch {done}"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (out.exists() and out.read_text()):  # the meta record: the command is being released
+            assert time.monotonic() < deadline and p.poll() is None, "glasstrace did not start"
+            time.sleep(0.01)
+        time.sleep(0.1)
+        os.kill(p.pid, signal.SIGSTOP)
+        before = irq_work_interrupts()
+        while not done.exists():
+            assert time.monotonic() < deadline, "the burst did not finish"
+            time.sleep(0.02)
+        woken = irq_work_interrupts() - before
+    finally:
+        os.kill(p.pid, signal.SIGCONT)
+        _, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    events = load(out)
+    check_schema(events)
+    assert events[-1]["dropped"] == 0, "the burst must fit in the ring buffer"
+    assert len(syscalls(events, "write")) >= 3000
+    assert woken <= 40, f"{woken} irq_work interrupts for one burst while the reader was stopped"
+
+
 # --- critical path (sched records) -----------------------------------------
 
 def traced_run(runtime, workdir, containers):
