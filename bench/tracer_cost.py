@@ -21,10 +21,14 @@
             ("--trace+session": glassrun is the session's client itself).
             The other variants never use a session (GLASSTRACE_SESSION_DIR
             points nowhere).
+  syscall   what recording one syscall costs the traced task: a tight loop
+            of N (10000) getppid() calls (bench_syscall_loop) times itself,
+            untraced and traced; the ns per call, its ratio and the extra
+            ns (the "ms" columns of this figure are ns per syscall).
   rss       peak RSS of glasstrace (goal <= 16 MiB): ru_maxrss of the
             traced loops (the largest single process: glasstrace).
 
-  bench/tracer_cost.py [--rounds 5] [--loop 20] [--attach-samples 20] [--markdown]
+  bench/tracer_cost.py [--rounds 5] [--loop 20] [--attach-samples 20] [--syscall-rounds 10] [--markdown]
                        [--glasstrace [LABEL=]PATH ...]
 
 Several --glasstrace binaries (e.g. before=/tmp/old/glasstrace after=build/...)
@@ -125,6 +129,28 @@ def traced_sample(rt, argv, ids, glasstrace, trace_file):
     return sample
 
 
+SYSCALLS = 10000  # per bench_syscall_loop sample: ~2 MB of records, which the ring buffers hold
+
+
+def syscall_once(loop_bin, glasstrace=None, trace_file=None):
+    """ns per getppid() of bench_syscall_loop, traced when glasstrace is given
+    (stored as "wall" in ms, so that the figure's ms columns read as ns)."""
+    argv = [loop_bin, str(SYSCALLS)]
+    if isinstance(glasstrace, Session):
+        argv = [glasstrace.path, "-o", trace_file, "--session", "--session-dir", glasstrace.dir, "--"] + argv
+    elif glasstrace:
+        argv = [glasstrace, "-o", trace_file, "--"] + argv
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise lc.Failed(f"{argv[0]}: exit {r.returncode}: {r.stderr.strip()[:200]}")
+    ns = float(r.stdout.split()[-1])
+    sample = {"wall": ns * 1e-3, "cpu": ns * 1e-3, "rss": 0}
+    if glasstrace:
+        summary = json.loads(open(trace_file).read().splitlines()[-1])
+        sample["events"], sample["dropped"] = summary.get("events"), summary.get("dropped")
+    return sample
+
+
 def interleaved(result, figure, variants, rounds, fn):
     """rounds (+1 warm-up) of every variant in rotated order into samples[figure][label]."""
     for i in range(-1, rounds):
@@ -175,7 +201,8 @@ def bench(args):
         tracers.append((label or "traced", os.path.abspath(path)))
     variants = [("untraced", None)] + tracers
     result = {"schema": 1, "started": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-              "settings": {"rounds": args.rounds, "loop": args.loop, "attach_samples": args.attach_samples},
+              "settings": {"rounds": args.rounds, "loop": args.loop, "attach_samples": args.attach_samples,
+                           "syscall_rounds": args.syscall_rounds, "syscalls": SYSCALLS},
               "machine": lc.machine_info(runtimes), "build": lc.build_info(args.glassrun),
               "glasstrace": dict(tracers), "samples": {}, "errors": []}
     trace_file = os.path.join(tmp, "t.jsonl")
@@ -198,6 +225,14 @@ def bench(args):
                        f"{', '.join(v for v, _ in variants + sessions)}")
                 interleaved(result, "attach", variants + sessions, args.attach_samples,
                             lambda gt: attach_once(g, bundle, gt, trace_file))
+            loop_bin = os.path.join(os.path.dirname(os.path.dirname(args.glassrun)), "bench/bench_syscall_loop")
+            if args.syscall_rounds and os.access(loop_bin, os.X_OK):
+                lc.log(f"tracer_cost: {SYSCALLS} getppid() calls, {args.syscall_rounds} rounds, "
+                       f"{', '.join(v for v, _ in loop_variants)}")
+                interleaved(result, "syscall", loop_variants, args.syscall_rounds,
+                            lambda gt: syscall_once(loop_bin, gt, trace_file))
+            elif args.syscall_rounds:
+                lc.log(f"tracer_cost: no syscall figure: {loop_bin} not built")
         finally:
             stop_sessions(sessions)
     finally:
@@ -280,6 +315,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5, help="paired rounds of loops (default 5)")
     ap.add_argument("--loop", type=int, default=20, help="runs per loop (default 20)")
     ap.add_argument("--attach-samples", type=int, default=20, help="paired glassrun run / --trace run (default 20)")
+    ap.add_argument("--syscall-rounds", type=int, default=10, help="paired rounds of the syscall loop (default 10)")
     ap.add_argument("--glassrun", default=os.path.join(lc.REPO, "build/runtime/glassrun"))
     ap.add_argument("--glasstrace", nargs="+", metavar="[LABEL=]PATH",
                     help="tracer binaries to compare (default: the build's tracer/glasstrace)")

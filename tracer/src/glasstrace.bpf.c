@@ -94,40 +94,53 @@ static __always_inline __u32 ns_nr(struct pid *p) {
   return up.nr;
 }
 
-static __always_inline void fill_task(struct gt_task *t, struct task_struct *task) {
+// Every record describes the current task (the syscall's caller, the
+// forking parent, the exec'ing or exiting task), so its fields are plain
+// loads through the BTF pointer of bpf_get_current_task_btf(), which the
+// verifier guards against faults, rather than one bpf_probe_read_kernel
+// call each: those were most of the ~1 us that every traced syscall cost.
+static __always_inline void fill_task(struct gt_task *t) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  __u64 id = bpf_get_current_pid_tgid();
   t->ts = bpf_ktime_get_ns();
-  t->pid = BPF_CORE_READ(task, tgid);
-  t->tid = BPF_CORE_READ(task, pid);
-  struct pid *tp = BPF_CORE_READ(task, thread_pid);
-  struct pid *lp = BPF_CORE_READ(task, group_leader, thread_pid);
+  t->pid = id >> 32;
+  t->tid = (__u32)id;
+  struct pid *tp = task->thread_pid;
+  struct pid *lp = task->group_leader->thread_pid;
   // The thread's upid in its own namespace gives both its number and the
   // namespace (one level read and one upid read, not two of each).
-  unsigned int level = BPF_CORE_READ(tp, level);
+  unsigned int level = tp->level;
   struct upid up = {};
   bpf_core_read(&up, sizeof(up), &tp->numbers[level]);
   t->ns_tid = up.nr;
   t->ns_pid = lp == tp ? up.nr : ns_nr(lp);
   t->pidns = BPF_CORE_READ(up.ns, ns.inum);
-  t->mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+  t->mntns = task->nsproxy->mnt_ns->ns.inum;
   t->cgroup = bpf_get_current_cgroup_id();
-  BPF_CORE_READ_STR_INTO(&t->comm, task, comm);
+  bpf_get_current_comm(&t->comm, sizeof(t->comm));
 }
 
-static __always_inline void fill_header(struct gt_header *h, __u32 kind, __u32 size,
-                                        struct task_struct *task) {
+static __always_inline void fill_header(struct gt_header *h, __u32 kind, __u32 size) {
   h->kind = kind;
   h->size = size;
-  fill_task(&h->task, task);
+  fill_task(&h->task);
+}
+
+// The current task's user registers: at sys_enter/sys_exit the same
+// pt_regs the tracepoint passes (x86-64), but typed, so reading a register
+// is a load, not a helper call.
+static __always_inline struct pt_regs *current_regs(void) {
+  return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
 static __always_inline __u64 arg_of(struct pt_regs *regs, int i) {
   switch (i) {
-    case 0: return BPF_CORE_READ(regs, di);
-    case 1: return BPF_CORE_READ(regs, si);
-    case 2: return BPF_CORE_READ(regs, dx);
-    case 3: return BPF_CORE_READ(regs, r10);
-    case 4: return BPF_CORE_READ(regs, r8);
-    default: return BPF_CORE_READ(regs, r9);
+    case 0: return regs->di;
+    case 1: return regs->si;
+    case 2: return regs->dx;
+    case 3: return regs->r10;
+    case 4: return regs->r8;
+    default: return regs->r9;
   }
 }
 
@@ -168,10 +181,10 @@ static __always_inline void capture_fd_path(struct gt_sys_enter_full *f,
   }
 }
 
-static __always_inline void fill_enter(struct gt_sys_enter *e, struct task_struct *task, struct pt_regs *regs,
-                                       long id, __u32 size, bool payload) {
-  fill_header(&e->h, GT_SYS_ENTER, size, task);
+static __always_inline void fill_enter(struct gt_sys_enter *e, long id, __u32 size, bool payload) {
+  fill_header(&e->h, GT_SYS_ENTER, size);
   e->nr = id;
+  struct pt_regs *regs = current_regs();
 #pragma unroll
   for (int i = 0; i < 6; i++) e->args[i] = arg_of(regs, i);
   e->has_payload = payload;
@@ -191,7 +204,7 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
       count_drop();
       return 0;
     }
-    fill_enter(e, task, regs, id, sizeof(*e), false);
+    fill_enter(e, id, sizeof(*e), false);
     submit(e, sizeof(*e));
     return 0;
   }
@@ -200,7 +213,7 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
   struct gt_sys_enter_full *f = bpf_map_lookup_elem(&enter_scratch, &zero);
   if (!f) return 0;
   struct gt_sys_enter *e = &f->e;
-  fill_enter(e, task, regs, id, 0, true);
+  fill_enter(e, id, 0, true);
   __u8 mask = plan->str_mask;
 #pragma unroll
   for (int s = 0; s < GT_NSTR; s++) f->str_arg[s] = 0xff;
@@ -268,7 +281,6 @@ SEC("raw_tp/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret) {
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   if (!is_followed(tgid)) return 0;
-  struct task_struct *task = bpf_get_current_task_btf();
   bool err = ret < 0 && ret >= -4095;
   struct gt_sys_exit *e;
   if (err)
@@ -279,19 +291,34 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret) {
     count_drop();
     return 0;
   }
-  fill_header(&e->h, GT_SYS_EXIT, err ? sizeof(struct gt_sys_exit_err) : sizeof(struct gt_sys_exit), task);
-  e->nr = BPF_CORE_READ(regs, orig_ax);
+  if (err) {
+    fill_header(&e->h, GT_SYS_EXIT, sizeof(struct gt_sys_exit_err));
+  } else {
+    // A successful return is only ever joined to its entry, by thread id
+    // (or counted as unpaired): the names, namespaces and cgroup of the
+    // header would be read for nothing. An error return keeps them: it may
+    // be a syscall seccomp refused before sys_enter, written from the exit.
+    __builtin_memset(&e->h.task, 0, sizeof(e->h.task));
+    __u64 id = bpf_get_current_pid_tgid();
+    e->h.kind = GT_SYS_EXIT;
+    e->h.size = sizeof(struct gt_sys_exit);
+    e->h.task.ts = bpf_ktime_get_ns();
+    e->h.task.pid = id >> 32;
+    e->h.task.tid = (__u32)id;
+  }
+  struct pt_regs *uregs = current_regs();
+  e->nr = uregs->orig_ax;
   e->ret = ret;
   e->scm_rights = -1;
   if (err) {
     struct gt_sys_exit_err *x = (void *)e;
 #pragma unroll
-    for (int i = 0; i < 6; i++) x->args[i] = arg_of(regs, i);
+    for (int i = 0; i < 6; i++) x->args[i] = arg_of(uregs, i);
   }
   __u32 nr = (__u32)e->nr;
   struct gt_plan *plan = nr < MAX_SYSCALL_NR ? bpf_map_lookup_elem(&capture_plan, &nr) : NULL;
   if (plan && plan->extra == GT_X_MSG && ret >= 0)
-    e->scm_rights = count_scm_rights(BPF_CORE_READ(regs, si));
+    e->scm_rights = count_scm_rights(uregs->si);
   submit(e, e->h.size);
   return 0;
 }
@@ -309,7 +336,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child) {
     count_drop();
     return 0;
   }
-  fill_header(&e->h, GT_FORK, sizeof(*e), parent);
+  fill_header(&e->h, GT_FORK, sizeof(*e));  // current is the parent
   e->child_pid = ctgid;
   e->child_tid = BPF_CORE_READ(child, pid);
   struct pid *tp = BPF_CORE_READ(child, thread_pid);
@@ -432,7 +459,7 @@ static __always_inline void emit_audit(struct task_struct *p) {
   __u32 zero = 0;
   struct gt_audit *a = bpf_map_lookup_elem(&audit_scratch, &zero);
   if (!a) return;
-  fill_header(&a->h, GT_AUDIT, sizeof(*a), p);
+  fill_header(&a->h, GT_AUDIT, sizeof(*a));  // current is p
   const struct cred *c = BPF_CORE_READ(p, cred);
   a->uid = BPF_CORE_READ(c, uid.val);
   a->euid = BPF_CORE_READ(c, euid.val);
@@ -497,7 +524,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
     count_drop();
     return 0;
   }
-  fill_header(&e->h, GT_EXEC, sizeof(*e), p);
+  fill_header(&e->h, GT_EXEC, sizeof(*e));
   e->old_tid = old_pid;
   bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
   __u64 start = BPF_CORE_READ(p, mm, arg_start), end = BPF_CORE_READ(p, mm, arg_end);
@@ -519,13 +546,13 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead) {
   if (!e) {
     count_drop();
   } else {
-    fill_header(&e->h, GT_EXIT, sizeof(*e), p);
+    fill_header(&e->h, GT_EXIT, sizeof(*e));
     e->exit_code = BPF_CORE_READ(p, exit_code);
     e->group_dead = group_dead;
     e->sigsys_nr = -1;
     if ((e->exit_code & 0x7f) == 31 /* SIGSYS */) {
       // The exiting task is current; its user registers hold the syscall.
-      struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+      struct pt_regs *regs = current_regs();
       e->sigsys_nr = BPF_CORE_READ(regs, orig_ax);
 #pragma unroll
       for (int i = 0; i < 6; i++) e->sigsys_args[i] = arg_of(regs, i);
@@ -544,7 +571,7 @@ static __always_inline int emit_step(struct pt_regs *ctx, const char *step, int 
     count_drop();
     return 0;
   }
-  fill_header(&e->h, GT_STEP, sizeof(*e), bpf_get_current_task_btf());
+  fill_header(&e->h, GT_STEP, sizeof(*e));
   e->is_end = end;
   e->err = err;
   // The step name is a literal in the binary's .rodata, whose page may not
