@@ -95,27 +95,27 @@ static __always_inline __u32 ns_nr(struct pid *p) {
 }
 
 // Every record describes the current task (the syscall's caller, the
-// forking parent, the exec'ing or exiting task), so its fields are plain
-// loads through the BTF pointer of bpf_get_current_task_btf(), which the
-// verifier guards against faults, rather than one bpf_probe_read_kernel
-// call each: those were most of the ~1 us that every traced syscall cost.
+// forking parent, the exec'ing or exiting task). Its ids and comm come from
+// the helpers made for the current task; the rest are CO-RE reads.
+// (Loads straight through BTF pointers would be cheaper per record, but
+// made the verifier take ~40 ms longer at every start.)
 static __always_inline void fill_task(struct gt_task *t) {
   struct task_struct *task = bpf_get_current_task_btf();
   __u64 id = bpf_get_current_pid_tgid();
   t->ts = bpf_ktime_get_ns();
   t->pid = id >> 32;
   t->tid = (__u32)id;
-  struct pid *tp = task->thread_pid;
-  struct pid *lp = task->group_leader->thread_pid;
+  struct pid *tp = BPF_CORE_READ(task, thread_pid);
+  struct pid *lp = BPF_CORE_READ(task, group_leader, thread_pid);
   // The thread's upid in its own namespace gives both its number and the
   // namespace (one level read and one upid read, not two of each).
-  unsigned int level = tp->level;
+  unsigned int level = BPF_CORE_READ(tp, level);
   struct upid up = {};
   bpf_core_read(&up, sizeof(up), &tp->numbers[level]);
   t->ns_tid = up.nr;
   t->ns_pid = lp == tp ? up.nr : ns_nr(lp);
   t->pidns = BPF_CORE_READ(up.ns, ns.inum);
-  t->mntns = task->nsproxy->mnt_ns->ns.inum;
+  t->mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
   t->cgroup = bpf_get_current_cgroup_id();
   bpf_get_current_comm(&t->comm, sizeof(t->comm));
 }
@@ -126,14 +126,13 @@ static __always_inline void fill_header(struct gt_header *h, __u32 kind, __u32 s
   fill_task(&h->task);
 }
 
-// The current task's user registers: at sys_enter/sys_exit the same
-// pt_regs the tracepoint passes (x86-64), but typed, so reading a register
-// is a load, not a helper call.
-static __always_inline struct pt_regs *current_regs(void) {
-  return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+// The user registers, copied with one helper call rather than one per
+// register read.
+static __always_inline void read_regs(struct pt_regs *copy, const void *regs) {
+  if (bpf_probe_read_kernel(copy, sizeof(*copy), regs)) __builtin_memset(copy, 0, sizeof(*copy));
 }
 
-static __always_inline __u64 arg_of(struct pt_regs *regs, int i) {
+static __always_inline __u64 arg_of(const struct pt_regs *regs, int i) {
   switch (i) {
     case 0: return regs->di;
     case 1: return regs->si;
@@ -181,12 +180,14 @@ static __always_inline void capture_fd_path(struct gt_sys_enter_full *f,
   }
 }
 
-static __always_inline void fill_enter(struct gt_sys_enter *e, long id, __u32 size, bool payload) {
+static __always_inline void fill_enter(struct gt_sys_enter *e, const void *uregs, long id, __u32 size,
+                                       bool payload) {
   fill_header(&e->h, GT_SYS_ENTER, size);
   e->nr = id;
-  struct pt_regs *regs = current_regs();
+  struct pt_regs regs;
+  read_regs(&regs, uregs);
 #pragma unroll
-  for (int i = 0; i < 6; i++) e->args[i] = arg_of(regs, i);
+  for (int i = 0; i < 6; i++) e->args[i] = arg_of(&regs, i);
   e->has_payload = payload;
 }
 
@@ -204,7 +205,7 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
       count_drop();
       return 0;
     }
-    fill_enter(e, id, sizeof(*e), false);
+    fill_enter(e, regs, id, sizeof(*e), false);
     submit(e, sizeof(*e));
     return 0;
   }
@@ -213,7 +214,7 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
   struct gt_sys_enter_full *f = bpf_map_lookup_elem(&enter_scratch, &zero);
   if (!f) return 0;
   struct gt_sys_enter *e = &f->e;
-  fill_enter(e, id, 0, true);
+  fill_enter(e, regs, id, 0, true);
   __u8 mask = plan->str_mask;
 #pragma unroll
   for (int s = 0; s < GT_NSTR; s++) f->str_arg[s] = 0xff;
@@ -306,19 +307,20 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret) {
     e->h.task.pid = id >> 32;
     e->h.task.tid = (__u32)id;
   }
-  struct pt_regs *uregs = current_regs();
-  e->nr = uregs->orig_ax;
+  struct pt_regs uregs;
+  read_regs(&uregs, regs);
+  e->nr = uregs.orig_ax;
   e->ret = ret;
   e->scm_rights = -1;
   if (err) {
     struct gt_sys_exit_err *x = (void *)e;
 #pragma unroll
-    for (int i = 0; i < 6; i++) x->args[i] = arg_of(uregs, i);
+    for (int i = 0; i < 6; i++) x->args[i] = arg_of(&uregs, i);
   }
   __u32 nr = (__u32)e->nr;
   struct gt_plan *plan = nr < MAX_SYSCALL_NR ? bpf_map_lookup_elem(&capture_plan, &nr) : NULL;
   if (plan && plan->extra == GT_X_MSG && ret >= 0)
-    e->scm_rights = count_scm_rights(uregs->si);
+    e->scm_rights = count_scm_rights(uregs.si);
   submit(e, e->h.size);
   return 0;
 }
@@ -552,10 +554,11 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead) {
     e->sigsys_nr = -1;
     if ((e->exit_code & 0x7f) == 31 /* SIGSYS */) {
       // The exiting task is current; its user registers hold the syscall.
-      struct pt_regs *regs = current_regs();
-      e->sigsys_nr = BPF_CORE_READ(regs, orig_ax);
+      struct pt_regs regs;
+      read_regs(&regs, (const void *)bpf_task_pt_regs(bpf_get_current_task_btf()));
+      e->sigsys_nr = regs.orig_ax;
 #pragma unroll
-      for (int i = 0; i < 6; i++) e->sigsys_args[i] = arg_of(regs, i);
+      for (int i = 0; i < 6; i++) e->sigsys_args[i] = arg_of(&regs, i);
     }
     submit(e, e->h.size);
   }
