@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "cli/usage.h"
 #include "linux/cloned_binary.h"
+#include "linux/early_reexec.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/trace_session.h"
@@ -27,7 +28,8 @@ namespace {
 // exec call ensure() again; after the re-exec that is one access().
 std::string_view container_command(int argc, char** argv) {
   std::string_view c = glassrun::cli::named_command(argc, argv);
-  return c == "create" || c == "run" || c == "exec" ? c : std::string_view();
+  // c views a whole argv element, so it is NUL-terminated.
+  return !c.empty() && glassrun::early::reexecutes(c.data()) ? c : std::string_view();
 }
 
 std::string self_exe() {

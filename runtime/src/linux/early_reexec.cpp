@@ -75,6 +75,10 @@ EARLY const char* named_command(int argc, char* const* argv, bool* traced) noexc
   return nullptr;
 }
 
+EARLY bool reexecutes(const char* command) noexcept {
+  return same(command, "create") || same(command, "run") || same(command, "exec");
+}
+
 EARLY int readonly_overlay_of(const char* dir, const char* source, const char** failed_step) noexcept {
   int empty = empty_detached_tmpfs();
   if (empty < 0) {
@@ -154,8 +158,7 @@ extern "C" EARLY void glassrun_early_start(long* stack) noexcept {
   const char* command = glassrun::early::named_command(argc, argv, &traced);
   // With --trace, main hands the command to glasstrace first.
   if (traced || !command) return;
-  using glassrun::early::same;
-  if (!same(command, "create") && !same(command, "run") && !same(command, "exec")) return;
+  if (!glassrun::early::reexecutes(command)) return;
   glassrun::early::reexec_through_overlay(argv, envp);  // returns only where there is nothing to do, or it failed
 }
 

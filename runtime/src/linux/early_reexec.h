@@ -27,6 +27,11 @@ bool global_flag_takes_value(const char* arg) noexcept;
 // flags and their values), or nullptr. *traced: --trace came before it.
 const char* named_command(int argc, char* const* argv, bool* traced) noexcept;
 
+// Whether `command` re-executes itself from the view first: create, run and
+// exec, the commands whose processes enter a container. The one list of
+// them: main's container_command asks here too.
+bool reexecutes(const char* command) noexcept;
+
 // A detached read-only overlayfs with `dir` as its only real layer (and an
 // empty detached tmpfs as the second, which overlayfs needs to run without an
 // upper layer), named `source` in mountinfo. Returns the mount's fd (close-on-
