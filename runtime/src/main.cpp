@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "cli/usage.h"
 #include "linux/cloned_binary.h"
+#include "linux/cpu_affinity.h"
 #include "linux/early_reexec.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -147,6 +148,7 @@ int main(int argc, char** argv) {
     if (auto c = container_command(argc, argv); !c.empty()) {
       command = c;
       cloned_binary::ensure(argv);
+      cpu_affinity::keep_runtime_on_this_cpu();
     }
 
     CLI::App app{"an OCI container runtime whose every kernel-facing step can be seen", "glassrun"};

@@ -14,6 +14,7 @@
 #include <algorithm>
 
 #include "linux/capabilities.h"
+#include "linux/cpu_affinity.h"
 #include "linux/lsm.h"
 #include "linux/rlimits.h"
 #include "linux/user.h"
@@ -146,6 +147,8 @@ void become_root_in_user_ns() {
 
 Ready finalize(const Finalize& f) {
   const spec::Process& p = *f.process;
+  // First: a seccomp profile may refuse sched_setaffinity.
+  if (int err = cpu_affinity::give_back_callers_cpus()) throw_sys("give back the caller's CPU affinity: sched_setaffinity", err);
   {
     Step s(step_name(f, "init.rlimits", "exec.rlimits"));
     rlimits::apply(p.rlimits);

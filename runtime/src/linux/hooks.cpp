@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "linux/cpu_affinity.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/log.h"
@@ -58,6 +59,7 @@ void run_one(const spec::Hook& h, const std::string& state_json, const std::stri
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
+    cpu_affinity::give_back_callers_cpus();  // a hook runs on the caller's CPUs, as under runc
     execve(h.path.c_str(), argv.data(), envp.data());
     _exit(127);
   }
