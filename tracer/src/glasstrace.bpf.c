@@ -99,12 +99,16 @@ static __always_inline __u32 ns_nr(struct pid *p) {
 // the helpers made for the current task; the rest are CO-RE reads.
 // (Loads straight through BTF pointers would be cheaper per record, but
 // made the verifier take ~40 ms longer at every start.)
-static __always_inline void fill_task(struct gt_task *t) {
-  struct task_struct *task = bpf_get_current_task_btf();
+static __always_inline void fill_ids(struct gt_task *t) {
   __u64 id = bpf_get_current_pid_tgid();
   t->ts = bpf_ktime_get_ns();
   t->pid = id >> 32;
   t->tid = (__u32)id;
+}
+
+static __always_inline void fill_task(struct gt_task *t) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  fill_ids(t);
   struct pid *tp = BPF_CORE_READ(task, thread_pid);
   struct pid *lp = BPF_CORE_READ(task, group_leader, thread_pid);
   // The thread's upid in its own namespace gives both its number and the
@@ -299,13 +303,10 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret) {
     // (or counted as unpaired): the names, namespaces and cgroup of the
     // header would be read for nothing. An error return keeps them: it may
     // be a syscall seccomp refused before sys_enter, written from the exit.
-    __builtin_memset(&e->h.task, 0, sizeof(e->h.task));
-    __u64 id = bpf_get_current_pid_tgid();
     e->h.kind = GT_SYS_EXIT;
     e->h.size = sizeof(struct gt_sys_exit);
-    e->h.task.ts = bpf_ktime_get_ns();
-    e->h.task.pid = id >> 32;
-    e->h.task.tid = (__u32)id;
+    __builtin_memset(&e->h.task, 0, sizeof(e->h.task));
+    fill_ids(&e->h.task);
   }
   struct pt_regs uregs;
   read_regs(&uregs, regs);

@@ -16,9 +16,11 @@
 
 #define GT_RINGBUF_HDR 8  // BPF_RINGBUF_HDR_SZ: each record's length word
 
-static __always_inline __u64 ringbuf_crossing_flags(__u64 start, __u64 size, __u32 every_shift) {
-  __u64 end = start + ((size + GT_RINGBUF_HDR + 7) & ~7ULL);
-  return (start >> every_shift) != (end >> every_shift) ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+// Bytes a record of `size` takes in the ring: its header, rounded up to 8.
+static __always_inline __u64 ringbuf_record_len(__u64 size) { return (size + GT_RINGBUF_HDR + 7) & ~7ULL; }
+
+static __always_inline __u64 ringbuf_crossing_flags(__u64 start, __u64 len, __u32 every_shift) {
+  return (start >> every_shift) != ((start + len) >> every_shift) ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 // For bpf_ringbuf_submit of a reserved record of `size` bytes: the last
@@ -26,12 +28,12 @@ static __always_inline __u64 ringbuf_crossing_flags(__u64 start, __u64 size, __u
 // producer position.
 static __always_inline __u64 ringbuf_wake_reserved(void *ring, __u64 size, __u32 every_shift) {
   __u64 end = bpf_ringbuf_query(ring, BPF_RB_PROD_POS);
-  __u64 len = (size + GT_RINGBUF_HDR + 7) & ~7ULL;
-  return ringbuf_crossing_flags(end > len ? end - len : 0, size, every_shift);
+  __u64 len = ringbuf_record_len(size);
+  return ringbuf_crossing_flags(end > len ? end - len : 0, len, every_shift);
 }
 
 // For bpf_ringbuf_output of `size` bytes: the record will start at the
 // producer position.
 static __always_inline __u64 ringbuf_wake_output(void *ring, __u64 size, __u32 every_shift) {
-  return ringbuf_crossing_flags(bpf_ringbuf_query(ring, BPF_RB_PROD_POS), size, every_shift);
+  return ringbuf_crossing_flags(bpf_ringbuf_query(ring, BPF_RB_PROD_POS), ringbuf_record_len(size), every_shift);
 }
