@@ -21,6 +21,12 @@ EARLY bool passed_over(std::uint32_t byte) { return byte == 0 || (byte >= 0xf0 &
 
 enum { kNull = 0, kData = 1, kInstruction = 2 };
 
+#if __GLIBC__ == 2 && __GLIBC_MINOR__ == 36
+constexpr long kNoSuchCache = -1;
+#else
+constexpr long kNoSuchCache = 0;  // not modelled
+#endif
+
 // Descriptor 0xff: "leaf 4 has it all", glibc's walk of it for one name.
 EARLY long from_leaf4(int name, const Leaf4* leaf4, int subleaves) {
   int folded = rel(name) / 3 * 3;
@@ -58,11 +64,17 @@ EARLY long handle_intel(int name, const std::uint32_t leaf2[4], const Leaf4* lea
     for (; value != 0; value >>= 8) {
       std::uint32_t byte = value & 0xff;
       if (byte == 0xff) {
-        // What glibc does when leaf 4 has no such cache differs between
-        // its versions (0 and on to the next register, or -1): not modelled.
-        long found = complete ? from_leaf4(name, leaf4, subleaves) : 0;
-        *known = found != 0;
-        return found;
+        if (!complete) return 0;
+        long found = from_leaf4(name, leaf4, subleaves);
+        if (found != 0) {
+          *known = true;
+          return found;
+        }
+        // Leaf 4 has no such cache (an L4, mostly). glibc versions differ:
+        // 2.36, the one this is linked with on Debian 12, answers -1 at
+        // once; earlier ones go on to the next register. Others: glibc's.
+        *known = kNoSuchCache != 0;
+        return kNoSuchCache;
       }
       if (!passed_over(byte)) return 0;
     }

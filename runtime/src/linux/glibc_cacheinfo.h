@@ -13,8 +13,8 @@
 // leaf 2 and walks leaf 4 once, then answers each name the way glibc's own
 // code would, and hands every case it does not model (legacy leaf-2
 // descriptors, more than one leaf-2 round, ...) to glibc's original
-// function, whose address the patch stores. Same answers; here 13 `cpuid`s
-// (the L4 question, which this CPU has no cache for, is glibc's) instead of 45.
+// function, whose address the patch stores. Same answers; here 7 `cpuid`s
+// instead of 45.
 //
 // It runs inside glibc's start-up, before TLS and IFUNCs are set up: the
 // .cpp is freestanding like early_reexec.cpp (no libc call, no stack
@@ -34,8 +34,9 @@ struct Leaf4 {
 // _SC_LEVEL1_ICACHE_SIZE ... _SC_LEVEL4_CACHE_LINESIZE, given CPUID leaf 2's
 // registers and leaf 4's subleaves up to (not including) the first of type 0
 // (`complete`: that subleaf was seen). Modelled is only the common case of
-// today's Intel CPUs: leaf 2 says "see leaf 4" (descriptor 0xff) and leaf 4
-// has the cache asked for. Elsewhere *known is false and the value is 0.
+// today's Intel CPUs: leaf 2 says "see leaf 4" (descriptor 0xff), and leaf 4
+// has the cache asked for or (with glibc 2.36) has not. Elsewhere *known is
+// false and the value is 0.
 long handle_intel(int name, const std::uint32_t leaf2[4], const Leaf4* leaf4, int subleaves, bool complete,
                   bool* known) noexcept;
 
