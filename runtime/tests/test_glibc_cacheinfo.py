@@ -76,3 +76,10 @@ def test_the_entry_needs_nothing_from_libc():
     r = subprocess.run(["nm", "-u", str(obj)], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == [], r.stdout
+
+
+def test_a_binary_that_cannot_be_read_is_one_line_and_a_failed_build(tmp_path):
+    r = patch(tmp_path / "missing")
+    assert r.returncode == 1
+    assert r.stdout == ""
+    assert r.stderr.strip() == f"glibc cacheinfo: {tmp_path / 'missing'}: No such file or directory"

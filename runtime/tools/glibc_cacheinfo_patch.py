@@ -96,6 +96,14 @@ def main(argv):
     if len(paths) != 1:
         sys.exit("usage: glibc_cacheinfo_patch.py [--check] BINARY")
     path = paths[0]
+    try:
+        return patch(path, check)
+    except OSError as e:
+        print(f"glibc cacheinfo: {path}: {e.strerror}", file=sys.stderr)
+        return 1
+
+
+def patch(path, check):
     elf = bytearray(open(path, "rb").read())
     try:
         secs = sections(elf)
