@@ -2,8 +2,8 @@
 (runtime/src/linux/glibc_cacheinfo.h, runtime/tools/glibc_cacheinfo_patch.py;
 issue 18).
 
-The static glassrun is patched after linking so that glibc's start-up asks
-glassrun's handle_intel instead of its own (12 calls, ~45 `cpuid`s, each a VM
+The static glassrun (and glasstrace) is patched after linking so that glibc's
+start-up asks glassrun's handle_intel instead of its own (12 calls, ~45 `cpuid`s, each a VM
 exit here). These tests check that the built glassrun is patched, that a
 patched program's glibc computes exactly what the unpatched one computes,
 and that a binary of another shape is left as built."""
@@ -32,10 +32,13 @@ def static(path):
     return all(struct.unpack_from("<I", elf, phoff + i * phentsize)[0] != 3 for i in range(phnum))
 
 
-def test_the_built_glassrun_has_glibcs_cache_probe_pointed_at_its_own():
-    if not static(GLASSRUN):
-        pytest.skip(f"{GLASSRUN} is linked dynamically (a sanitizer build): glibc's start-up is ld.so's, not patched")
-    r = patch("--check", GLASSRUN)
+@pytest.mark.parametrize("binary", [GLASSRUN, BUILD / "tracer" / "glasstrace"], ids=["glassrun", "glasstrace"])
+def test_the_built_binaries_have_glibcs_cache_probe_pointed_at_glassruns(binary):
+    """glassrun, and glasstrace, which every traced command starts."""
+    assert binary.exists(), f"{binary} not built"
+    if not static(binary):
+        pytest.skip(f"{binary} is linked dynamically (a sanitizer build): glibc's start-up is ld.so's, not patched")
+    r = patch("--check", binary)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "patched (12 calls" in r.stdout
 
