@@ -200,3 +200,18 @@ def test_a_failed_re_exec_before_the_constructors_is_retried_by_main(glassrun, f
         assert r.returncode == 1, r.stderr
         assert r.stderr == "glassrun: run: re-execute from a read-only view of the binary: input/output error\n"
         assert not (Path(glassrun.root) / cid).exists()
+
+
+def test_run_asks_whether_selinux_is_enabled_once(glassrun, fast_bundle, tmp_path):
+    """Each mount that may take a label (mountLabel) asked the host whether
+    selinuxfs is mounted, a statfs each (11 per `run` of the default
+    bundle); the answer does not change during a command: asked once."""
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed: the statfs calls cannot be counted")
+    b = fast_bundle("true")
+    out = tmp_path / "trace"
+    r = run(["strace", "-f", "-qq", "-o", out, "-e", "trace=statfs", glassrun.binary, "--root", glassrun.root,
+             "run", "-b", b.path, glassrun.new_id("sb")], stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    asks = [line for line in Path(out).read_text().splitlines() if '"/sys/fs/selinux"' in line]
+    assert len(asks) == 1, asks

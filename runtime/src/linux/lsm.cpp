@@ -30,8 +30,13 @@ bool apparmor_enabled() {
 }
 
 bool selinux_enabled() {
-  struct statfs sf;
-  return statfs("/sys/fs/selinux", &sf) == 0 && sf.f_type == static_cast<decltype(sf.f_type)>(SELINUX_MAGIC);
+  // Asked once per mount that may take a label: the host's answer does not
+  // change during a command (and is the host's: first asked before pivot_root).
+  static const bool enabled = [] {
+    struct statfs sf;
+    return statfs("/sys/fs/selinux", &sf) == 0 && sf.f_type == static_cast<decltype(sf.f_type)>(SELINUX_MAGIC);
+  }();
+  return enabled;
 }
 
 void check_process(const spec::Process& p, const FieldNames& names) {
