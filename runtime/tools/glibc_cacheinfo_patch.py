@@ -17,7 +17,6 @@ import re
 import struct
 import sys
 
-NAMES = range(185, 198)  # _SC_LEVEL1_ICACHE_SIZE .. _SC_LEVEL4_CACHE_SIZE
 CALLS = 12
 GLIBC = "handle_intel.constprop.0"
 ENTRY = "glassrun_glibc_handle_intel_entry"

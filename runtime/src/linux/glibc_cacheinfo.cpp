@@ -19,7 +19,7 @@ constexpr int rel(int name) { return name - _SC_LEVEL1_ICACHE_SIZE; }
 // any other byte may be in glibc's table: those are not modelled.
 EARLY bool passed_over(std::uint32_t byte) { return byte == 0 || (byte >= 0xf0 && byte <= 0xfe); }
 
-enum { kNull = 0, kData = 1, kInstruction = 2 };
+enum { kData = 1, kInstruction = 2 };  // leaf 4's cache types
 
 #if __GLIBC__ == 2 && __GLIBC_MINOR__ == 36
 constexpr long kNoSuchCache = -1;

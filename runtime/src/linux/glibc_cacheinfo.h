@@ -6,7 +6,7 @@
 // a VM exit of ~6.5 us: ~0.3 ms of every glassrun command, a seventh of an
 // `exec` (docs/BENCHMARKS.md, session 9). No tunable skips it.
 //
-// The static glassrun has those twelve calls pointed at
+// The static glassrun (and glasstrace) has those twelve calls pointed at
 // glassrun_glibc_handle_intel_entry after linking (runtime/tools/
 // glibc_cacheinfo_patch.py, which checks the exact shape of each call site
 // and leaves the binary as built when anything differs). The entry reads
