@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "linux/cgroups.h"
 #include "linux/cgroups_fs.h"
+#include "linux/cgroups_placement.h"
 #include "linux/device_filter.h"
 #include "util/error.h"
 
@@ -233,6 +235,36 @@ TEST_F(CgroupKernel, DeviceProgramFiltersOpens) {
   waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "1: /dev/null refused, 2: /dev/zero allowed";
+}
+
+// Paths under /sys/fs/cgroup are walked from one directory fd of it, and
+// no child of clone_into (the init, exec's process) holds that fd or opens
+// it again: ".." from it would leave any container.
+TEST_F(CgroupKernel, CgroupfsDirectoryFdStaysOutOfClonedChildren) {
+  std::string probe = "/sys/fs/cgroup/" + test_id("at");
+  fs::At a = fs::at(probe);
+  ASSERT_NE(a.dirfd, AT_FDCWD);
+  EXPECT_STREQ(a.rel, probe.c_str() + strlen("/sys/fs/cgroup/"));
+  struct stat st {};
+  ASSERT_EQ(fstat(a.dirfd, &st), 0);
+  int held = a.dirfd;
+  EXPECT_FALSE(fs::exists(probe));  // walks from the fd, same answer
+
+  Placement none;
+  pid_t pid = clone_into(0, none);
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    bool still_open = fcntl(held, F_GETFD) >= 0;
+    fs::At again = fs::at(probe);  // must not open it anew
+    _exit((still_open ? 1 : 0) | (again.dirfd != AT_FDCWD ? 2 : 0) | (strcmp(again.rel, probe.c_str()) ? 4 : 0));
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: fd inherited, 2: reopened in the child, 4: path not given whole";
+  // The parent closed it before the clone and opens it again when asked.
+  EXPECT_NE(fs::at(probe).dirfd, AT_FDCWD);
+  EXPECT_EQ(fs::at("/proc/self").dirfd, AT_FDCWD);  // other paths are walked as given
 }
 
 }  // namespace

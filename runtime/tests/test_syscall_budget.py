@@ -14,16 +14,20 @@ from conftest import run
 from security.helpers import bundle_template, fast_bundle, probe_binary  # noqa: F401
 
 
+def straced_run(rt, bundle, out, trace):
+    """`run` of the bundle under strace -f -e trace=TRACE; the lines strace wrote."""
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed: the system calls cannot be seen")
+    r = run(["strace", "-f", "-qq", "-o", out, "-e", f"trace={trace}", rt.binary, "--root", rt.root,
+             "run", "-b", bundle.path, rt.new_id("sb")], stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    return Path(out).read_text().splitlines()
+
+
 def traced_run(rt, bundle, out):
     """`run` of the bundle under strace -f; syscall name -> count."""
-    if not shutil.which("strace"):
-        pytest.skip("strace is not installed: the syscall budget cannot be counted")
-    cid = rt.new_id("sb")
-    r = run(["strace", "-f", "-qq", "-o", out, "-e", "trace=readlinkat,openat2,mkdirat",
-             rt.binary, "--root", rt.root, "run", "-b", bundle.path, cid], stdin=subprocess.DEVNULL)
-    assert r.returncode == 0, r.stderr
     calls = Counter()
-    for line in Path(out).read_text().splitlines():
+    for line in straced_run(rt, bundle, out, "readlinkat,openat2,mkdirat"):
         name = line.split(None, 1)[1].split("(", 1)[0] if " " in line else ""
         calls[name] += 1
     return calls
@@ -75,27 +79,36 @@ def test_the_sealed_re_exec_comes_before_the_command_line_is_parsed(glassrun, fa
 
 
 def test_state_files_are_never_renamed_over_the_old_file(glassrun, fast_bundle, tmp_path):
-    """`run` writes glassrun.json twice (the clean-up record before the clone,
-    then the full one) and state.json once. A new file takes its name with
-    RENAME_NOREPLACE; a replacement swaps names (RENAME_EXCHANGE) and unlinks
-    the old file. A plain rename over the old file made ext4 allocate the new
-    file's blocks at once (auto_da_alloc), and `delete` then waited on their
-    discard (/run here is ext4 mounted with discard)."""
+    """`run` writes glassrun.json (the clean-up record before the clone) and
+    state.json once each; `update` replaces glassrun.json. A new file takes
+    its name with RENAME_NOREPLACE; a replacement swaps names
+    (RENAME_EXCHANGE) and unlinks the old file. A plain rename over the old
+    file made ext4 allocate the new file's blocks at once (auto_da_alloc),
+    and `delete` then waited on their discard (/run here is ext4 mounted
+    with discard)."""
     if not shutil.which("strace"):
         pytest.skip("strace is not installed: the syscall order cannot be seen")
-    b = fast_bundle("true")
+    b = fast_bundle("sleep", "100000")
     out = tmp_path / "trace"
     cid = glassrun.new_id("sb")
-    r = run(["strace", "-f", "-qq", "-o", out, "-e", "trace=rename,renameat,renameat2,unlinkat",
-             glassrun.binary, "--root", glassrun.root, "run", "-b", b.path, cid], stdin=subprocess.DEVNULL)
+    renames = ["-e", "trace=rename,renameat,renameat2,unlinkat"]
+    # Not -f: strace would wait for the detached container; the runtime's
+    # own process writes the files.
+    r = run(["strace", "-qq", "-o", out, *renames, glassrun.binary, "--root", glassrun.root,
+             "run", "-d", "-b", b.path, cid], stdin=subprocess.DEVNULL)
     assert r.returncode == 0, r.stderr
-    lines = [l.split(None, 1)[1] for l in Path(out).read_text().splitlines() if "rename" in l]
+    r = run(["strace", "-qq", "-o", f"{out}.update", *renames, glassrun.binary, "--root", glassrun.root,
+             "update", "--pids-limit", "100", cid], stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    text = Path(out).read_text() + Path(f"{out}.update").read_text()
+    lines = [" ".join(l.split()) for l in text.splitlines() if "rename" in l]  # no pid column: not -f
     assert lines, "no rename seen"
     assert not any(l.startswith(("rename(", "renameat(")) for l in lines), lines
+    new = [l for l in lines if "RENAME_NOREPLACE" in l and l.endswith("= 0")]
+    assert any('"state.json"' in l for l in new) and any('"glassrun.json"' in l for l in new), lines
     swaps = [l for l in lines if "RENAME_EXCHANGE" in l and l.endswith("= 0")]
     assert any('"glassrun.json"' in l for l in swaps), lines
-    text = Path(out).read_text()
-    assert '".glassrun.json.tmp", 0) = 0' in text, text  # the old record, unlinked
+    assert '".glassrun.json.tmp", 0) = 0' in " ".join(text.split()), text  # the old record, unlinked
 
 
 def test_the_sealed_re_exec_comes_before_libc_starts(glassrun, fast_bundle, tmp_path):
@@ -206,12 +219,31 @@ def test_run_asks_whether_selinux_is_enabled_once(glassrun, fast_bundle, tmp_pat
     """Each mount that may take a label (mountLabel) asked the host whether
     selinuxfs is mounted, a statfs each (11 per `run` of the default
     bundle); the answer does not change during a command: asked once."""
-    if not shutil.which("strace"):
-        pytest.skip("strace is not installed: the statfs calls cannot be counted")
-    b = fast_bundle("true")
-    out = tmp_path / "trace"
-    r = run(["strace", "-f", "-qq", "-o", out, "-e", "trace=statfs", glassrun.binary, "--root", glassrun.root,
-             "run", "-b", b.path, glassrun.new_id("sb")], stdin=subprocess.DEVNULL)
-    assert r.returncode == 0, r.stderr
-    asks = [line for line in Path(out).read_text().splitlines() if '"/sys/fs/selinux"' in line]
+    lines = straced_run(glassrun, fast_bundle("true"), tmp_path / "trace", "statfs")
+    asks = [line for line in lines if '"/sys/fs/selinux"' in line]
     assert len(asks) == 1, asks
+
+
+def test_cgroup_paths_are_walked_from_one_directory_fd(glassrun, fast_bundle, tmp_path):
+    """The runtime reaches its cgroups through a directory fd of
+    /sys/fs/cgroup, never by a path from / (each walked /sys, sysfs, whose
+    kernfs lock a network namespace's set-up holds: ~70 such walks per `run`
+    on a v1 host waited there when runs overlap). The init's bind mounts of
+    its cgroups still name them from /: they are left out."""
+    lines = straced_run(glassrun, fast_bundle("true"), tmp_path / "trace", "%file")
+    walks = [x for x in lines if '"/sys/fs/cgroup/' in x and " mount(" not in x]
+    assert walks == [], walks
+    opened = [x for x in lines if '"/sys/fs/cgroup"' in x]
+    # Once before the init is cloned and once after (the fd is closed for
+    # the clone), and the cgroups were made through it.
+    assert 1 <= len(opened) <= 2, opened
+    assert any("mkdirat(" in x for x in lines), lines
+
+
+def test_run_writes_glassrun_json_once(glassrun, fast_bundle, tmp_path):
+    """glassrun.json records the cgroups create will make before it makes
+    them; when they are the ones made (the usual case) it is not written a
+    second time with the same content (a new inode and a rename each)."""
+    b = fast_bundle("true")
+    opened = traced_paths(glassrun, ["run", "-b", b.path, glassrun.new_id("sb")], tmp_path / "trace")
+    assert opens_of(opened, ".glassrun.json.tmp") == 1, opened

@@ -17,6 +17,7 @@
 #include "container/supervise.h"
 #include "linux/capabilities.h"
 #include "linux/cgroups.h"
+#include "linux/cgroups_fs.h"
 #include "linux/cgroups_placement.h"
 #include "linux/cloned_binary.h"
 #include "linux/console.h"
@@ -73,7 +74,7 @@ std::string first_limit(const nlohmann::json& r) {
 std::vector<std::string> missing_dirs(const std::map<std::string, std::string>& paths) {
   std::vector<std::string> out;
   for (const auto& [ctrl, dir] : paths)
-    for (std::string d = dir; d.size() > 1 && access(d.c_str(), F_OK) != 0; d = d.substr(0, d.rfind('/')))
+    for (std::string d = dir; d.size() > 1 && !cgroups::fs::accessible(d); d = d.substr(0, d.rfind('/')))
       if (std::find(out.begin(), out.end(), d) == out.end()) out.push_back(d);
   return out;
 }
@@ -81,8 +82,11 @@ std::vector<std::string> missing_dirs(const std::map<std::string, std::string>& 
 // Before the first cgroup or process exists: which cgroups this container
 // will have, so `delete --force` can find them if glassrun dies (kill -9)
 // before state.json is written.
-void record_pieces(const state::ContainerDir& dir, const spec::Config& c, const cgroups::Manager& cg) {
-  dir.write_extras({c.raw, missing_dirs(cg.paths()), cg.paths()});
+// Returns what it wrote.
+state::Extras record_pieces(const state::ContainerDir& dir, const spec::Config& c, const cgroups::Manager& cg) {
+  state::Extras e{c.raw, missing_dirs(cg.paths()), cg.paths()};
+  dir.write_extras(e);
+  return e;
 }
 
 // runc refuses at once rather than starting an init that would never run.
@@ -97,11 +101,13 @@ void refuse_frozen(const cgroups::Manager& cg) {
 
 // The cleanup list shares ownership of the manager: an undo action must not
 // outlive what it undoes (the limits step may throw before we return).
+// `recorded` gets what glassrun.json says after this step.
 std::shared_ptr<cgroups::Manager> make_cgroups(const spec::Config& c, const std::string& id,
-                                               const state::ContainerDir& dir, Cleanup& cleanup) {
+                                               const state::ContainerDir& dir, Cleanup& cleanup,
+                                               state::Extras& recorded) {
   Step s("create.cgroups");
   std::shared_ptr<cgroups::Manager> cg = cgroups::for_new_container(c.cgroups_path, id);
-  record_pieces(dir, c, *cg);
+  recorded = record_pieces(dir, c, *cg);
   // As runc 1.1: a cgroup that already has processes is used, with a warning.
   if (auto n = cg->pids().size(); n > 0)
     log::warn(fmt::format("container's cgroup is not empty: {} process(es) found", n));
@@ -267,7 +273,8 @@ Created create(const CreateOptions& o, bool foreground) {
   dir = std::make_shared<state::ContainerDir>(state::ContainerDir::create(o.root, o.id));
   cleanup.add([dir] { dir->remove(); });
   UniqueFd fifo = dir->make_exec_fifo();
-  cg = make_cgroups(config, o.id, *dir, cleanup);
+  state::Extras recorded;
+  cg = make_cgroups(config, o.id, *dir, cleanup, recorded);
   auto filter = compile_seccomp(config);
 
   auto [parent_chan, init_chan] = sync::Channel::pair();
@@ -326,7 +333,10 @@ Created create(const CreateOptions& o, bool foreground) {
   Step s("create.state");
   state::State st = make_state(o, config, pid, *cg);
   state::Extras extras{config.raw, cg->created_dirs(), cg->paths()};
-  dir->write_extras(extras);
+  // Usually the cgroups made are the ones recorded before: then the file
+  // already says this, and a second write would cost a new inode (issue 18).
+  if (extras.created_cgroups != recorded.created_cgroups || extras.cgroup_paths != recorded.cgroup_paths)
+    dir->write_extras(extras);
   dir->write_state(st);
   if (!o.pid_file.empty()) write_pid_file(o.pid_file, pid);
   cleanup.disarm();

@@ -67,7 +67,7 @@ size_t depth(const std::string& p) { return static_cast<size_t>(std::count(p.beg
 // other errors are retried a few times, then thrown.
 bool rmdir_parent(const std::string& dir) {
   for (int attempt = 0;; ++attempt) {
-    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return true;
+    if (fs::rmdir(dir) == 0 || errno == ENOENT) return true;
     if (errno == EBUSY || errno == ENOTEMPTY) return false;
     if (attempt == 3) throw_sys("rmdir " + dir);
     usleep(20000);

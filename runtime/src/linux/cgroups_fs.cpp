@@ -5,9 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "util/error.h"
@@ -20,15 +22,52 @@ std::string join(const std::string& dir, const std::string& file) {
   return dir.back() == '/' ? dir + file : dir + "/" + file;
 }
 
+namespace {
+
+constexpr std::string_view kMount = "/sys/fs/cgroup/";
+std::atomic<int> mount_fd{-1};
+std::atomic<bool> mount_fd_allowed{true};
+
+}  // namespace
+
+At at(const std::string& path) {
+  if (path.size() <= kMount.size() || path.compare(0, kMount.size(), kMount) != 0) return {AT_FDCWD, path.c_str()};
+  int fd = mount_fd.load();
+  if (fd < 0) {
+    if (!mount_fd_allowed.load()) return {AT_FDCWD, path.c_str()};
+    fd = ::open("/sys/fs/cgroup", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return {AT_FDCWD, path.c_str()};  // the walk from / then reports what is wrong
+    int none = -1;
+    if (!mount_fd.compare_exchange_strong(none, fd)) {
+      ::close(fd);
+      fd = none;
+    }
+  }
+  return {fd, path.c_str() + kMount.size()};
+}
+
+void close_mount_fd(bool for_good) {
+  if (for_good) mount_fd_allowed = false;
+  int fd = mount_fd.exchange(-1);
+  if (fd >= 0) ::close(fd);
+}
+
+bool accessible(const std::string& path) {
+  At a = at(path);
+  return ::faccessat(a.dirfd, a.rel, F_OK, 0) == 0;
+}
+
 bool exists(const std::string& path) {
   struct stat st;
-  if (::stat(path.c_str(), &st) == 0) return true;
+  At a = at(path);
+  if (::fstatat(a.dirfd, a.rel, &st, 0) == 0) return true;
   if (errno == ENOENT || errno == ENOTDIR) return false;
   throw_sys("stat " + path);  // EIO is not "absent": a feature would be skipped silently
 }
 
 std::optional<std::string> read_if_exists(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  At a = at(path);
+  UniqueFd fd(::openat(a.dirfd, a.rel, O_RDONLY | O_CLOEXEC));
   if (!fd) {
     if (errno == ENOENT) return std::nullopt;
     throw_sys("read " + path);
@@ -64,7 +103,8 @@ void write(const std::string& path, const std::string& value) { Writer().write(p
 void Writer::write(const std::string& path, const std::string& value) {
   if (!fd_ || path != path_) {
     fd_.reset();
-    fd_ = UniqueFd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    At a = at(path);
+    fd_ = UniqueFd(::openat(a.dirfd, a.rel, O_WRONLY | O_CLOEXEC));
     if (!fd_) throw_sys(fmt::format("write {} to {}", value, path));
     path_ = path;
   }
@@ -94,13 +134,15 @@ uint64_t read_uint(const std::string& path) { return parse_uint(read(path), path
 std::vector<std::string> mkdir_p(const std::string& path) {
   // Parents usually exist: try the leaf first and climb only on ENOENT, so
   // the common case costs one mkdir per hierarchy instead of one per level.
-  if (::mkdir(path.c_str(), 0755) == 0) return {path};
+  At a = at(path);
+  if (::mkdirat(a.dirfd, a.rel, 0755) == 0) return {path};
   if (errno == EEXIST) return {};
   if (errno != ENOENT) throw_sys("mkdir " + path);
   size_t slash = path.rfind('/');
   if (slash == 0 || slash == std::string::npos) throw_sys("mkdir " + path, ENOENT);
   std::vector<std::string> made = mkdir_p(path.substr(0, slash));  // shallowest first
-  if (::mkdir(path.c_str(), 0755) == 0)
+  a = at(path);
+  if (::mkdirat(a.dirfd, a.rel, 0755) == 0)
     made.push_back(path);
   else if (errno != EEXIST)
     throw_sys("mkdir " + path);
@@ -121,11 +163,20 @@ std::vector<std::string> subdirs(const std::string& dir) {
   return out;
 }
 
+}  // namespace
+
+int rmdir(const std::string& path) {
+  At a = at(path);
+  return ::unlinkat(a.dirfd, a.rel, AT_REMOVEDIR);
+}
+
+namespace {
+
 void rmdir_retrying(const std::string& path) {
   // ~1s in all for EBUSY: enough for the kernel to finish tearing down exited
   // tasks. Other errors get a few tries too: a cgroup left behind is a leak.
   for (int attempt = 0;; ++attempt) {
-    if (::rmdir(path.c_str()) == 0 || errno == ENOENT) return;
+    if (rmdir(path) == 0 || errno == ENOENT) return;
     if (attempt == 50 || (errno != EBUSY && attempt == 3)) throw_sys("rmdir " + path);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -136,7 +187,7 @@ void rmdir_retrying(const std::string& path) {
 void remove_tree(const std::string& path) {
   // A cgroup without children (the usual case) goes at the first rmdir; the
   // directory is listed only when that fails (EBUSY: children or tasks).
-  if (::rmdir(path.c_str()) == 0 || errno == ENOENT) return;
+  if (rmdir(path) == 0 || errno == ENOENT) return;
   for (const auto& sub : subdirs(path)) remove_tree(sub);
   rmdir_retrying(path);
 }

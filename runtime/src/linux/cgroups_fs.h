@@ -14,7 +14,28 @@
 namespace glassrun::cgroups::fs {
 
 std::string join(const std::string& dir, const std::string& file);
+
+// A path as the *at calls take it. One under /sys/fs/cgroup/ is resolved
+// from a directory fd of /sys/fs/cgroup (opened once per process), so its
+// walk skips "/sys" and "/sys/fs": those are sysfs, whose kernfs lock every
+// network namespace set-up holds for writing (registering `lo`), and under
+// concurrent runs a walk through them waited there ~30 times per run
+// (docs/BENCHMARKS.md, session 10). Any other path, or if the open fails,
+// is walked as given. `rel` points into `path`, which must outlive it.
+struct At {
+  int dirfd;
+  const char* rel;
+};
+At at(const std::string& path);
+// Closes that directory fd; with for_good, at() walks every path as given
+// from then on. clone_into() closes it before the clone, and for good in
+// the child: no process that enters a container may hold a host directory
+// (".." climbs out of any mount).
+void close_mount_fd(bool for_good = false);
+
 bool exists(const std::string& path);
+// access(F_OK) through at(): false on any error.
+bool accessible(const std::string& path);
 
 // Throws Error("read <path>: <errno text>").
 std::string read(const std::string& path);
@@ -41,6 +62,8 @@ uint64_t read_uint(const std::string& path);
 
 // mkdir -p; returns the directories it made, outermost first.
 std::vector<std::string> mkdir_p(const std::string& path);
+// rmdir(2) through at(): 0, or -1 with errno.
+int rmdir(const std::string& path);
 // rmdir path and any cgroups below it, deepest first; ENOENT is success.
 // Retries EBUSY briefly: a cgroup stays busy until its exited tasks are reaped.
 void remove_tree(const std::string& path);

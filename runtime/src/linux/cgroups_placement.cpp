@@ -24,8 +24,8 @@ Placement open_placement(const std::map<std::string, std::string>& paths) {
   Placement p;
   for (const auto& [ctrl, dir] : paths) {
     std::string path = ctrl.empty() ? dir : fs::join(dir, "tasks");
-    int fd = ctrl.empty() ? ::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)
-                          : ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    fs::At a = fs::at(path);
+    int fd = ::openat(a.dirfd, a.rel, ctrl.empty() ? O_PATH | O_DIRECTORY | O_CLOEXEC : O_WRONLY | O_CLOEXEC);
     if (fd < 0) throw_sys("cgroups: open " + path);
     if (ctrl.empty())
       p.unified.reset(fd);
@@ -36,16 +36,20 @@ Placement open_placement(const std::map<std::string, std::string>& paths) {
 }
 
 pid_t clone_into(unsigned long flags, Placement& placement) {
+  fs::close_mount_fd();  // the child enters a container: it must hold no host directory
   if (placement.unified) {
     clone_args args{};
     args.flags = flags | CLONE_INTO_CGROUP;
     args.exit_signal = SIGCHLD;
     args.cgroup = static_cast<__u64>(placement.unified.get());
     long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid == 0) fs::close_mount_fd(true);
     if (pid >= 0) return static_cast<pid_t>(pid);
     placement = Placement{};
   }
-  return static_cast<pid_t>(syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
+  long pid = syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0);
+  if (pid == 0) fs::close_mount_fd(true);
+  return static_cast<pid_t>(pid);
 }
 
 void place_self(Placement& placement) {

@@ -44,6 +44,8 @@ Placement open_placement(const std::map<std::string, std::string>& paths);
 // placement.unified when there is one. If clone3 refuses, clears placement
 // (then empty(): the caller moves the child with Manager::add_process) and
 // clones without it. Returns as clone: 0 in the child, -1 with errno.
+// Neither side's copy of the cgroupfs directory fd (fs::at) reaches the
+// child, which then walks cgroup paths from /.
 pid_t clone_into(unsigned long flags, Placement& placement);
 
 // In the child, while it is single-threaded and before anything of the

@@ -62,7 +62,8 @@ std::optional<uint64_t> keyed_value(const std::string& content, const std::strin
 // cgroup.events changes are signalled as POLLPRI; bounded at ~10 s.
 void wait_frozen(const std::string& dir, bool want) {
   std::string path = fs::join(dir, "cgroup.events");
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  fs::At a = fs::at(path);
+  UniqueFd fd(::openat(a.dirfd, a.rel, O_RDONLY | O_CLOEXEC));
   if (!fd) throw_sys("open " + path);
   char buf[512];
   for (int i = 0; i < 100; ++i) {
