@@ -16,31 +16,33 @@ def spawn():
     return SPAWN
 
 
-def test_batch_starts_every_command_and_reports_each_exit(spawn, tmp_path):
+def batch(spawn, tmp_path, commands):
+    """bench_spawn --batch of the commands (tab-separated lines); its result,
+    the batch's wall time and a row of numbers per command."""
     cmds = tmp_path / "cmds"
-    cmds.write_text("/bin/true\n/bin/false\n/bin/sh\t-c\texit 3\n/bin/sh\t-c\techo out; echo err >&2\n")
+    cmds.write_text(commands)
     out = tmp_path / "out"
     r = run([spawn, "--batch", out, cmds])
     assert r.returncode == 0, r.stderr
+    lines = out.read_text().splitlines()
+    return r, int(lines[0]), [[int(x) for x in line.split()] for line in lines[1:]]
+
+
+def test_batch_starts_every_command_and_reports_each_exit(spawn, tmp_path):
+    r, wall_ns, rows = batch(spawn, tmp_path, "/bin/true\n/bin/false\n/bin/sh\t-c\texit 3\n"
+                                              "/bin/sh\t-c\techo out; echo err >&2\n")
     assert r.stdout == ""  # the commands' stdout is /dev/null
     assert r.stderr == "err\n"  # their stderr is the caller's
-    lines = out.read_text().splitlines()
-    assert int(lines[0]) > 0  # the batch's wall time in ns
-    rows = [[int(x) for x in line.split()] for line in lines[1:]]
-    assert len(rows) == 4, lines
+    assert wall_ns > 0
+    assert len(rows) == 4, rows
     assert sorted(r[3] for r in rows) == [0, 0, 1 << 8, 3 << 8]  # wait statuses, in the order they ended
     assert all(r[2] > 0 for r in rows)  # peak RSS of each
 
 
 def test_batch_with_a_command_that_cannot_start(spawn, tmp_path):
-    cmds = tmp_path / "cmds"
-    cmds.write_text("/nonexistent/runtime\trun\n/bin/true\n")
-    out = tmp_path / "out"
-    r = run([spawn, "--batch", out, cmds])
-    assert r.returncode == 0, r.stderr
+    r, _, rows = batch(spawn, tmp_path, "/nonexistent/runtime\trun\n/bin/true\n")
     assert "/nonexistent/runtime" in r.stderr
-    statuses = sorted(int(line.split()[3]) for line in out.read_text().splitlines()[1:])
-    assert statuses == [0, 127 << 8]
+    assert sorted(row[3] for row in rows) == [0, 127 << 8]
 
 
 def test_the_concurrent_figure_fails_loudly_when_a_run_fails(spawn, tmp_path):
