@@ -221,6 +221,13 @@ MilestoneList extract_milestones(const Trace& t) {
     } else if (name == "move_mount") {
       std::string target = relative_to(out.rootfs, paths.resolve(pid, d.value("to_dirfd", Json("AT_FDCWD")), d["to_pathname"]));
       add(e, "mount", fmt::format("{} (move_mount)", target));
+    } else if (name == "mount_setattr") {
+      // Flags set on a mount (and with AT_RECURSIVE every mount below it): what a
+      // bind remount per mount does in runc.
+      std::string target = relative_to(out.rootfs, paths.resolve(pid, d.value("dirfd", Json("AT_FDCWD")), d["pathname"]));
+      const Json& flags = d.value("flags", Json(""));
+      bool recursive = flags.is_string() && flags.get<std::string>().find("AT_RECURSIVE") != std::string::npos;
+      add(e, "mount", fmt::format("{} (setattr{})", target, recursive ? " recursive" : ""));
     } else if (name == "umount2") {
       add(e, "umount", relative_to(out.rootfs, paths.resolve(pid, Json("AT_FDCWD"), d["target"])));
     } else if (name == "pivot_root") {

@@ -114,3 +114,17 @@ TEST(Diff, ShowsChangedAndMissingMilestones) {
   EXPECT_NE(text.find("- mask          /proc/kcore"), std::string::npos) << text;
   EXPECT_NE(text.find("hostname      other"), std::string::npos) << text;
 }
+
+TEST(Milestones, MountSetattrIsAMountOfItsTarget) {
+  // glassrun's cgroup binds made read-only at once, through the tmpfs's fd.
+  std::vector<Json> ev;
+  ev.push_back(syscall_event(11, 1, "openat", {uint64_t(-100), 0, 0},
+                             {{"dirfd", "AT_FDCWD"}, {"pathname", "/sys/fs/cgroup"}, {"flags", "O_RDONLY|O_PATH"}}, 7));
+  ev.push_back(syscall_event(11, 2, "mount_setattr", {7, 0, 0x9000, 0, 32},
+                             {{"dirfd", 7}, {"pathname", ""}, {"flags", "AT_EMPTY_PATH|AT_RECURSIVE"}}));
+  ev.push_back(syscall_event(11, 3, "mount_setattr", {7, 0, 0x1000, 0, 32},
+                             {{"dirfd", 7}, {"pathname", ""}, {"flags", "AT_EMPTY_PATH"}}));
+  auto m = extract_milestones(trace_from_events(ev));
+  EXPECT_EQ(keys(m), (std::vector<std::string>{"mount /sys/fs/cgroup (setattr recursive)",
+                                               "mount /sys/fs/cgroup (setattr)"}));
+}

@@ -44,6 +44,23 @@ void apply_propagation_and_attrs(int fd, const std::string& dest, const ParsedOp
   }
 }
 
+// The per-mount flags of MS_* `flags` (those a bind remount sets) on the
+// mount of fd and every mount below it. False with errno if refused.
+bool set_attrs_below(int fd, unsigned long flags) {
+  mount_attr attr{};
+  for (auto [ms, at] : {std::pair{MS_RDONLY, MOUNT_ATTR_RDONLY}, {MS_NOSUID, MOUNT_ATTR_NOSUID},
+                        {MS_NODEV, MOUNT_ATTR_NODEV}, {MS_NOEXEC, MOUNT_ATTR_NOEXEC},
+                        {MS_NODIRATIME, MOUNT_ATTR_NODIRATIME}})
+    if (flags & ms) attr.attr_set |= at;
+  // One access-time mode, as a remount with it sets.
+  if (flags & (MS_NOATIME | MS_STRICTATIME | MS_RELATIME)) {
+    attr.attr_clr |= MOUNT_ATTR__ATIME;
+    attr.attr_set |= (flags & MS_NOATIME) ? MOUNT_ATTR_NOATIME
+                     : (flags & MS_STRICTATIME) ? MOUNT_ATTR_STRICTATIME : MOUNT_ATTR_RELATIME;
+  }
+  return syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) == 0;
+}
+
 // move_mount of a detached tree (open_bind_sources) onto target_fd; the tree fd is closed.
 void attach_tree(int tree_fd, int target_fd, const std::string& what) {
   UniqueFd tree(tree_fd);
@@ -135,6 +152,7 @@ void cgroup_mount(int root_fd, const spec::Mount& m, const ParsedOptions& o, con
     if (!fd) throw_sys(fmt::format("open {} in rootfs", dest));
     return fd;
   };
+  std::vector<std::pair<std::string, std::string>> bound;  // hierarchy, destination
   for (const auto& [controller, host_path] : ctx.cgroup_paths) {
     const std::string prefix = "/sys/fs/cgroup/";
     if (host_path.rfind(prefix, 0) != 0) continue;
@@ -147,8 +165,16 @@ void cgroup_mount(int root_fd, const spec::Mount& m, const ParsedOptions& o, con
       continue;
     }
     do_mount(host_path, open_sub(hierarchy, dest).get(), dest, nullptr, MS_BIND | MS_REC, "");
-    // Opened again: the fd above names the directory under the new mount.
-    do_mount("", open_sub(hierarchy, dest).get(), dest, nullptr, MS_BIND | MS_REMOUNT | (o.flags & kRemountable), "");
+    bound.emplace_back(hierarchy, dest);
+  }
+  // The binds take the mount's flags (ro, nosuid, ...) all at once: one
+  // mount_setattr over the tmpfs and everything under it, where runc remounts
+  // each bind (two system calls per hierarchy, each taking the kernel's
+  // global mount lock). A kernel before 5.12 gets the remounts.
+  if (!bound.empty() && (o.flags & kRemountable) && !set_attrs_below(tmpfs.get(), o.flags)) {
+    if (errno != ENOSYS && errno != EINVAL) throw_sys(fmt::format("mount_setattr {} (its cgroup binds)", m.destination));
+    for (const auto& [hierarchy, dest] : bound)  // opened again: each fd names the directory under its bind
+      do_mount("", open_sub(hierarchy, dest).get(), dest, nullptr, MS_BIND | MS_REMOUNT | (o.flags & kRemountable), "");
   }
   if (o.flags & MS_RDONLY)
     do_mount("", tmpfs.get(), m.destination, nullptr, MS_REMOUNT | (o.flags & kRemountable), "mode=755");
