@@ -79,7 +79,33 @@ EARLY bool reexecutes(const char* command) noexcept {
   return same(command, "create") || same(command, "run") || same(command, "exec");
 }
 
+// The view over dir with /dev as its second layer, data-only ("datadir+",
+// Linux 6.8): overlayfs wants two layers when it has no upper one, and a
+// data-only layer's files never appear in the view (metacopy off: nothing
+// redirects to them). Unlike an empty tmpfs it needs nothing made, nor a
+// detached mount closed (an expedited RCU grace period each). Refused (a
+// binary under /dev overlaps it, an older kernel): -errno, and the caller
+// takes the tmpfs; but no overlay at all (fsopen) is the caller's error.
+EARLY int overlay_over_dev(const char* dir, const char* source, const char** failed_step) {
+  long ctx = sys(__NR_fsopen, arg("overlay"), FSOPEN_CLOEXEC);
+  if (ctx < 0) {
+    *failed_step = "fsopen overlay";
+    return static_cast<int>(ctx);
+  }
+  long r = sys(__NR_fsconfig, ctx, FSCONFIG_SET_STRING, arg("source"), arg(source), 0);
+  if (r == 0) r = sys(__NR_fsconfig, ctx, FSCONFIG_SET_STRING, arg("lowerdir+"), arg(dir), 0);
+  if (r == 0) r = sys(__NR_fsconfig, ctx, FSCONFIG_SET_STRING, arg("datadir+"), arg("/dev"), 0);
+  if (r == 0) r = sys(__NR_fsconfig, ctx, FSCONFIG_SET_STRING, arg("metacopy"), arg("off"), 0);
+  if (r == 0) r = sys(__NR_fsconfig, ctx, FSCONFIG_CMD_CREATE, 0, 0, 0);
+  if (r == 0) r = sys(__NR_fsmount, ctx, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID);
+  close_fd(static_cast<int>(ctx));
+  return static_cast<int>(r);
+}
+
 EARLY int readonly_overlay_of(const char* dir, const char* source, const char** failed_step) noexcept {
+  *failed_step = nullptr;
+  int view = overlay_over_dev(dir, source, failed_step);
+  if (view >= 0 || *failed_step) return view;
   int empty = empty_detached_tmpfs();
   if (empty < 0) {
     *failed_step = "make an empty detached tmpfs (fsopen/fsmount tmpfs)";

@@ -32,10 +32,11 @@ const char* named_command(int argc, char* const* argv, bool* traced) noexcept;
 // them: main's container_command asks here too.
 bool reexecutes(const char* command) noexcept;
 
-// A detached read-only overlayfs with `dir` as its only real layer (and an
-// empty detached tmpfs as the second, which overlayfs needs to run without an
-// upper layer), named `source` in mountinfo. Returns the mount's fd (close-on-
-// exec), or minus the errno with *failed_step naming the step.
+// A detached read-only overlayfs with `dir` as its only real layer, named
+// `source` in mountinfo. Overlayfs needs a second layer to run without an
+// upper one: /dev as a data-only layer (none of its files in the view), or
+// where that is refused an empty detached tmpfs. Returns the mount's fd
+// (close-on-exec), or minus the errno with *failed_step naming the step.
 int readonly_overlay_of(const char* dir, const char* source, const char** failed_step) noexcept;
 
 // The same command line again from the overlay view of /proc/self/exe, unless
