@@ -37,18 +37,17 @@ Placement open_placement(const std::map<std::string, std::string>& paths) {
 
 pid_t clone_into(unsigned long flags, Placement& placement) {
   fs::close_mount_fd();  // the child enters a container: it must hold no host directory
+  long pid = -1;
   if (placement.unified) {
     clone_args args{};
     args.flags = flags | CLONE_INTO_CGROUP;
     args.exit_signal = SIGCHLD;
     args.cgroup = static_cast<__u64>(placement.unified.get());
-    long pid = syscall(SYS_clone3, &args, sizeof args);
-    if (pid == 0) fs::close_mount_fd(true);
-    if (pid >= 0) return static_cast<pid_t>(pid);
-    placement = Placement{};
+    pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) placement = Placement{};
   }
-  long pid = syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0);
-  if (pid == 0) fs::close_mount_fd(true);
+  if (pid < 0) pid = syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0);
+  if (pid == 0) fs::close_mount_fd(true);  // nor open it again
   return static_cast<pid_t>(pid);
 }
 

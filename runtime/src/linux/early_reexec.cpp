@@ -79,33 +79,47 @@ EARLY bool reexecutes(const char* command) noexcept {
   return same(command, "create") || same(command, "run") || same(command, "exec");
 }
 
-// The view over dir with /dev as its second layer, data-only ("datadir+",
-// Linux 6.8): overlayfs wants two layers when it has no upper one, and a
-// data-only layer's files never appear in the view (metacopy off: nothing
-// redirects to them). Unlike an empty tmpfs it needs nothing made, nor a
-// detached mount closed (an expedited RCU grace period each). Refused (a
-// binary under /dev overlaps it, an older kernel): -errno, and the caller
-// takes the tmpfs; but no overlay at all (fsopen) is the caller's error.
-EARLY int overlay_over_dev(const char* dir, const char* source, const char** failed_step) {
+namespace {
+
+constexpr const char* kFsopenStep = "fsopen overlay";
+
+// The read-only overlay over dir, its second layer given by `second_key`
+// and `second_path` (overlayfs wants two layers when it has no upper one).
+// metacopy off: nothing in the view redirects to a data-only layer's files.
+// "lowerdir+"/"datadir+" (Linux 6.8) take one path each, so no escaping of
+// ':' or ','. Returns the mount's fd, or -errno with *failed_step set.
+EARLY int overlay_view(const char* dir, const char* source, const char* second_key, const char* second_path,
+                       const char** failed_step) {
   long ctx = sys(__NR_fsopen, arg("overlay"), FSOPEN_CLOEXEC);
   if (ctx < 0) {
-    *failed_step = "fsopen overlay";
+    *failed_step = kFsopenStep;
     return static_cast<int>(ctx);
   }
   long r = sys(__NR_fsconfig, ctx, FSCONFIG_SET_STRING, arg("source"), arg(source), 0);
   if (r == 0) r = sys(__NR_fsconfig, ctx, FSCONFIG_SET_STRING, arg("lowerdir+"), arg(dir), 0);
-  if (r == 0) r = sys(__NR_fsconfig, ctx, FSCONFIG_SET_STRING, arg("datadir+"), arg("/dev"), 0);
+  if (r == 0) r = sys(__NR_fsconfig, ctx, FSCONFIG_SET_STRING, arg(second_key), arg(second_path), 0);
   if (r == 0) r = sys(__NR_fsconfig, ctx, FSCONFIG_SET_STRING, arg("metacopy"), arg("off"), 0);
   if (r == 0) r = sys(__NR_fsconfig, ctx, FSCONFIG_CMD_CREATE, 0, 0, 0);
-  if (r == 0) r = sys(__NR_fsmount, ctx, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID);
+  if (r != 0) {
+    *failed_step = "fsconfig overlay (lowerdir+ the binary's directory)";
+  } else {
+    r = sys(__NR_fsmount, ctx, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID);
+    if (r < 0) *failed_step = "fsmount overlay";
+  }
   close_fd(static_cast<int>(ctx));
   return static_cast<int>(r);
 }
 
+}  // namespace
+
 EARLY int readonly_overlay_of(const char* dir, const char* source, const char** failed_step) noexcept {
-  *failed_step = nullptr;
-  int view = overlay_over_dev(dir, source, failed_step);
-  if (view >= 0 || *failed_step) return view;
+  // First /dev as a data-only layer: none of its files appear in the view,
+  // and unlike an empty tmpfs it needs nothing made, nor a detached mount
+  // closed (an expedited RCU grace period each). Refused (a binary under
+  // /dev overlaps it, an older kernel): the tmpfs. No overlay at all
+  // (fsopen) is the caller's error either way.
+  int view = overlay_view(dir, source, "datadir+", "/dev", failed_step);
+  if (view >= 0 || *failed_step == kFsopenStep) return view;
   int empty = empty_detached_tmpfs();
   if (empty < 0) {
     *failed_step = "make an empty detached tmpfs (fsopen/fsmount tmpfs)";
@@ -119,28 +133,9 @@ EARLY int readonly_overlay_of(const char* dir, const char* source, const char** 
   int at = 14;
   while (n > 0) empty_path[at++] = digits[--n];
   empty_path[at] = 0;
-
-  long ctx = sys(__NR_fsopen, arg("overlay"), FSOPEN_CLOEXEC);
-  if (ctx < 0) {
-    close_fd(empty);
-    *failed_step = "fsopen overlay";
-    return static_cast<int>(ctx);
-  }
-  // "lowerdir+" (Linux 6.8) takes one path each, so no escaping of ':' or ','.
-  long r = sys(__NR_fsconfig, ctx, FSCONFIG_SET_STRING, arg("source"), arg(source), 0);
-  if (r == 0) r = sys(__NR_fsconfig, ctx, FSCONFIG_SET_STRING, arg("lowerdir+"), arg(dir), 0);
-  if (r == 0) r = sys(__NR_fsconfig, ctx, FSCONFIG_SET_STRING, arg("lowerdir+"), arg(empty_path), 0);
-  if (r == 0) r = sys(__NR_fsconfig, ctx, FSCONFIG_CMD_CREATE, 0, 0, 0);
+  view = overlay_view(dir, source, "lowerdir+", empty_path, failed_step);
   close_fd(empty);
-  if (r != 0) {
-    close_fd(static_cast<int>(ctx));
-    *failed_step = "fsconfig overlay (lowerdir+ the binary's directory)";
-    return static_cast<int>(r);
-  }
-  r = sys(__NR_fsmount, ctx, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID);
-  close_fd(static_cast<int>(ctx));
-  if (r < 0) *failed_step = "fsmount overlay";
-  return static_cast<int>(r);
+  return view;
 }
 
 EARLY long reexec_through_overlay(char* const* argv, char* const* envp) noexcept {

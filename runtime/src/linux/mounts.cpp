@@ -31,34 +31,38 @@ void do_mount(const std::string& source, int target_fd, const std::string& shown
 constexpr unsigned long kRemountable = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME |
                                        MS_RELATIME | MS_STRICTATIME;
 
+// mount_setattr(AT_RECURSIVE) of the mount of fd and every mount below it;
+// false with errno if refused.
+bool setattr_recursive(int fd, unsigned long long set, unsigned long long clr) {
+  mount_attr attr{};
+  attr.attr_set = set;
+  attr.attr_clr = clr;
+  return syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) == 0;
+}
+
 void apply_propagation_and_attrs(int fd, const std::string& dest, const ParsedOptions& o) {
   for (unsigned long p : o.propagation)
     if (::mount(nullptr, inroot::fd_path(fd).c_str(), nullptr, p, nullptr) != 0)
       throw_sys(fmt::format("set propagation {} on {}", flags_text(p), dest));
-  if (o.attr_set || o.attr_clr) {
-    mount_attr attr{};
-    attr.attr_set = o.attr_set;
-    attr.attr_clr = o.attr_clr;
-    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0)
-      throw_sys(fmt::format("mount_setattr {} (recursive options)", dest));
-  }
+  if ((o.attr_set || o.attr_clr) && !setattr_recursive(fd, o.attr_set, o.attr_clr))
+    throw_sys(fmt::format("mount_setattr {} (recursive options)", dest));
 }
 
 // The per-mount flags of MS_* `flags` (those a bind remount sets) on the
 // mount of fd and every mount below it. False with errno if refused.
 bool set_attrs_below(int fd, unsigned long flags) {
-  mount_attr attr{};
+  unsigned long long set = 0, clr = 0;
   for (auto [ms, at] : {std::pair{MS_RDONLY, MOUNT_ATTR_RDONLY}, {MS_NOSUID, MOUNT_ATTR_NOSUID},
                         {MS_NODEV, MOUNT_ATTR_NODEV}, {MS_NOEXEC, MOUNT_ATTR_NOEXEC},
                         {MS_NODIRATIME, MOUNT_ATTR_NODIRATIME}})
-    if (flags & ms) attr.attr_set |= at;
+    if (flags & ms) set |= at;
   // One access-time mode, as a remount with it sets.
   if (flags & (MS_NOATIME | MS_STRICTATIME | MS_RELATIME)) {
-    attr.attr_clr |= MOUNT_ATTR__ATIME;
-    attr.attr_set |= (flags & MS_NOATIME) ? MOUNT_ATTR_NOATIME
-                     : (flags & MS_STRICTATIME) ? MOUNT_ATTR_STRICTATIME : MOUNT_ATTR_RELATIME;
+    clr |= MOUNT_ATTR__ATIME;
+    set |= (flags & MS_NOATIME) ? MOUNT_ATTR_NOATIME : (flags & MS_STRICTATIME) ? MOUNT_ATTR_STRICTATIME
+                                                                               : MOUNT_ATTR_RELATIME;
   }
-  return syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) == 0;
+  return setattr_recursive(fd, set, clr);
 }
 
 // move_mount of a detached tree (open_bind_sources) onto target_fd; the tree fd is closed.
