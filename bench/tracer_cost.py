@@ -126,7 +126,19 @@ def traced_sample(rt, argv, ids, glasstrace, trace_file):
         for line in err.splitlines():
             if line.startswith("glasstrace: timing: "):
                 sample["phases_ms"] = json.loads(line[len("glasstrace: timing: "):])
+        remove_trace(trace_file)
     return sample
+
+
+def remove_trace(trace_file):
+    """The next sample writes a new file, as the containers it runs are new:
+    truncating the previous one (a loop's trace is ~4.5 MB) inside the next
+    timed sample cost 2.3 ms on this VM's ext4, a filesystem cost that an
+    untraced sample never pays (docs/BENCHMARKS.md, "Session 11")."""
+    try:
+        os.unlink(trace_file)
+    except FileNotFoundError:
+        pass
 
 
 SYSCALLS = 10000  # per bench_syscall_loop sample: ~2 MB of records, which the ring buffers hold
@@ -148,6 +160,7 @@ def syscall_once(loop_bin, glasstrace=None, trace_file=None):
     if glasstrace:
         summary = json.loads(open(trace_file).read().splitlines()[-1])
         sample["events"], sample["dropped"] = summary.get("events"), summary.get("dropped")
+        remove_trace(trace_file)
     return sample
 
 

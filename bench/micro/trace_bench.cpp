@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "enter_text.h"
 #include "events.h"
 #include "jsonl_writer.h"
 #include "record.h"
@@ -70,28 +71,20 @@ std::vector<RawRecord> workload() {
                   std::initializer_list<std::pair<int, const char*>> strs, const char* data, int64_t ret) {
     gt_sys_enter_full f{};
     f.e.h.kind = GT_SYS_ENTER;
-    f.e.h.size = sizeof(f);
     f.e.h.task = task(ts += 300);
     f.e.nr = nr(name);
     f.e.has_payload = 1;
     int i = 0;
     for (uint64_t a : args) f.e.args[i++] = a;
-    std::memset(f.str_arg, 0xff, sizeof(f.str_arg));
-    int s = 0;
-    for (auto& [arg, text] : strs) {
-      f.str_arg[s] = static_cast<unsigned char>(arg);
-      std::strncpy(f.strs[s], text, GT_STR_LEN - 1);
-      s++;
-    }
+    glasstrace::EnterTextWriter text(f);
     if (data) {
       f.data_len = static_cast<uint32_t>(std::min<std::size_t>(std::strlen(data), GT_DATA_LEN));
       std::memcpy(f.data, data, f.data_len);
-      f.path_depth = 3;
-      std::strcpy(f.path_names[0], "cgroup.procs");
-      std::strcpy(f.path_names[1], "bench");
-      std::strcpy(f.path_names[2], "/");
+      text.path_name("cgroup.procs").path_name("bench").path_name("/");
     }
-    push(&f, sizeof(f));
+    for (auto& [arg, s] : strs) text.slot(arg, s);
+    f.e.h.size = static_cast<uint32_t>(text.size());
+    push(&f, text.size());
     exit_of(f.e.nr, ret);
   };
   for (int round = 0; round < 10; round++) {

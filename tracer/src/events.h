@@ -69,20 +69,25 @@ struct gt_sys_enter {
   __u8 has_payload;
 };
 
-// Larger record for syscalls that have a capture plan. It is sent only as
-// far as the plan fills it (h.size): the fixed part, then one strs[] slot
-// per string argument; argv (execve, execveat) makes it whole. An openat
-// is ~750 bytes instead of ~2 KB, so the ring buffer holds more of them.
+// Larger record for syscalls that have a capture plan: a fixed part, then
+// `text`, NUL-terminated entries packed back to back and sent only as far as
+// they go (h.size), not in fixed-size slots. In order: the fd's dentry names
+// (write: path_depth of them, leaf first), one entry per string slot
+// (str_arg), then argv (execve, execveat: argc of them). An entry is at most
+// GT_NAME_LEN, GT_STR_LEN or GT_ARGV_LEN bytes with its NUL; an unreadable
+// string is an empty entry. An openat is ~260 bytes instead of ~750.
+// tracer/src/enter_text.h reads (and, for tests, writes) this layout.
+#define GT_TEXT_LEN 1024  // most text bytes: GT_NSTR slots of GT_STR_LEN
 struct gt_sys_enter_full {
   struct gt_sys_enter e;
-  __u8 str_arg[GT_NSTR];  // which arg each strs[] slot belongs to, 0xff none
+  __u8 str_arg[GT_NSTR];  // which arg each slot belongs to, 0xff none; used slots first
   __u32 data_len;         // bytes valid in data
   __u8 data[GT_DATA_LEN];
-  __u32 path_depth;       // names valid in path_names, leaf first
-  char path_names[GT_PATH_DEPTH][GT_NAME_LEN];
-  __u32 argc;             // argv entries captured
-  char strs[GT_NSTR][GT_STR_LEN];
-  char argv[GT_ARGV_N][GT_ARGV_LEN];
+  __u32 path_depth;       // dentry names in text
+  __u32 argc;             // argv entries in text
+  // GT_STR_LEN more than GT_TEXT_LEN: an entry read at any offset below
+  // GT_TEXT_LEN stays inside (the BPF side's bounds).
+  char text[GT_TEXT_LEN + GT_STR_LEN];
 };
 
 struct gt_sys_exit {

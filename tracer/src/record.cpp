@@ -9,6 +9,7 @@
 
 #include "audit.h"
 #include "decode.h"
+#include "enter_text.h"
 #include "events.h"
 #include "syscalls.h"
 
@@ -25,24 +26,13 @@ int64_t as_int(uint64_t v) {
 
 // Path of an fd from the dentry names the BPF side walked (leaf first).
 // The walk does not cross mounts: the path is within the file's filesystem.
-std::string fd_path(const gt_sys_enter_full& f) {
-  uint32_t depth = std::min<uint32_t>(f.path_depth, GT_PATH_DEPTH);
-  if (depth == 0) return "";
-  std::string out;
-  bool reached_root = bounded(f.path_names[depth - 1], GT_NAME_LEN) == "/";
-  for (int i = static_cast<int>(depth) - (reached_root ? 2 : 1); i >= 0; i--)
-    out.append("/").append(bounded(f.path_names[i], GT_NAME_LEN));
-  if (out.empty()) out = "/";
-  return reached_root ? out : "..." + out;
-}
-
-// The string of args[arg], if the record (of `size` bytes) carries its slot.
-std::optional<std::string_view> string_slot(const gt_sys_enter_full* f, std::size_t size, int arg) {
-  if (!f) return std::nullopt;
-  for (int s = 0; s < GT_NSTR; s++)
-    if (f->str_arg[s] == arg && offsetof(gt_sys_enter_full, strs) + (s + 1) * GT_STR_LEN <= size)
-      return bounded(f->strs[s], GT_STR_LEN);
-  return std::nullopt;
+std::string fd_path(std::span<const std::string_view> names) {
+  if (names.empty()) return "";
+  bool reached_root = names.back() == "/";
+  std::string out = reached_root ? "" : "...";
+  for (int i = static_cast<int>(names.size()) - (reached_root ? 2 : 1); i >= 0; i--) out.append("/").append(names[i]);
+  if (out.empty()) out.push_back('/');
+  return out;
 }
 
 void write_optional(JsonLine& out, const std::optional<std::string_view>& s) {
@@ -58,8 +48,8 @@ void write_names(JsonLine& out, const std::vector<std::string>& names) {
 
 // The full record an enter record is, if it carries a payload.
 const gt_sys_enter_full* full_record(const gt_sys_enter& e, std::size_t size) {
-  // A full record is sent only as far as its plan fills it (events.h).
-  return e.has_payload && size >= offsetof(gt_sys_enter_full, strs) ? reinterpret_cast<const gt_sys_enter_full*>(&e)
+  // A full record is sent only as far as its text goes (events.h).
+  return e.has_payload && size >= offsetof(gt_sys_enter_full, text) ? reinterpret_cast<const gt_sys_enter_full*>(&e)
                                                                     : nullptr;
 }
 
@@ -108,7 +98,9 @@ void write_decoded_args(JsonLine& d, const gt_sys_enter& e, std::size_t size) {
   const SyscallSignature* sig = signature_of_nr(e.nr);
   if (!sig) return;
   const gt_sys_enter_full* f = full_record(e, size);
-  bool has_argv = size >= sizeof(gt_sys_enter_full);
+  std::optional<EnterText> text;
+  if (f) text.emplace(*f, size);
+  auto string_slot = [&](int arg) { return text ? text->slot(arg) : std::nullopt; };
   for (std::size_t i = 0; i < sig->args.size() && i < 6; i++) {
     const ArgSpec& a = sig->args[i];
     uint64_t v = e.args[i];
@@ -123,10 +115,10 @@ void write_decoded_args(JsonLine& d, const gt_sys_enter& e, std::size_t size) {
       case ArgKind::Mode: d.member(a.name, fmt::format("{:#o}", v)); break;
       case ArgKind::Str:
         d.key(a.name);
-        write_optional(d, v ? string_slot(f, size, i) : std::nullopt);
+        write_optional(d, v ? string_slot(i) : std::nullopt);
         break;
       case ArgKind::HostName: {
-        auto s = string_slot(f, size, i);
+        auto s = string_slot(i);
         if (s && i + 1 < 6) s = s->substr(0, e.args[i + 1]);
         d.key(a.name);
         write_optional(d, s);
@@ -134,16 +126,15 @@ void write_decoded_args(JsonLine& d, const gt_sys_enter& e, std::size_t size) {
       }
       case ArgKind::Argv:
         d.key(a.name).begin_array();
-        if (f && has_argv)
-          for (uint32_t k = 0; k < std::min<uint32_t>(f->argc, GT_ARGV_N); k++)
-            d.value(bounded(f->argv[k], GT_ARGV_LEN));
+        if (text)
+          for (std::string_view a : text->argv()) d.value(a);
         d.end_array();
         break;
       case ArgKind::WriteBuf:
         if (f) {
           d.member(a.name, c_escape(std::string_view(reinterpret_cast<const char*>(f->data),
                                                      std::min<uint32_t>(f->data_len, GT_DATA_LEN))));
-          std::string p = fd_path(*f);
+          std::string p = fd_path(text->path_names());
           d.key("fd_path");
           write_optional(d, p.empty() ? std::nullopt : std::optional<std::string_view>(p));
         }

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "enter_text.h"
 #include "events.h"
 #include "record.h"
 #include "syscalls.h"
@@ -31,10 +32,9 @@ TEST(Recorder, PairsEnterAndExitWithDecodedStrings) {
   full->e.args[1] = 0x1;
   full->e.args[3] = 4096 | 16384;
   full->e.has_payload = 1;
-  std::memset(full->str_arg, 0xff, sizeof(full->str_arg));
-  full->str_arg[0] = 1;
-  std::strcpy(full->strs[0], "/rootfs/dev");
-  rec.on_record(full, sizeof(*full));
+  std::size_t size = EnterTextWriter(*full).slot(1, "/rootfs/dev").size();
+  full->e.h.size = static_cast<uint32_t>(size);
+  rec.on_record(full, size);
   EXPECT_TRUE(out.empty());  // waits for the exit
 
   gt_sys_exit x{};
@@ -125,40 +125,57 @@ TEST(Recorder, DecodesMountAttrStruct) {
   full->e.args[2] = 0x8000;
   full->e.args[4] = 32;
   full->e.has_payload = 1;
-  std::memset(full->str_arg, 0xff, sizeof(full->str_arg));
+  std::size_t size = EnterTextWriter(*full).size();
   uint64_t attr[4] = {0x1 | 0x8, 0x2, 1 << 18, 0};
   std::memcpy(full->data, attr, sizeof attr);
   full->data_len = sizeof attr;
-  Json d = decode_args(full->e, sizeof(*full));
+  Json d = decode_args(full->e, size);
   delete full;
   EXPECT_EQ(d["flags"], "AT_RECURSIVE");
   EXPECT_EQ(d["attr"], (Json{{"attr_set", "MOUNT_ATTR_RDONLY|MOUNT_ATTR_NOEXEC"}, {"attr_clr", "MOUNT_ATTR_NOSUID"},
                              {"propagation", "MS_PRIVATE"}, {"userns_fd", 0}}));
 }
 
-TEST(Recorder, FullRecordSentOnlyAsFarAsItsPlan) {
-  // One string slot sent (events.h): its string decodes, a slot beyond the
-  // record's size is never read, argv needs the whole record.
+TEST(Recorder, FullRecordSentOnlyAsFarAsItsText) {
+  // Text entries packed (events.h): an entry decodes only if all of it,
+  // NUL included, was sent; what follows a cut entry is never read.
   auto* full = new gt_sys_enter_full{};
   full->e.h = header(GT_SYS_ENTER, 0, 91, 10);
   full->e.nr = *syscall_nr("symlink");
   full->e.args[0] = 0x10;
   full->e.args[1] = 0x20;
   full->e.has_payload = 1;
-  std::memset(full->str_arg, 0xff, sizeof(full->str_arg));
-  full->str_arg[0] = 0;
-  std::strcpy(full->strs[0], "/target");
-  full->str_arg[1] = 1;
-  std::strcpy(full->strs[1], "stale: not sent");
-  std::size_t one_slot = offsetof(gt_sys_enter_full, strs) + GT_STR_LEN;
+  EnterTextWriter w(*full);
+  std::size_t one_slot = w.slot(0, "/target").size();
+  std::size_t two_slots = w.slot(1, "not sent").size();
   Json d = decode_args(full->e, one_slot);
   EXPECT_EQ(d["target"], "/target");
   EXPECT_TRUE(d["linkpath"].is_null());
-  EXPECT_EQ(decode_args(full->e, one_slot + GT_STR_LEN)["linkpath"], "stale: not sent");
+  EXPECT_TRUE(decode_args(full->e, two_slots - 1)["linkpath"].is_null());  // its NUL not sent
+  EXPECT_EQ(decode_args(full->e, two_slots)["linkpath"], "not sent");
+  EXPECT_TRUE(decode_args(full->e, one_slot - 1)["target"].is_null());
+
+  // execve: the pathname slot, then argv.
   full->e.nr = *syscall_nr("execve");
-  full->argc = 1;
-  std::strcpy(full->argv[0], "sh");
-  EXPECT_EQ(decode_args(full->e, one_slot)["argv"], Json::array());
-  EXPECT_EQ(decode_args(full->e, sizeof(*full))["argv"], Json::array({"sh"}));
+  EnterTextWriter x(*full);
+  std::size_t pathname = x.slot(0, "/bin/sh").size();
+  std::size_t whole = x.argv("sh").argv("-c").argv("").size();
+  EXPECT_EQ(decode_args(full->e, pathname)["argv"], Json::array());
+  EXPECT_EQ(decode_args(full->e, whole - 1)["argv"], Json::array({"sh", "-c"}));
+  Json all = decode_args(full->e, whole);
+  EXPECT_EQ(all["pathname"], "/bin/sh");
+  EXPECT_EQ(all["argv"], Json::array({"sh", "-c", ""}));
+
+  // write: the fd's dentry names come first, leaf first.
+  full->e.nr = *syscall_nr("write");
+  full->e.args[0] = 4;
+  EnterTextWriter p(*full);
+  std::size_t leaf = p.path_name("cgroup.procs").size();
+  std::size_t path = p.path_name("x1").path_name("/").size();
+  EXPECT_EQ(decode_args(full->e, path)["fd_path"], "/x1/cgroup.procs");
+  EXPECT_EQ(decode_args(full->e, path - 1)["fd_path"], ".../x1/cgroup.procs");  // "/" cut: as if not reached
+  EXPECT_TRUE(decode_args(full->e, leaf - 1)["fd_path"].is_null());
+  full->path_depth = 2;  // the walk stopped below the mount's root
+  EXPECT_EQ(decode_args(full->e, path)["fd_path"], ".../x1/cgroup.procs");
   delete full;
 }
