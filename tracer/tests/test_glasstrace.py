@@ -191,6 +191,29 @@ def test_nothing_missed_before_exec(workdir):
     assert after and after[0] == "brk"
 
 
+def test_namespace_fields_follow_unshare_and_setns_in_one_task(workdir):
+    """The BPF side keeps a task's namespace ids while its nsproxy is the
+    same: the records of one process right after its own unshare(CLONE_NEWNS)
+    show the new mount namespace, and after setns back, the host's."""
+    host = int(os.readlink("/proc/self/ns/mnt").split("[")[1].rstrip("]"))
+    out = workdir / "t.jsonl"
+    # nsenter enters the mount namespace of this test's process: the host's.
+    cmd = ["unshare", "-m", "--propagation", "unchanged", "--", "nsenter", f"--mount=/proc/{os.getpid()}/ns/mnt",
+           "--", "sh", "-c", "true"]
+    assert run([GLASSTRACE, "-o", out, "--"] + cmd).returncode == 0
+    calls = syscalls(load(out))
+    unshare = next(e for e in calls if e["name"] == "unshare")
+    setns = next(e for e in calls if e["name"] == "setns" and e["pid"] == unshare["pid"])
+    assert unshare["ret"] == 0 and setns["ret"] == 0
+    same = [e for e in calls if e["tid"] == unshare["tid"]]
+    assert unshare["mntns"] == host  # its entry was made before the unshare
+    between = [e for e in same if unshare["ts"] < e["ts"] < setns["ts"]]
+    after = [e for e in same if e["ts"] > setns["ts"]]
+    assert between and after
+    assert {e["mntns"] for e in between} == {setns["mntns"]} and setns["mntns"] != host
+    assert {e["mntns"] for e in after} == {host}
+
+
 def test_follows_descendants_and_threads(workdir):
     out = workdir / "t.jsonl"
     assert run([GLASSTRACE, "-o", out, "--", "sh", "-c", "sh -c '/bin/true' ; /bin/echo x > /dev/null"]).returncode == 0
