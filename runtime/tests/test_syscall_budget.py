@@ -3,6 +3,7 @@ exact where times are not. Bounds come from the bundle, not from a measured
 number, so they hold on any machine; they fail only if a per-component walk
 comes back."""
 import json
+import re
 import shutil
 import subprocess
 from collections import Counter
@@ -14,11 +15,13 @@ from conftest import leftovers, run
 from security.helpers import bundle_template, fast_bundle, probe_binary  # noqa: F401
 
 
-def straced_run(rt, bundle, out, trace):
-    """`run` of the bundle under strace -f -e trace=TRACE; the lines strace wrote."""
+def straced_run(rt, bundle, out, trace, fd_paths=False):
+    """`run` of the bundle under strace -f -e trace=TRACE (-y: fds with their
+    paths); the lines strace wrote."""
     if not shutil.which("strace"):
         pytest.skip("strace is not installed: the system calls cannot be seen")
-    r = run(["strace", "-f", "-qq", "-o", out, "-e", f"trace={trace}", rt.binary, "--root", rt.root,
+    r = run(["strace", "-f", "-qq", *(["-y"] if fd_paths else []), "-o", out, "-e", f"trace={trace}", rt.binary,
+             "--root", rt.root,
              "run", "-b", bundle.path, rt.new_id("sb")], stdin=subprocess.DEVNULL)
     assert r.returncode == 0, r.stderr
     return Path(out).read_text().splitlines()
@@ -300,3 +303,87 @@ def test_a_refused_mount_setattr_of_the_cgroup_binds_fails_the_run_cleanly(glass
     assert r.stderr.splitlines() == [
         "glassrun: run: init: mount_setattr /sys/fs/cgroup (its cgroup binds): operation not permitted"], r.stderr
     assert leftovers(glassrun.root, cid, b.path) == []
+
+
+ONE_VALUE_FILES = ("cpuset.cpus", "cpuset.mems", "freezer.state", "freezer.self_freezing", "memory.limit_in_bytes",
+                   "memory.usage_in_bytes", "cgroup.freeze", "memory.current", "cgroup.type")
+
+
+def test_one_value_files_are_read_with_one_read(glassrun, fast_bundle, tmp_path):
+    """A cgroup control value and /proc/PID/stat are one seq_file record: the
+    first read(2), shorter than the buffer, has all of it, and the read that
+    would return 0 is not made (a `run` read ~20 such files twice over)."""
+    lines = straced_run(glassrun, fast_bundle("true"), tmp_path / "trace", "read", fd_paths=True)
+    fd_path = re.compile(r'read\(\d+<([^>]*)>')
+    reads = Counter()
+    for line in lines:
+        m = fd_path.search(line)
+        if m and (m.group(1).rsplit("/", 1)[-1] in ONE_VALUE_FILES or re.fullmatch(r"/proc/\d+/stat", m.group(1))):
+            reads[m.group(1)] += 1
+            assert not line.endswith(" = 0"), line
+    # The files a v1 or v2 create reads were seen (strace -y names them).
+    assert any(p.endswith("/stat") for p in reads), lines
+    assert any(p.rsplit("/", 1)[-1] in ONE_VALUE_FILES for p in reads), lines
+
+
+def test_the_parent_cpuset_is_read_once_per_file(glassrun, fast_bundle, tmp_path):
+    """A new v1 cpuset cgroup copies cpus and mems from its parent: each of
+    the parent's files is read once on the way down, not again to copy."""
+    if not Path("/sys/fs/cgroup/cpuset/cpuset.cpus").exists():
+        pytest.skip("no cgroup v1 cpuset hierarchy on this machine (pure cgroup v2: nothing is copied)")
+    lines = straced_run(glassrun, fast_bundle("true"), tmp_path / "trace", "openat")
+    opened = Counter(re.search(r'"([^"]+)"', x).group(1) for x in lines if "cpuset." in x and "O_RDONLY" in x)
+    assert opened["cpuset/cpuset.cpus"] == 1 and opened["cpuset/cpuset.mems"] == 1, opened
+
+
+def test_default_devices_take_one_mknod_each(glassrun, fast_bundle, tmp_path):
+    """As runc: made with the umask cleared and owned by the init's uid and
+    gid (the config's 0:0), so neither a chmod nor a chown follows, and on
+    the fresh /dev tmpfs nothing is unlinked first."""
+    lines = straced_run(glassrun, fast_bundle("true"), tmp_path / "trace", "mknodat,fchmodat,fchownat,unlinkat")
+    names = ("null", "zero", "full", "tty", "urandom", "random")
+    calls = [x for x in lines if any(f'"{n}"' in x for n in names)]
+    assert sorted(x.split("(", 1)[0].split()[-1] for x in calls) == ["mknodat"] * len(names), calls
+
+
+def bundle_without_dev_mount(fast_bundle, *args):
+    """/dev is the rootfs' own directory (no tmpfs of the config), with one
+    device of the config owned by 1000:1001, mode 0640. (Root read-write:
+    runc 1.1.5 fails its read-only remount of / over nodes made in it.)"""
+    b = fast_bundle(*args)
+    (b.path / "rootfs" / "dev").mkdir(exist_ok=True)
+    b.edit(lambda c: (c.__setitem__("mounts", [m for m in c["mounts"] if m["destination"] != "/dev"]),
+                      c["root"].__setitem__("readonly", False),
+                      c["linux"].__setitem__("devices", [{"path": "/dev/fuse0", "type": "c", "major": 10, "minor": 229,
+                                                          "fileMode": 0o640, "uid": 1000, "gid": 1001}])))
+    return b
+
+
+def test_dev_without_a_tmpfs_gets_nodes_and_links_as_with_runc(glassrun, runc, fast_bundle):
+    """runc sets /dev up (default and configured nodes, /dev/fd and the other
+    links, ptmx) unless the config binds a /dev over it: also with no /dev
+    mount at all. The configured device is chowned to its uid/gid (not the
+    init's) with its mode; the container sees what runc's sees."""
+    script = ("stat -c '%n %F %t:%T %u:%g %a' /dev/null /dev/zero /dev/full /dev/tty /dev/random /dev/urandom "
+              "/dev/fuse0; for l in fd stdin stdout stderr ptmx; do readlink /dev/$l; done")
+    seen = {}
+    for rt in (runc, glassrun):
+        r = rt("run", "-b", bundle_without_dev_mount(fast_bundle, "sh", "-c", script).path, rt.new_id("dev"))
+        assert r.returncode == 0, r.stderr
+        seen[rt] = r.stdout
+    assert seen[glassrun] == seen[runc]
+    assert "/dev/null character special file 1:3 0:0 666" in seen[glassrun]
+    assert "/dev/fuse0 character special file a:e5 1000:1001 640" in seen[glassrun]
+    assert "pts/ptmx" in seen[glassrun]
+
+
+def test_a_node_the_rootfs_ships_is_replaced(glassrun, fast_bundle):
+    """A file already at a device's path is replaced by the node (mknod,
+    EEXIST, unlink, mknod). runc 1.1.5 keeps what is there; glassrun makes
+    the node the config asks for, and refuses to mask paths with a
+    /dev/null that is not the null device."""
+    b = bundle_without_dev_mount(fast_bundle, "stat", "-c", "%n %F %t:%T", "/dev/null")
+    (b.path / "rootfs" / "dev" / "null").write_text("a plain file the rootfs shipped\n")
+    r = glassrun("run", "-b", b.path, glassrun.new_id("dev"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "/dev/null character special file 1:3\n"

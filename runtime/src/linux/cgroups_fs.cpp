@@ -14,6 +14,7 @@
 
 #include "util/error.h"
 #include "util/fd.h"
+#include "util/fileio.h"
 
 namespace glassrun::cgroups::fs {
 
@@ -65,7 +66,8 @@ bool exists(const std::string& path) {
   throw_sys("stat " + path);  // EIO is not "absent": a feature would be skipped silently
 }
 
-std::optional<std::string> read_if_exists(const std::string& path) {
+namespace {
+std::optional<std::string> read_whole(const std::string& path, bool one_record) {
   At a = at(path);
   UniqueFd fd(::openat(a.dirfd, a.rel, O_RDONLY | O_CLOEXEC));
   if (!fd) {
@@ -73,18 +75,14 @@ std::optional<std::string> read_if_exists(const std::string& path) {
     throw_sys("read " + path);
   }
   std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw_sys("read " + path);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
+  if (!fileio::read_fd(fd.get(), out, one_record)) throw_sys("read " + path);
   return out;
 }
+}  // namespace
+
+std::optional<std::string> read_if_exists(const std::string& path) { return read_whole(path, false); }
+
+std::optional<std::string> read_value_if_exists(const std::string& path) { return read_whole(path, true); }
 
 std::string read(const std::string& path) {
   auto content = read_if_exists(path);
@@ -93,7 +91,9 @@ std::string read(const std::string& path) {
 }
 
 std::string read_trimmed(const std::string& path) {
-  std::string s = read(path);
+  auto value = read_value_if_exists(path);
+  if (!value) throw_sys("read " + path, ENOENT);
+  std::string s = std::move(*value);
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
 }
@@ -129,7 +129,11 @@ uint64_t parse_uint(const std::string& text, const std::string& what) {
   return v;
 }
 
-uint64_t read_uint(const std::string& path) { return parse_uint(read(path), path); }
+uint64_t read_uint(const std::string& path) {
+  auto value = read_value_if_exists(path);
+  if (!value) throw_sys("read " + path, ENOENT);
+  return parse_uint(*value, path);
+}
 
 std::vector<std::string> mkdir_p(const std::string& path) {
   // Parents usually exist: try the leaf first and climb only on ENOENT, so

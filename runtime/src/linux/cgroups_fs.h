@@ -40,7 +40,11 @@ bool accessible(const std::string& path);
 // Throws Error("read <path>: <errno text>").
 std::string read(const std::string& path);
 std::optional<std::string> read_if_exists(const std::string& path);
-// Content without the trailing newline.
+// A control file holding one value (one seq_file record: cpuset.cpus,
+// freezer.state, memory.limit_in_bytes): one read(2), fileio::read_fd's
+// one_record. Files of several lines (cgroup.procs, *.stat) need the above.
+std::optional<std::string> read_value_if_exists(const std::string& path);
+// A one-value file (as read_value_if_exists) without the trailing newline.
 std::string read_trimmed(const std::string& path);
 // Throws Error("write <value> to <path>: <errno text>").
 void write(const std::string& path, const std::string& value);

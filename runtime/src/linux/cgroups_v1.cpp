@@ -17,22 +17,24 @@ namespace {
 
 std::string parent_of(const std::string& dir) { return dir.substr(0, dir.rfind('/')); }
 
-bool cpuset_empty(const std::string& dir, const char* file) {
-  return fs::read_trimmed(fs::join(dir, file)).empty();
-}
+struct CpusetValues {
+  std::string cpus, mems;
+};
 
 // A new cpuset cgroup starts with empty cpus and mems, and the kernel then
 // refuses tasks (ENOSPC); runc copies both down from the nearest ancestor
-// that has them.
-void ensure_cpuset(const std::string& dir) {
-  bool cpus = cpuset_empty(dir, "cpuset.cpus"), mems = cpuset_empty(dir, "cpuset.mems");
-  if (!cpus && !mems) return;
+// that has them. Returns what dir has afterwards, so that each file is
+// read once on the way down.
+CpusetValues ensure_cpuset(const std::string& dir) {
+  CpusetValues v{fs::read_trimmed(fs::join(dir, "cpuset.cpus")), fs::read_trimmed(fs::join(dir, "cpuset.mems"))};
+  if (!v.cpus.empty() && !v.mems.empty()) return v;
   std::string parent = parent_of(dir);
   if (parent.empty() || !fs::exists(fs::join(parent, "cpuset.cpus")))
     fail("cpuset: {} has no cpus/mems and no cpuset parent to copy them from", dir);
-  ensure_cpuset(parent);
-  if (cpus) fs::write(fs::join(dir, "cpuset.cpus"), fs::read_trimmed(fs::join(parent, "cpuset.cpus")));
-  if (mems) fs::write(fs::join(dir, "cpuset.mems"), fs::read_trimmed(fs::join(parent, "cpuset.mems")));
+  CpusetValues from = ensure_cpuset(parent);
+  if (v.cpus.empty()) fs::write(fs::join(dir, "cpuset.cpus"), v.cpus = from.cpus);
+  if (v.mems.empty()) fs::write(fs::join(dir, "cpuset.mems"), v.mems = from.mems);
+  return v;
 }
 
 class V1Manager : public Manager {
@@ -100,8 +102,8 @@ class V1Manager : public Manager {
     // an ancestor is frozen does not make the container paused either.
     auto it = paths_.find("freezer");
     if (it == paths_.end()) return false;
-    auto state = fs::read_if_exists(fs::join(it->second, "freezer.state"));
-    auto self = fs::read_if_exists(fs::join(it->second, "freezer.self_freezing"));
+    auto state = fs::read_value_if_exists(fs::join(it->second, "freezer.state"));
+    auto self = fs::read_value_if_exists(fs::join(it->second, "freezer.self_freezing"));
     return state && self && state->rfind("FROZEN", 0) == 0 && self->rfind("1", 0) == 0;
   }
 
@@ -148,8 +150,10 @@ class V1Manager : public Manager {
     if (auto it = paths_.find("memory"); it != paths_.end()) {
       const std::string& mem = it->second;
       f.memsw = fs::exists(fs::join(mem, "memory.memsw.limit_in_bytes"));
-      if (auto lim = fs::read_if_exists(fs::join(mem, "memory.limit_in_bytes"))) f.memory_limit = fs::parse_uint(*lim, mem);
-      if (auto use = fs::read_if_exists(fs::join(mem, "memory.usage_in_bytes"))) f.memory_usage = fs::parse_uint(*use, mem);
+      if (auto lim = fs::read_value_if_exists(fs::join(mem, "memory.limit_in_bytes")))
+        f.memory_limit = fs::parse_uint(*lim, mem);
+      if (auto use = fs::read_value_if_exists(fs::join(mem, "memory.usage_in_bytes")))
+        f.memory_usage = fs::parse_uint(*use, mem);
     }
     if (auto it = paths_.find("blkio"); it != paths_.end())
       f.bfq = !fs::exists(fs::join(it->second, "blkio.weight")) && fs::exists(fs::join(it->second, "blkio.bfq.weight"));

@@ -45,7 +45,7 @@ void enable_controllers(const std::string& dir, const std::string& controllers) 
 // A cgroup whose parent has processes and controllers enabled is "domain
 // invalid": nothing with domain controllers can live there.
 void check_type(const std::string& dir) {
-  auto type = fs::read_if_exists(fs::join(dir, "cgroup.type"));
+  auto type = fs::read_value_if_exists(fs::join(dir, "cgroup.type"));
   if (type && type->rfind("domain invalid", 0) == 0)
     fail("cannot enter cgroupv2 {} with domain controllers -- it is in an invalid state", dir);
 }
@@ -122,7 +122,7 @@ class V2Manager : public Manager {
   }
 
   bool frozen() const override {
-    auto v = fs::read_if_exists(fs::join(path_, "cgroup.freeze"));
+    auto v = fs::read_value_if_exists(fs::join(path_, "cgroup.freeze"));
     return v && v->rfind("1", 0) == 0;
   }
 
@@ -159,7 +159,8 @@ class V2Manager : public Manager {
 
   CgroupFacts facts() const {
     CgroupFacts f;
-    if (auto cur = fs::read_if_exists(fs::join(path_, "memory.current"))) f.memory_usage = fs::parse_uint(*cur, path_);
+    if (auto cur = fs::read_value_if_exists(fs::join(path_, "memory.current")))
+      f.memory_usage = fs::parse_uint(*cur, path_);
     f.bfq = fs::exists(fs::join(path_, "io.bfq.weight"));
     return f;
   }

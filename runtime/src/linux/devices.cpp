@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "linux/inroot.h"
 #include "util/error.h"
+#include "util/umask.h"
 
 namespace glassrun::devices {
 
@@ -49,15 +51,36 @@ UniqueFd open_device_dir(int root_fd, const std::string& dir) {
   return pdir;
 }
 
-void mknod_device(const UniqueFd& pdir, const spec::Device& d) {
+// A directory to make nodes in, and who owns a node made there.
+struct DeviceDir {
+  UniqueFd fd;
+  uid_t owner_uid;
+  gid_t owner_gid;
+};
+
+DeviceDir device_dir(int root_fd, const std::string& dir) {
+  DeviceDir d{open_device_dir(root_fd, dir), geteuid(), getegid()};
+  struct stat st;
+  if (fstat(d.fd.get(), &st) != 0) throw_sys(fmt::format("stat {}", dir));
+  if (st.st_mode & S_ISGID) d.owner_gid = st.st_gid;  // a setgid directory's group
+  return d;
+}
+
+// As runc: made with the umask cleared (the caller's), so the mode is the
+// config's without a chmod; an existing node (a bind of the host's /dev, a
+// rootfs that ships nodes) is replaced; chown only where the new node's
+// owner is not already the configured one.
+void mknod_device(const DeviceDir& dir, const spec::Device& d) {
   std::string name = d.path.substr(d.path.rfind('/') + 1);
-  unlinkat(pdir.get(), name.c_str(), 0);
-  mode_t mode = d.file_mode.value_or(0666) | type_bits(d.type);
-  if (mknodat(pdir.get(), name.c_str(), mode, makedev(d.major, d.minor)) != 0)
-    throw_sys(fmt::format("mknod {} {}:{}", d.path, d.major, d.minor));
-  if (fchmodat(pdir.get(), name.c_str(), d.file_mode.value_or(0666) & 07777, 0) != 0)
-    throw_sys(fmt::format("chmod {}", d.path));
-  if (fchownat(pdir.get(), name.c_str(), d.uid.value_or(0), d.gid.value_or(0), AT_SYMLINK_NOFOLLOW) != 0)
+  mode_t mode = (d.file_mode.value_or(0666) & 07777) | type_bits(d.type);
+  dev_t dev = makedev(d.major, d.minor);
+  int rc = mknodat(dir.fd.get(), name.c_str(), mode, dev);
+  if (rc != 0 && errno == EEXIST && unlinkat(dir.fd.get(), name.c_str(), 0) == 0)
+    rc = mknodat(dir.fd.get(), name.c_str(), mode, dev);
+  if (rc != 0) throw_sys(fmt::format("mknod {} {}:{}", d.path, d.major, d.minor));
+  uid_t uid = d.uid.value_or(0);
+  gid_t gid = d.gid.value_or(0);
+  if ((uid != dir.owner_uid || gid != dir.owner_gid) && fchownat(dir.fd.get(), name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
     throw_sys(fmt::format("chown {}", d.path));
 }
 
@@ -73,7 +96,8 @@ void create_nodes(int root_fd, const std::vector<spec::Device>& devs, bool user_
   // Devices in the same directory as the previous one (all of /dev usually)
   // reuse its fd: one lookup for the lot instead of one per node.
   std::string dir;
-  UniqueFd pdir;
+  std::optional<DeviceDir> pdir;
+  UmaskCleared no_umask;
   for (const auto& d : devs) {
     if (user_ns) {
       bind_device(root_fd, d);
@@ -81,9 +105,9 @@ void create_nodes(int root_fd, const std::vector<spec::Device>& devs, bool user_
     }
     if (!pdir || dir_of(d) != dir) {
       dir = dir_of(d);
-      pdir = open_device_dir(root_fd, dir);
+      pdir = device_dir(root_fd, dir);
     }
-    mknod_device(pdir, d);
+    mknod_device(*pdir, d);
   }
 }
 

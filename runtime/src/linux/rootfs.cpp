@@ -53,9 +53,12 @@ void apply_root_propagation(const spec::Config& c) {
     throw_sys(fmt::format("linux.rootfsPropagation {}: mount / {}", c.rootfs_propagation, mounts::flags_text(flags)));
 }
 
-bool mounts_dev_tmpfs(const spec::Config& c) {
-  return std::any_of(c.mounts.begin(), c.mounts.end(), [](const spec::Mount& m) {
-    return m.destination == "/dev" && !(mounts::parse_options(m.options).flags & MS_BIND);
+// As runc's needsSetupDev: /dev gets the nodes (the defaults and the
+// config's), the /dev/fd-style links and ptmx unless the config binds a
+// /dev over it, whether it is a tmpfs of the config or the rootfs' own.
+bool needs_dev_setup(const spec::Config& c) {
+  return std::none_of(c.mounts.begin(), c.mounts.end(), [](const spec::Mount& m) {
+    return m.destination == "/dev" && (mounts::parse_options(m.options).flags & MS_BIND);
   });
 }
 
@@ -106,7 +109,7 @@ UniqueFd prepare(const spec::Config& c, const mounts::MountContext& ctx) {
     Step s("init.mounts");
     for (const auto& m : c.mounts) mounts::mount_entry(root.get(), m, ctx);
   }
-  if (mounts_dev_tmpfs(c)) {
+  if (needs_dev_setup(c)) {
     Step s("init.devices");
     devices::create_nodes(root.get(), devices::with_defaults(c.devices), ctx.user_ns);
     devices::create_symlinks(root.get());

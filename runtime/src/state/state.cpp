@@ -15,6 +15,7 @@
 
 #include "util/error.h"
 #include "util/fileio.h"
+#include "util/umask.h"
 
 namespace glassrun::state {
 
@@ -147,9 +148,11 @@ ContainerDir ContainerDir::open(const std::string& root, const std::string& id) 
 
 UniqueFd ContainerDir::make_exec_fifo() const {
   // 0622 as runc: only the owner may read (start), anyone may open for write.
-  mode_t old = umask(0);
-  int rc = mkfifoat(dirfd_.get(), "exec.fifo", 0622);
-  umask(old);
+  int rc;
+  {
+    UmaskCleared no_umask;
+    rc = mkfifoat(dirfd_.get(), "exec.fifo", 0622);
+  }
   if (rc != 0) throw_sys(fmt::format("mkfifo {}", fifo_path()));
   UniqueFd fd(openat(dirfd_.get(), "exec.fifo", O_PATH | O_CLOEXEC));
   if (!fd) throw_sys(fmt::format("open {}", fifo_path()));
@@ -251,7 +254,7 @@ uint64_t process_start_time(pid_t pid) {
   std::string text;
   // Gone is 0; failing to look (EIO) is not "gone": a running container
   // would pass for stopped.
-  if (!fileio::read_file(fmt::format("/proc/{}/stat", pid), text)) {
+  if (!fileio::read_file(fmt::format("/proc/{}/stat", pid), text, /*one_record=*/true)) {
     if (errno == ENOENT || errno == ESRCH) return 0;
     throw_sys(fmt::format("read /proc/{}/stat", pid));
   }

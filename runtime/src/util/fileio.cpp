@@ -9,8 +9,7 @@
 
 namespace glassrun::fileio {
 
-namespace {
-bool read_fd(int fd, std::string& out) {
+bool read_fd(int fd, std::string& out, bool one_record) {
   out.clear();
   char buf[8192];
   for (;;) {
@@ -21,8 +20,11 @@ bool read_fd(int fd, std::string& out) {
     }
     if (n == 0) return true;
     out.append(buf, static_cast<size_t>(n));
+    if (one_record && static_cast<size_t>(n) < sizeof buf) return true;
   }
 }
+
+namespace {
 
 void write_all(int fd, const std::string& data, const std::string& what) {
   size_t off = 0;
@@ -37,9 +39,9 @@ void write_all(int fd, const std::string& data, const std::string& what) {
 }
 }  // namespace
 
-bool read_file(const std::string& path, std::string& out) {
+bool read_file(const std::string& path, std::string& out, bool one_record) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  return fd && read_fd(fd.get(), out);
+  return fd && read_fd(fd.get(), out, one_record);
 }
 
 std::string read_file_or_throw(const std::string& path) {
