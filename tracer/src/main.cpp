@@ -412,7 +412,16 @@ int record(const RecordOptions& o) {
           break;
         }
       }
-      if (live.empty() && (child < 0 || exit_status)) break;
+      if (live.empty() && (child < 0 || exit_status)) {
+        // The ring may still hold a fork the command made before it exited
+        // (records wake us only in batches): a process still to follow,
+        // such as the init `create` leaves behind.
+        while (tracer->poll(rec, 0) > 0) {
+        }
+        for (auto it = live.begin(); it != live.end();)
+          it = (kill(*it, 0) != 0 && errno == ESRCH) ? live.erase(it) : std::next(it);
+        if (live.empty()) break;
+      }
     }
     while (tracer->poll(rec, 0) > 0) {
     }

@@ -74,8 +74,12 @@ class PathTracker {
     std::string s = path.is_string() ? path.get<std::string>() : "";
     for (const char* self : {"/proc/self/fd/", "/proc/thread-self/fd/"}) {
       if (s.rfind(self, 0) == 0) {
-        auto it = procs_[pid].fds.find(std::atoi(s.c_str() + strlen(self)));
-        if (it != procs_[pid].fds.end()) return it->second;
+        // The fd's path, and what the name goes on to below it
+        // ("/proc/self/fd/9/blkio": the directory blkio in fd 9's).
+        std::size_t digits = strlen(self), end = s.find('/', digits);
+        auto it = procs_[pid].fds.find(std::atoi(s.c_str() + digits));
+        if (it != procs_[pid].fds.end())
+          return end == std::string::npos ? it->second : join_path(it->second, s.substr(end + 1));
       }
     }
     if (!s.empty() && s[0] == '/') return s;

@@ -128,3 +128,16 @@ TEST(Milestones, MountSetattrIsAMountOfItsTarget) {
   EXPECT_EQ(keys(m), (std::vector<std::string>{"mount /sys/fs/cgroup (setattr recursive)",
                                                "mount /sys/fs/cgroup (setattr)"}));
 }
+
+TEST(Milestones, MountTargetNamedBelowAnFdsDirectory) {
+  // glassrun binds each cgroup hierarchy at "/proc/self/fd/N/NAME": NAME in
+  // the directory fd N is open on (its tmpfs), with no fd of its own.
+  std::vector<Json> ev;
+  ev.push_back(syscall_event(11, 1, "openat", {uint64_t(-100), 0, 0},
+                             {{"dirfd", "AT_FDCWD"}, {"pathname", "/sys/fs/cgroup"}, {"flags", "O_RDONLY|O_PATH"}}, 9));
+  ev.push_back(syscall_event(11, 2, "mount", {0, 0, 0, 0x5000},
+                             {{"source", "/sys/fs/cgroup/blkio/c1"}, {"target", "/proc/self/fd/9/blkio"},
+                              {"filesystemtype", nullptr}, {"mountflags", "MS_BIND|MS_REC"}, {"data", nullptr}}));
+  auto m = extract_milestones(trace_from_events(ev));
+  EXPECT_EQ(keys(m), (std::vector<std::string>{"mount /sys/fs/cgroup/blkio (bind)"}));
+}

@@ -225,6 +225,18 @@ def test_follows_descendants_and_threads(workdir):
     assert all(f["flags"] for f in forks)
 
 
+def test_follows_a_child_that_outlives_the_command(workdir):
+    """`create` returns while the init it forked lives on: the trace goes on
+    until that child is gone too, even when its fork record is still in the
+    ring buffer (records wake glasstrace only in batches) as the command
+    exits."""
+    out = workdir / "t.jsonl"
+    r = run([GLASSTRACE, "-o", out, "--", "sh", "-c", "(sleep 0.3; exec /bin/true) & exit 0"])
+    assert r.returncode == 0, r.stderr
+    execs = [e["decoded"]["pathname"] for e in syscalls(load(out), "execve") if e["ret"] == 0]
+    assert "/bin/true" in execs, execs
+
+
 def test_command_not_found(workdir):
     r = run([GLASSTRACE, "-o", workdir / "t.jsonl", "--", "no-such-command-xyz"])
     assert r.returncode == 127

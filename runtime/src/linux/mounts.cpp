@@ -19,9 +19,13 @@ namespace glassrun::mounts {
 
 namespace {
 
+// The target is target_fd's directory, or `below` (one name) in it: a
+// directory glassrun has just made in a tmpfs of its own, which nothing in
+// the container can have replaced yet.
 void do_mount(const std::string& source, int target_fd, const std::string& shown_target, const char* type,
-              unsigned long flags, const std::string& data) {
+              unsigned long flags, const std::string& data, const std::string& below = "") {
   std::string target = inroot::fd_path(target_fd);
+  if (!below.empty()) target += "/" + below;
   if (::mount(source.c_str(), target.c_str(), type, flags, data.empty() ? nullptr : data.c_str()) != 0)
     throw_sys(fmt::format("mount {} on {} (type {}, flags {}{}{})", source.empty() ? "none" : source, shown_target,
                           type ? type : "none", flags_text(flags), data.empty() ? "" : ", data ", data));
@@ -168,7 +172,8 @@ void cgroup_mount(int root_fd, const spec::Mount& m, const ParsedOptions& o, con
       mount_hierarchy_in_cgroup_ns(open_sub(hierarchy, dest).get(), dest, hierarchy, o.flags & kRemountable);
       continue;
     }
-    do_mount(host_path, open_sub(hierarchy, dest).get(), dest, nullptr, MS_BIND | MS_REC, "");
+    // Named below the tmpfs' fd: no open and close per hierarchy.
+    do_mount(host_path, tmpfs.get(), dest, nullptr, MS_BIND | MS_REC, "", hierarchy);
     bound.emplace_back(hierarchy, dest);
   }
   // The binds take the mount's flags (ro, nosuid, ...) all at once: one
