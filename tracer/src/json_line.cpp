@@ -2,36 +2,85 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace glasstrace {
 
+JsonLine::Text JsonLine::take() {
+  need_comma_ = false;
+  Text out = std::move(t_);
+  if (!spare_.empty()) {
+    t_ = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  return out;
+}
+
+void JsonLine::resume(Text text) {
+  if (t_.cap_ && spare_.size() < kSpares) {
+    t_.len_ = 0;
+    spare_.push_back(std::move(t_));
+  }
+  t_ = std::move(text);
+  char last = t_.len_ ? t_.buf_[t_.len_ - 1] : '{';
+  need_comma_ = last != '{' && last != '[' && last != ':';
+}
+
+void JsonLine::grow(std::size_t need) {
+  std::size_t cap = std::max<std::size_t>({need, t_.cap_ * 2, 512});
+  auto buf = std::make_unique<char[]>(cap);
+  if (t_.len_) std::memcpy(buf.get(), t_.buf_.get(), t_.len_);
+  t_.buf_ = std::move(buf);
+  t_.cap_ = cap;
+}
+
+namespace {
+bool plain(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
+}  // namespace
+
 void JsonLine::append_string(std::string_view s) {
-  for (unsigned char c : s)
-    if (c >= 0x80) {
-      // Non-ASCII: nlohmann validates the UTF-8 and replaces what is invalid;
-      // rare in a trace, so its own code does it (the exact same bytes).
-      text_ += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      return;
-    }
-  text_ += '"';
-  std::size_t plain = 0;  // start of the bytes not yet copied
-  for (std::size_t i = 0; i < s.size(); i++) {
+  std::size_t i = 0;
+  while (i < s.size() && plain(static_cast<unsigned char>(s[i]))) i++;
+  if (i == s.size()) {  // the usual case: nothing to escape
+    char* p = room(s.size() + 2);
+    *p = '"';
+    std::memcpy(p + 1, s.data(), s.size());
+    p[s.size() + 1] = '"';
+    t_.len_ += s.size() + 2;
+    return;
+  }
+  if (std::any_of(s.begin() + i, s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+    // Non-ASCII: nlohmann validates the UTF-8 and replaces what is invalid;
+    // rare in a trace, so its own code does it (the exact same bytes).
+    std::string dumped =
+        nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    put(dumped.data(), dumped.size());
+    return;
+  }
+  put('"');
+  std::size_t copied = 0;  // start of the bytes not yet copied
+  for (; i < s.size(); i++) {
     unsigned char c = s[i];
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    text_.append(s.data() + plain, i - plain);
-    plain = i + 1;
+    if (plain(c)) continue;
+    put(s.data() + copied, i - copied);
+    copied = i + 1;
     switch (c) {
-      case '"': text_ += "\\\""; break;
-      case '\\': text_ += "\\\\"; break;
-      case '\b': text_ += "\\b"; break;
-      case '\f': text_ += "\\f"; break;
-      case '\n': text_ += "\\n"; break;
-      case '\r': text_ += "\\r"; break;
-      case '\t': text_ += "\\t"; break;
-      default: fmt::format_to(std::back_inserter(text_), "\\u{:04x}", c);
+      case '"': put("\\\"", 2); break;
+      case '\\': put("\\\\", 2); break;
+      case '\b': put("\\b", 2); break;
+      case '\f': put("\\f", 2); break;
+      case '\n': put("\\n", 2); break;
+      case '\r': put("\\r", 2); break;
+      case '\t': put("\\t", 2); break;
+      default: {
+        char u[6];
+        fmt::format_to_n(u, sizeof u, "\\u{:04x}", c);
+        put(u, sizeof u);
+      }
     }
   }
-  text_.append(s.data() + plain, s.size() - plain);
-  text_ += '"';
+  put(s.data() + copied, s.size() - copied);
+  put('"');
 }
 
 }  // namespace glasstrace

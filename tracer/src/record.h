@@ -43,7 +43,7 @@ class Recorder {
 
  private:
   struct Pending {
-    std::string line;  // the event up to its "decoded" object, left open
+    JsonLine::Text line;  // the event up to its "decoded" object, left open
     int64_t nr;
     uint64_t ts;
     uint64_t arg0;                        // clone's flags
