@@ -387,3 +387,15 @@ def test_a_node_the_rootfs_ships_is_replaced(glassrun, fast_bundle):
     r = glassrun("run", "-b", b.path, glassrun.new_id("dev"))
     assert r.returncode == 0, r.stderr
     assert r.stdout == "/dev/null character special file 1:3\n"
+
+
+def test_the_cgroup_placement_fds_are_closed_by_range(glassrun, fast_bundle, tmp_path):
+    """The init's v1 `tasks` files are opened one after the other, so both
+    the parent (after the clone) and the init (after moving itself) close
+    them with one close_range(2), not a close(2) per hierarchy."""
+    if not any(Path("/sys/fs/cgroup", c, "tasks").exists() for c in ("pids", "memory", "cpu")):
+        pytest.skip("no cgroup v1 hierarchies here (pure cgroup v2: one unified fd, nothing to range)")
+    lines = straced_run(glassrun, fast_bundle("true"), tmp_path / "trace", "close,close_range", fd_paths=True)
+    assert not [x for x in lines if " close(" in x and "/tasks>" in x], lines
+    ranges = [x for x in lines if "close_range(" in x and "CLOSE_RANGE_CLOEXEC" not in x]
+    assert len({x.split()[0] for x in ranges}) == 2, ranges  # by two processes

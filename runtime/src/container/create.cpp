@@ -310,7 +310,7 @@ Created create(const CreateOptions& o, bool foreground) {
   idmapped_trees.clear();  // the init has its own copies
   bind_sources.clear();
   bool init_places_itself = !placement.empty();
-  placement = cgroups::Placement{};
+  cgroups::close_all(placement);
   cleanup.add([pid] { kill_and_reap(pid); });
   init_chan.close();
   fifo.reset();

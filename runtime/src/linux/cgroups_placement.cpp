@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "linux/cgroups_fs.h"
@@ -52,12 +53,26 @@ pid_t clone_into(unsigned long flags, Placement& placement) {
 }
 
 void place_self(Placement& placement) {
-  placement.unified.reset();
-  for (auto& [path, fd] : placement.tasks) {
+  for (auto& [path, fd] : placement.tasks)
     if (::write(fd.get(), "0", 1) != 1) throw_sys("cgroups: move into the container's cgroup: write 0 to " + path);
-    fd.reset();
+  close_all(placement);
+}
+
+void close_all(Placement& placement) {
+  std::vector<int> fds = placement.fds();
+  std::sort(fds.begin(), fds.end());
+  // Each run of consecutive numbers longer than one: one close_range(2).
+  std::vector<int> closed;
+  for (std::size_t i = 0, j; i < fds.size(); i = j) {
+    for (j = i + 1; j < fds.size() && fds[j] == fds[j - 1] + 1;) j++;
+    if (j - i > 1 && syscall(SYS_close_range, fds[i], fds[j - 1], 0) == 0) closed.insert(closed.end(), &fds[i], &fds[j]);
   }
-  placement.tasks.clear();
+  auto forget_if_closed = [&](UniqueFd& fd) {
+    if (std::binary_search(closed.begin(), closed.end(), fd.get())) (void)fd.release();
+  };
+  forget_if_closed(placement.unified);
+  for (auto& [path, fd] : placement.tasks) forget_if_closed(fd);
+  placement = Placement{};  // the rest one by one
 }
 
 }  // namespace glassrun::cgroups

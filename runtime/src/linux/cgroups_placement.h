@@ -52,4 +52,9 @@ pid_t clone_into(unsigned long flags, Placement& placement);
 // user's runs: "0" into each v1 `tasks` file; closes them all.
 void place_self(Placement& placement);
 
+// Closes placement's fds (then empty()): opened one after the other, they
+// are usually one run of numbers, closed with one close_range(2) instead of
+// a close(2) each (one per hierarchy, in the parent and in the child).
+void close_all(Placement& placement);
+
 }  // namespace glassrun::cgroups
