@@ -90,7 +90,10 @@ bool binary_is_unwritable() {
   // EROFS: the file sits on a read-only mount (our overlay, or a read-only
   // install); nothing that reopens /proc/<pid>/exe can write through it.
   // Checked first: after the overlay re-exec it is the one syscall paid.
-  return (access("/proc/self/exe", W_OK) != 0 && errno == EROFS) || running_from_sealed_copy();
+  // Once true it stays true: a process's executable does not change.
+  static bool unwritable = false;
+  if (!unwritable) unwritable = (access("/proc/self/exe", W_OK) != 0 && errno == EROFS) || running_from_sealed_copy();
+  return unwritable;
 }
 
 void ensure(char* const* argv) {

@@ -63,7 +63,10 @@ std::map<std::string, std::string> state_paths(const spec::Config& c, pid_t init
   std::map<std::string, std::string> out;
   for (const auto& k : kinds()) {
     if (k.clone_flag == CLONE_NEWTIME) continue;  // runc 1.1 does not list it
-    if (access(fmt::format("/proc/self/ns/{}", k.proc_name).c_str(), F_OK) != 0) continue;
+    // The kernel has a kind the init was made or joined with; the others
+    // are looked up.
+    if (!c.find_namespace(k.config_name) && access(fmt::format("/proc/self/ns/{}", k.proc_name).c_str(), F_OK) != 0)
+      continue;
     // Joined namespaces too are named through the init, as runc does: the
     // init holds them for as long as the container lives.
     out[k.runc_key] = fmt::format("/proc/{}/ns/{}", init_pid, k.proc_name);
