@@ -188,7 +188,8 @@ static __always_inline __u64 arg_of(const struct pt_regs *regs, int i) {
 // read; returns the offset after it. An entry starts below GT_TEXT_LEN, so
 // `text` (that plus GT_STR_LEN) holds it without a wrap. A global function:
 // the verifier checks it once, not at each of its ~20 call sites (inlined,
-// they took on_sys_enter's verification from ~10 to ~70 ms).
+// on_sys_enter's verification processed 147580 instructions, ~70 ms; as
+// one function 2315, ~1 ms: half of what the fixed slots took).
 __noinline __u64 text_entry(struct gt_sys_enter_full *f, __u64 off, __u64 src, __u64 max, int user) {
   if (!f || off >= GT_TEXT_LEN) return off;
   if (max > GT_STR_LEN) max = GT_STR_LEN;
