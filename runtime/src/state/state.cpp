@@ -131,7 +131,11 @@ ContainerDir ContainerDir::create(const std::string& root, const std::string& id
     throw_sys(fmt::format("mkdir {}", path));
   }
   UniqueFd fd(::open(path.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
-  if (!fd) throw_sys(fmt::format("open {}", path));
+  if (!fd) {
+    int err = errno;
+    rmdir(path.c_str());  // just made and still empty: nothing else owns it yet
+    throw_sys(fmt::format("open {}", path), err);
+  }
   return ContainerDir(root, id, std::move(fd));
 }
 
