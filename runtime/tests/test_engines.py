@@ -71,7 +71,13 @@ def stop_process(pid):
         os.kill(pid, signal.SIGKILL)
 
 
-def stop_engines(engine_dir, session):
+# Directories containerd's shims make under /run whatever state dir it is
+# given (the runc shim's default --root for our namespace, its fifos).
+CONTAINERD_RUN_DIRS = [Path("/run/containerd/runc/glassrun"), Path("/run/containerd/runc"),
+                       Path("/run/containerd/fifo"), Path("/run/containerd/s"), Path("/run/containerd")]
+
+
+def stop_engines(engine_dir, session, made_run_dirs=()):
     env = {**os.environ, "CONTAINERS_CONF": str(engine_dir / "containers.conf")}
     ids = run(["podman", "ps", "-aq", "--filter", f"label={LABEL}={session}"], env=env).stdout.split()
     if ids:
@@ -105,6 +111,14 @@ def stop_engines(engine_dir, session):
             d.rmdir()
         except FileNotFoundError:
             pass
+    # Those of containerd's /run directories that did not exist before the
+    # session (deepest first; empty once its tasks are gone).
+    for d in CONTAINERD_RUN_DIRS:
+        if d in made_run_dirs:
+            try:
+                d.rmdir()
+            except FileNotFoundError:
+                pass
 
 
 @pytest.fixture(scope="session")
@@ -115,6 +129,7 @@ def engines():
     if not GLASSRUN.exists():
         pytest.fail(f"{GLASSRUN} is not built (make build)")
     engine_dir = Path(tempfile.mkdtemp(prefix="glassrun-engines."))
+    made_run_dirs = [d for d in CONTAINERD_RUN_DIRS if not d.exists()]
     session = uuid.uuid4().hex[:10]
     try:
         r = run(["bash", SETUP, "--glassrun", GLASSRUN, "--dir", engine_dir], timeout=600)
@@ -123,7 +138,7 @@ def engines():
             pytest.fail(f"tools/engines/setup.sh failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
         yield Engines(values, session)
     finally:
-        stop_engines(engine_dir, session)
+        stop_engines(engine_dir, session, made_run_dirs)
 
 
 @pytest.fixture(params=RUNTIMES)
