@@ -84,6 +84,15 @@ std::optional<std::string> read_if_exists(const std::string& path) { return read
 
 std::optional<std::string> read_value_if_exists(const std::string& path) { return read_whole(path, true); }
 
+namespace {
+// A value that must be there: absent is "read <path>: no such file".
+std::string read_value(const std::string& path) {
+  auto value = read_value_if_exists(path);
+  if (!value) throw_sys("read " + path, ENOENT);
+  return std::move(*value);
+}
+}  // namespace
+
 std::string read(const std::string& path) {
   auto content = read_if_exists(path);
   if (!content) throw_sys("read " + path, ENOENT);
@@ -91,9 +100,7 @@ std::string read(const std::string& path) {
 }
 
 std::string read_trimmed(const std::string& path) {
-  auto value = read_value_if_exists(path);
-  if (!value) throw_sys("read " + path, ENOENT);
-  std::string s = std::move(*value);
+  std::string s = read_value(path);
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
 }
@@ -129,11 +136,7 @@ uint64_t parse_uint(const std::string& text, const std::string& what) {
   return v;
 }
 
-uint64_t read_uint(const std::string& path) {
-  auto value = read_value_if_exists(path);
-  if (!value) throw_sys("read " + path, ENOENT);
-  return parse_uint(*value, path);
-}
+uint64_t read_uint(const std::string& path) { return parse_uint(read_value(path), path); }
 
 std::vector<std::string> mkdir_p(const std::string& path) {
   // Parents usually exist: try the leaf first and climb only on ENOENT, so
