@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <iterator>
 #include <map>
 
 namespace glasstrace {
@@ -290,14 +291,6 @@ const std::vector<SyscallSignature> kSignatures = {
     {"getgid", {}}, {"getegid", {}}, {"sched_yield", {}}, {"setsid", {}},
 };
 
-std::string join(const std::vector<std::string>& parts, const char* sep) {
-  std::string out;
-  for (const auto& p : parts) {
-    if (!out.empty()) out += sep;
-    out += p;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -322,15 +315,19 @@ const SyscallSignature* signature_of_nr(long nr) {
 
 std::string flags_text(uint64_t v, std::span<const ValueName> table, const char* zero) {
   if (v == 0) return zero;
-  std::vector<std::string> parts;
+  std::string out;  // one string, appended to: a few allocations less per flag argument
   uint64_t rest = v;
   for (const auto& f : table)
     if (f.value && (rest & f.value) == f.value) {
-      parts.emplace_back(f.name);
+      if (!out.empty()) out += '|';
+      out += f.name;
       rest &= ~f.value;
     }
-  if (rest) parts.push_back(fmt::format("{:#x}", rest));
-  return join(parts, "|");
+  if (rest) {
+    if (!out.empty()) out += '|';
+    fmt::format_to(std::back_inserter(out), "{:#x}", rest);
+  }
+  return out;
 }
 
 std::string value_text(uint64_t v, std::span<const ValueName> table) {

@@ -42,7 +42,7 @@ enum class ArgKind {
 };
 
 struct ArgSpec {
-  const char* name;
+  std::string_view name;  // a literal: its length known, no strlen per decoded argument
   ArgKind kind;
 };
 

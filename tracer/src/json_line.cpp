@@ -36,11 +36,31 @@ void JsonLine::grow(std::size_t need) {
 
 namespace {
 bool plain(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
+
+// Whether any of the 8 bytes of w is not plain: a control byte, a byte
+// >= 0x80, '"' or '\\' (bit tricks on the whole word: a path is mostly
+// looked at 8 bytes at a time).
+bool any_not_plain(uint64_t w) {
+  constexpr uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  auto has_zero_byte = [](uint64_t v) { return (v - ones) & ~v & highs; };
+  return ((w - 0x20 * ones) & ~w & highs) | (w & highs) | has_zero_byte(w ^ ('"' * ones)) |
+         has_zero_byte(w ^ ('\\' * ones));
+}
+
+// Length of the plain bytes at the start of s.
+std::size_t plain_prefix(std::string_view s) {
+  std::size_t i = 0;
+  for (uint64_t w; i + 8 <= s.size(); i += 8) {
+    std::memcpy(&w, s.data() + i, 8);
+    if (any_not_plain(w)) break;
+  }
+  while (i < s.size() && plain(static_cast<unsigned char>(s[i]))) i++;
+  return i;
+}
 }  // namespace
 
 void JsonLine::append_string(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size() && plain(static_cast<unsigned char>(s[i]))) i++;
+  std::size_t i = plain_prefix(s);
   if (i == s.size()) {  // the usual case: nothing to escape
     char* p = room(s.size() + 2);
     *p = '"';

@@ -96,7 +96,7 @@ class JsonLine {
     if (need_comma_) put(',');
   }
   JsonLine& done() { return need_comma_ = true, *this; }
-  JsonLine& key_bytes(const char* k, std::size_t n) {
+  [[gnu::always_inline]] JsonLine& key_bytes(const char* k, std::size_t n) {
     char* p = room(n + 4);
     char* start = p;
     if (need_comma_) *p++ = ',';

@@ -72,12 +72,34 @@ bool exit_matches(int64_t entry_nr, int64_t exit_nr) {
 
 }  // namespace
 
-void write_task_fields(JsonLine& out, const gt_header& h, std::string_view type) {
-  const gt_task& t = h.task;
-  out.member("v", 1).member("type", type).member("ts", t.ts).member("pid", t.pid).member("tid", t.tid);
+namespace {
+// write_task_fields' members after "ts": the same for every record of a task
+// until its comm, namespaces or cgroup change.
+void write_task_tail(JsonLine& out, const gt_task& t) {
+  out.member("pid", t.pid).member("tid", t.tid);
   out.member("ns_pid", t.ns_pid).member("ns_tid", t.ns_tid);
   out.key("comm").value(bounded(t.comm, GT_COMM_LEN));
   out.member("mntns", t.mntns).member("pidns", t.pidns).member("cgroup", t.cgroup);
+}
+}  // namespace
+
+void write_task_fields(JsonLine& out, const gt_header& h, std::string_view type) {
+  out.member("v", 1).member("type", type).member("ts", h.task.ts);
+  write_task_tail(out, h.task);
+}
+
+void TaskFieldsCache::write(JsonLine& out, const gt_header& h, std::string_view type) {
+  gt_task key = h.task;
+  key.ts = 0;
+  Entry& e = entries_[key.tid % entries_.size()];
+  if (!e.used || std::memcmp(&e.key, &key, sizeof key) != 0) {
+    scratch_.clear();
+    write_task_tail(scratch_.begin_object(), key);
+    e.tail.assign(scratch_.text().substr(1));  // without the '{'
+    e.key = key;
+    e.used = true;
+  }
+  out.member("v", 1).member("type", type).member("ts", h.task.ts).raw(e.tail);
 }
 
 Json task_fields(const gt_header& h) {
@@ -228,9 +250,9 @@ bool Recorder::on_record(const void* data, std::size_t size) {
 
 namespace {
 // A syscall event up to its "decoded" object, which is left open.
-void write_syscall_start(JsonLine& out, const gt_sys_enter& e, std::size_t size) {
+void write_syscall_start(JsonLine& out, TaskFieldsCache& tasks, const gt_sys_enter& e, std::size_t size) {
   out.begin_object();
-  write_task_fields(out, e.h, "syscall");
+  tasks.write(out, e.h, "syscall");
   out.member("nr", e.nr).member("name", syscall_name(e.nr));
   out.key("args").begin_array();
   for (uint64_t a : e.args) out.value(a);
@@ -244,7 +266,7 @@ void Recorder::on_enter(const gt_sys_enter& e, std::size_t size) {
   uint32_t tid = e.h.task.tid;
   flush_incomplete(tid);  // a previous syscall of this thread never returned
   line_.clear();
-  write_syscall_start(line_, e, size);
+  write_syscall_start(line_, tasks_, e, size);
   pending_[tid] = Pending{line_.take(), e.nr, e.h.task.ts, e.args[0], clone3_flags(full_record(e, size))};
 }
 
@@ -347,7 +369,7 @@ void Recorder::emit_entryless_syscall(const gt_header& h, int64_t nr, const __u6
   e.nr = nr;
   for (int i = 0; i < 6; i++) e.args[i] = args[i];
   line_.clear();
-  write_syscall_start(line_, e, sizeof e);
+  write_syscall_start(line_, tasks_, e, sizeof e);
   line_.end_object();
   if (ret) line_.member("ret", *ret).member("errno", errno_name(static_cast<int>(-*ret)));
   else line_.member("ret", nullptr).member("errno", nullptr);

@@ -179,3 +179,54 @@ TEST(Recorder, FullRecordSentOnlyAsFarAsItsText) {
   EXPECT_EQ(decode_args(full->e, path)["fd_path"], ".../x1/cgroup.procs");
   delete full;
 }
+
+// The per-task copy of the fields after "ts" follows every change of them
+// (exec: comm; unshare/setns: namespaces; a move: cgroup), also for two
+// tasks whose tids share the cache's slot, and the bytes are the same as
+// write_task_fields'.
+TEST(TaskFieldsCache, SameBytesAsUncachedAndFollowsChanges) {
+  TaskFieldsCache cache;
+  auto check = [&](const gt_header& h) {
+    JsonLine cached, plain;
+    cache.write(cached.begin_object(), h, "syscall");
+    write_task_fields(plain.begin_object(), h, "syscall");
+    EXPECT_EQ(cached.end_object().text(), plain.end_object().text());
+    return Json::parse(cached.text());
+  };
+  gt_header h = header(GT_SYS_ENTER, sizeof(gt_sys_enter), 50, 1000);
+  h.task.mntns = 4026531840u;
+  EXPECT_EQ(check(h)["comm"], "runc:[2:INIT]");
+  h.task.ts = 2000;
+  EXPECT_EQ(check(h)["ts"], 2000);
+  std::strcpy(h.task.comm, "sh");
+  EXPECT_EQ(check(h)["comm"], "sh");
+  h.task.mntns = 4026532000u;
+  EXPECT_EQ(check(h)["mntns"], 4026532000u);
+  h.task.ns_pid = h.task.ns_tid = 1;
+  EXPECT_EQ(check(h)["ns_tid"], 1);
+  h.task.cgroup = 77;
+  EXPECT_EQ(check(h)["cgroup"], 77);
+  gt_header other = header(GT_SYS_ENTER, sizeof(gt_sys_enter), 50 + 16, 3000);  // the same slot
+  EXPECT_EQ(check(other)["tid"], 66);
+  EXPECT_EQ(check(h)["tid"], 50);
+  EXPECT_EQ(check(h)["comm"], "sh");
+}
+
+// JsonLine's strings: the same bytes as nlohmann's dump for a byte that
+// needs escaping (or is the last plain one) at every offset of the 8-byte
+// words its scan looks at, and past them.
+TEST(JsonLine, EscapesLikeNlohmannAtEveryOffset) {
+  const unsigned char specials[] = {0x00, 0x01, 0x1f, 0x20, '"', '\\', 0x7e, 0x7f, 0x80, 0xc3, 0xff, '\n'};
+  for (unsigned char c : specials)
+    for (std::size_t at = 0; at < 20; at++)
+      for (std::size_t len : {at + 1, at + 9, std::size_t{24}}) {
+        if (len <= at) continue;
+        std::string s(len, 'a');
+        s[at] = static_cast<char>(c);
+        if (c == 0xc3 && at + 1 < len) s[at + 1] = static_cast<char>(0xa9);  // valid UTF-8 (é)
+        JsonLine line;
+        line.begin_array().value(std::string_view(s)).end_array();
+        std::string want = Json::array({s}).dump(-1, ' ', false, Json::error_handler_t::replace);
+        EXPECT_EQ(line.text(), want) << "byte " << int(c) << " at " << at << " of " << len;
+      }
+}
