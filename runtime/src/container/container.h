@@ -38,6 +38,9 @@ struct Created {
 Created create(const CreateOptions& o, bool foreground);
 void start(const std::string& root, const std::string& id);
 void start(const Loaded& c);
+// start without the status check: for the container `run` has just created
+// (created by construction; runc's run does not look either).
+void start_created(const Loaded& c);
 // `run`: create + start; detached returns 0, else the container's exit code.
 // keep (runc's --keep): the exited container stays, stopped, with its
 // cgroups, until `delete`.

@@ -69,12 +69,17 @@ std::string first_limit(const nlohmann::json& r) {
   return "";
 }
 
-// The directories of paths that do not exist yet: what create() will make,
-// recorded before it runs (see record_pieces).
-std::vector<std::string> missing_dirs(const std::map<std::string, std::string>& paths) {
-  std::vector<std::string> out;
-  for (const auto& [ctrl, dir] : paths)
-    for (std::string d = dir; d.size() > 1 && !cgroups::fs::accessible(d); d = d.substr(0, d.rfind('/')))
+// The directories of the manager's paths that do not exist yet: what
+// create() will make, recorded before it runs (see record_pieces). The walk up
+// from each path stops at the first that exists; a hierarchy's mount point
+// exists and is not looked at.
+std::vector<std::string> missing_dirs(const cgroups::Manager& cg) {
+  std::vector<std::string> out, roots = cg.hierarchy_roots();
+  auto exists = [&](const std::string& d) {
+    return std::find(roots.begin(), roots.end(), d) != roots.end() || cgroups::fs::accessible(d);
+  };
+  for (const auto& [ctrl, dir] : cg.paths())
+    for (std::string d = dir; d.size() > 1 && !exists(d); d = d.substr(0, d.rfind('/')))
       if (std::find(out.begin(), out.end(), d) == out.end()) out.push_back(d);
   return out;
 }
@@ -84,7 +89,7 @@ std::vector<std::string> missing_dirs(const std::map<std::string, std::string>& 
 // before state.json is written.
 // Returns what it wrote.
 state::Extras record_pieces(const state::ContainerDir& dir, const spec::Config& c, const cgroups::Manager& cg) {
-  state::Extras e{c.raw, missing_dirs(cg.paths()), cg.paths()};
+  state::Extras e{c.raw, missing_dirs(cg), cg.paths()};
   dir.write_extras(e);
   return e;
 }

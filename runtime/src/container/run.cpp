@@ -19,7 +19,7 @@ namespace glassrun::container {
 
 int run(const CreateOptions& o, bool detach, bool keep) {
   if (detach) {
-    start(*create(o, false).loaded);
+    start_created(*create(o, false).loaded);
     return 0;
   }
   prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -28,7 +28,7 @@ int run(const CreateOptions& o, bool detach, bool keep) {
   Created c = create(o, true);
   int status;
   try {
-    start(*c.loaded);
+    start_created(*c.loaded);
     status = supervise(c.init_pid, c.console_master ? c.console_master.get() : -1, sfd.get());
   } catch (...) {
     try {

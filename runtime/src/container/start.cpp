@@ -27,16 +27,16 @@ void release_init(const Loaded& c) {
   UniqueFd fd(open(c.dir.fifo_path().c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fd) throw_sys(fmt::format("open {}", c.dir.fifo_path()));
   for (;;) {
-    // Looked at before the read: an init that wrote its byte and then ran and
-    // exited (a short process, under load) has been started, and the read
-    // below still finds the byte.
-    bool alive = state::init_alive(c.st);
     char b;
     ssize_t n = read(fd.get(), &b, 1);
     if (n == 1) break;
     if (n < 0 && errno != EAGAIN && errno != EINTR) throw_sys("read exec.fifo");
     // EOF before the init opened its end, or nothing written yet: wait a bit,
-    // unless the init is gone.
+    // unless the init is gone. Looked at only now (the byte is often there
+    // at the first read) and before the deciding read below: an init that
+    // wrote its byte and then ran and exited (a short process, under load)
+    // has been started, and that read still finds the byte.
+    bool alive = state::init_alive(c.st);
     if (!alive) {
       // Gone: whatever it wrote is in the fifo by now, so one more read
       // decides (the one above may have come back empty-handed, EINTR, or
@@ -72,6 +72,10 @@ void start(const Loaded& c) {
     case state::Status::Paused: throw Error("cannot start a paused container");
     default: throw Error("cannot start an already running container");
   }
+  start_created(c);
+}
+
+void start_created(const Loaded& c) {
   release_init(c);
   auto h = c.hooks();
   if (!h.poststart.empty()) hooks::run_all_warning("poststart", h.poststart, c.state_json(state::Status::Running));

@@ -19,7 +19,9 @@ std::unique_ptr<Manager> for_new_container(const std::string& cgroups_path, cons
     return compute_paths(cgroups_path, id, fs::read("/proc/self/cgroup"), mountinfo);
   });
   if (layout_from_mountinfo(mountinfo) == Layout::V2) return make_v2_manager(paths.at(""), {});
-  return make_v1_manager(std::move(paths), {});
+  std::vector<std::string> roots;
+  for (const auto& m : parse_cgroup_mounts(mountinfo)) roots.push_back(m.mountpoint);
+  return make_v1_manager(std::move(paths), {}, std::move(roots));
 }
 
 namespace {

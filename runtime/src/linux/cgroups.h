@@ -56,6 +56,10 @@ class Manager {
   virtual void destroy() = 0;
   // Which directories create() made, for state.json so `delete` knows.
   virtual std::vector<std::string> created_dirs() const = 0;
+  // The mount points of the hierarchies (for a new container's manager):
+  // directories that exist, so create's record of what it will make need not
+  // look at them (a faccessat each).
+  virtual std::vector<std::string> hierarchy_roots() const { return {}; }
 };
 
 // For `create`: cgroups_path is linux.cgroupsPath ("" when absent), id the

@@ -12,7 +12,8 @@
 
 namespace glassrun::cgroups {
 
-std::unique_ptr<Manager> make_v1_manager(std::map<std::string, std::string> paths, std::vector<std::string> created);
+std::unique_ptr<Manager> make_v1_manager(std::map<std::string, std::string> paths, std::vector<std::string> created,
+                                         std::vector<std::string> roots = {});
 std::unique_ptr<Manager> make_v2_manager(std::string path, std::vector<std::string> created);
 
 // Removes created dirs deepest first. The container's own cgroups (leaves)

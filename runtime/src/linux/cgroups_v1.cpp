@@ -39,10 +39,11 @@ CpusetValues ensure_cpuset(const std::string& dir) {
 
 class V1Manager : public Manager {
  public:
-  V1Manager(std::map<std::string, std::string> paths, std::vector<std::string> created)
-      : paths_(std::move(paths)), created_(std::move(created)) {}
+  V1Manager(std::map<std::string, std::string> paths, std::vector<std::string> created, std::vector<std::string> roots)
+      : paths_(std::move(paths)), created_(std::move(created)), roots_(std::move(roots)) {}
 
   std::map<std::string, std::string> paths() const override { return paths_; }
+  std::vector<std::string> hierarchy_roots() const override { return roots_; }
 
   void create() override {
     try {
@@ -162,12 +163,14 @@ class V1Manager : public Manager {
 
   std::map<std::string, std::string> paths_;
   std::vector<std::string> created_;
+  std::vector<std::string> roots_;
 };
 
 }  // namespace
 
-std::unique_ptr<Manager> make_v1_manager(std::map<std::string, std::string> paths, std::vector<std::string> created) {
-  return std::make_unique<V1Manager>(std::move(paths), std::move(created));
+std::unique_ptr<Manager> make_v1_manager(std::map<std::string, std::string> paths, std::vector<std::string> created,
+                                         std::vector<std::string> roots) {
+  return std::make_unique<V1Manager>(std::move(paths), std::move(created), std::move(roots));
 }
 
 }  // namespace glassrun::cgroups

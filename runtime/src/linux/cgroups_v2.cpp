@@ -81,6 +81,7 @@ class V2Manager : public Manager {
   V2Manager(std::string path, std::vector<std::string> created) : path_(std::move(path)), created_(std::move(created)) {}
 
   std::map<std::string, std::string> paths() const override { return {{"", path_}}; }
+  std::vector<std::string> hierarchy_roots() const override { return {kRoot}; }
 
   void create() override {
     if (path_.rfind(kRoot + "/", 0) != 0) fail("cgroups: invalid cgroup path {} (not under {})", path_, kRoot);
