@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "linux/capabilities.h"
 #include "linux/mount_options.h"
 #include "util/paths.h"
@@ -64,4 +66,12 @@ TEST(Capabilities, NamesRoundTrip) {
   EXPECT_EQ(caps::to_name(21), "CAP_SYS_ADMIN");
   EXPECT_FALSE(caps::from_name("SYS_ADMIN"));
   EXPECT_GE(caps::last_cap(), 40);
+}
+
+// libcap's probe of the kernel gives what the kernel says in /proc.
+TEST(Capabilities, LastCapIsTheKernels) {
+  std::ifstream in("/proc/sys/kernel/cap_last_cap");
+  int kernel = -1;
+  ASSERT_TRUE(in >> kernel);
+  EXPECT_EQ(caps::last_cap(), kernel);
 }

@@ -15,7 +15,7 @@ std::string to_name(int cap);
 // runc's warning for the names the config parser skipped (spec::Capabilities
 // ::unknown): "ignoring unknown or unavailable capabilities: [A B]", sorted.
 void warn_unknown(const std::vector<std::string>& names);
-// Highest capability the running kernel knows (/proc/sys/kernel/cap_last_cap).
+// Highest capability the running kernel knows (its /proc/sys/kernel/cap_last_cap).
 int last_cap();
 
 // Drops every capability not in the bounding set (PR_CAPBSET_DROP).
