@@ -42,15 +42,6 @@ std::string dir_of(const spec::Device& d) {
   return dir.empty() ? "/" : dir;
 }
 
-// The directory to mknod in, resolved in the rootfs (and made if missing).
-UniqueFd open_device_dir(int root_fd, const std::string& dir) {
-  UniqueFd parent = inroot::open_or_create(root_fd, dir, inroot::Kind::Directory);
-  // O_PATH dirs cannot be used with mknodat; reopen as a real directory fd.
-  UniqueFd pdir(openat(parent.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!pdir) throw_sys(fmt::format("open {}", dir));
-  return pdir;
-}
-
 // A directory to make nodes in, and who owns a node made there.
 struct DeviceDir {
   UniqueFd fd;
@@ -58,8 +49,10 @@ struct DeviceDir {
   gid_t owner_gid;
 };
 
+// The directory to mknod in, resolved in the rootfs (and made if missing):
+// its O_PATH fd serves mknodat, fchownat and fstat as it is.
 DeviceDir device_dir(int root_fd, const std::string& dir) {
-  DeviceDir d{open_device_dir(root_fd, dir), geteuid(), getegid()};
+  DeviceDir d{inroot::open_or_create(root_fd, dir, inroot::Kind::Directory), geteuid(), getegid()};
   struct stat st;
   if (fstat(d.fd.get(), &st) != 0) throw_sys(fmt::format("stat {}", dir));
   if (st.st_mode & S_ISGID) d.owner_gid = st.st_gid;  // a setgid directory's group
@@ -116,9 +109,7 @@ void create_symlinks(int root_fd) {
       {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
       {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},
   };
-  UniqueFd dev = inroot::open_or_create(root_fd, "/dev", inroot::Kind::Directory);
-  UniqueFd ddir(openat(dev.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!ddir) throw_sys("open /dev");
+  UniqueFd ddir = inroot::open_or_create(root_fd, "/dev", inroot::Kind::Directory);  // O_PATH serves symlinkat
   for (const auto& [target, name] : kLinks) {
     if (std::string(name) == "ptmx") unlinkat(ddir.get(), name, 0);  // replace any node with the devpts link
     if (symlinkat(target, ddir.get(), name) != 0 && errno != EEXIST)
