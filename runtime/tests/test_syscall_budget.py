@@ -362,6 +362,17 @@ def test_default_devices_take_one_mknod_each(glassrun, fast_bundle, tmp_path):
     assert sorted(x.split("(", 1)[0].split()[-1] for x in calls) == ["mknodat"] * len(names), calls
 
 
+def test_dev_is_not_reopened_for_its_nodes_and_links(glassrun, fast_bundle, tmp_path):
+    """The resolved O_PATH fd of the container's /dev serves mknodat,
+    fchownat, fstat and symlinkat as it is: it is not opened again as a
+    directory (an openat of "." below it, and a close, for the nodes and
+    again for the links)."""
+    lines = straced_run(glassrun, fast_bundle("true"), tmp_path / "trace", "openat,mknodat,symlinkat", fd_paths=True)
+    assert any(" mknodat(" in x for x in lines) and any(" symlinkat(" in x for x in lines), lines
+    reopens = [x for x in lines if re.search(r'openat\(\d+<[^>]*/dev>, "\."', x)]
+    assert reopens == [], reopens
+
+
 def bundle_without_dev_mount(fast_bundle, *args):
     """/dev is the rootfs' own directory (no tmpfs of the config), with one
     device of the config owned by 1000:1001, mode 0640. (Root read-write:
