@@ -426,3 +426,22 @@ def test_the_cgroup_placement_fds_are_closed_by_range(glassrun, fast_bundle, tmp
     assert not [x for x in lines if " close(" in x and "/tasks>" in x], lines
     ranges = [x for x in lines if "close_range(" in x and "CLOSE_RANGE_CLOEXEC" not in x]
     assert len({x.split()[0] for x in ranges}) == 2, ranges  # by two processes
+
+
+def test_exec_closes_the_cgroup_placement_fds_by_range(glassrun, fast_bundle, tmp_path):
+    """The same for `exec`'s process: its parent closes the `tasks` files
+    it opened for the child with one close_range(2) after the clone."""
+    if not any(Path("/sys/fs/cgroup", c, "tasks").exists() for c in ("pids", "memory", "cpu")):
+        pytest.skip("no cgroup v1 hierarchies here (pure cgroup v2: one unified fd, nothing to range)")
+    b = fast_bundle("sleep", "100000")
+    cid = glassrun.new_id("sb")
+    r = glassrun("run", "-d", "-b", b.path, cid, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "trace"
+    r = run(["strace", "-f", "-qq", "-y", "-o", out, "-e", "trace=close,close_range", glassrun.binary,
+             "--root", glassrun.root, "exec", cid, "true"], stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    lines = out.read_text().splitlines()
+    assert not [x for x in lines if " close(" in x and "/tasks>" in x], lines
+    ranges = [x for x in lines if "close_range(" in x and "CLOSE_RANGE_CLOEXEC" not in x]
+    assert len({x.split()[0] for x in ranges}) == 2, ranges  # the parent's and the child's

@@ -412,7 +412,7 @@ Started start_process(const ExecOptions& o) {
   nss = NsJoin{};
   root_fd.reset();
   bool child_places_itself = !placement.empty();
-  placement = cgroups::Placement{};
+  cgroups::close_all(placement);
 
   try {
     if (!child_places_itself) {
