@@ -15,16 +15,20 @@ from conftest import leftovers, run
 from security.helpers import bundle_template, fast_bundle, probe_binary  # noqa: F401
 
 
-def straced_run(rt, bundle, out, trace, fd_paths=False):
-    """`run` of the bundle under strace -f -e trace=TRACE (-y: fds with their
-    paths); the lines strace wrote."""
+def straced(rt, args, out, trace, fd_paths=False):
+    """The glassrun command (args after --root) under strace -f -e
+    trace=TRACE (-y: fds with their paths); the lines strace wrote."""
     if not shutil.which("strace"):
         pytest.skip("strace is not installed: the system calls cannot be seen")
     r = run(["strace", "-f", "-qq", *(["-y"] if fd_paths else []), "-o", out, "-e", f"trace={trace}", rt.binary,
-             "--root", rt.root,
-             "run", "-b", bundle.path, rt.new_id("sb")], stdin=subprocess.DEVNULL)
+             "--root", rt.root, *args], stdin=subprocess.DEVNULL)
     assert r.returncode == 0, r.stderr
     return Path(out).read_text().splitlines()
+
+
+def straced_run(rt, bundle, out, trace, fd_paths=False):
+    """`run` of the bundle under straced()."""
+    return straced(rt, ["run", "-b", bundle.path, rt.new_id("sb")], out, trace, fd_paths)
 
 
 def traced_run(rt, bundle, out):
@@ -437,11 +441,7 @@ def test_exec_closes_the_cgroup_placement_fds_by_range(glassrun, fast_bundle, tm
     cid = glassrun.new_id("sb")
     r = glassrun("run", "-d", "-b", b.path, cid, stdin=subprocess.DEVNULL)
     assert r.returncode == 0, r.stderr
-    out = tmp_path / "trace"
-    r = run(["strace", "-f", "-qq", "-y", "-o", out, "-e", "trace=close,close_range", glassrun.binary,
-             "--root", glassrun.root, "exec", cid, "true"], stdin=subprocess.DEVNULL)
-    assert r.returncode == 0, r.stderr
-    lines = out.read_text().splitlines()
+    lines = straced(glassrun, ["exec", cid, "true"], tmp_path / "trace", "close,close_range", fd_paths=True)
     assert not [x for x in lines if " close(" in x and "/tasks>" in x], lines
     ranges = [x for x in lines if "close_range(" in x and "CLOSE_RANGE_CLOEXEC" not in x]
     assert len({x.split()[0] for x in ranges}) == 2, ranges  # the parent's and the child's

@@ -70,9 +70,6 @@ bool exit_matches(int64_t entry_nr, int64_t exit_nr) {
   return entry_nr == exit_nr || (exit_nr == -1 && entry_nr == sigreturn);
 }
 
-}  // namespace
-
-namespace {
 // write_task_fields' members after "ts": the same for every record of a task
 // until its comm, namespaces or cgroup change.
 void write_task_tail(JsonLine& out, const gt_task& t) {
@@ -81,11 +78,15 @@ void write_task_tail(JsonLine& out, const gt_task& t) {
   out.key("comm").value(bounded(t.comm, GT_COMM_LEN));
   out.member("mntns", t.mntns).member("pidns", t.pidns).member("cgroup", t.cgroup);
 }
+
+// write_task_fields' members up to "ts", which changes with every record.
+JsonLine& write_task_head(JsonLine& out, const gt_header& h, std::string_view type) {
+  return out.member("v", 1).member("type", type).member("ts", h.task.ts);
+}
 }  // namespace
 
 void write_task_fields(JsonLine& out, const gt_header& h, std::string_view type) {
-  out.member("v", 1).member("type", type).member("ts", h.task.ts);
-  write_task_tail(out, h.task);
+  write_task_tail(write_task_head(out, h, type), h.task);
 }
 
 void TaskFieldsCache::write(JsonLine& out, const gt_header& h, std::string_view type) {
@@ -99,7 +100,7 @@ void TaskFieldsCache::write(JsonLine& out, const gt_header& h, std::string_view 
     e.key = key;
     e.used = true;
   }
-  out.member("v", 1).member("type", type).member("ts", h.task.ts).raw(e.tail);
+  write_task_head(out, h, type).raw(e.tail);
 }
 
 Json task_fields(const gt_header& h) {

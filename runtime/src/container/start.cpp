@@ -36,8 +36,7 @@ void release_init(const Loaded& c) {
     // at the first read) and before the deciding read below: an init that
     // wrote its byte and then ran and exited (a short process, under load)
     // has been started, and that read still finds the byte.
-    bool alive = state::init_alive(c.st);
-    if (!alive) {
+    if (!state::init_alive(c.st)) {
       // Gone: whatever it wrote is in the fifo by now, so one more read
       // decides (the one above may have come back empty-handed, EINTR, or
       // been made to fail under fault injection; an init that ran its

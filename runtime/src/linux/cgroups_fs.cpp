@@ -85,19 +85,17 @@ std::optional<std::string> read_if_exists(const std::string& path) { return read
 std::optional<std::string> read_value_if_exists(const std::string& path) { return read_whole(path, true); }
 
 namespace {
-// A value that must be there: absent is "read <path>: no such file".
-std::string read_value(const std::string& path) {
-  auto value = read_value_if_exists(path);
-  if (!value) throw_sys("read " + path, ENOENT);
-  return std::move(*value);
+// A file that must be there (whole, or its one value): absent is
+// "read <path>: no such file".
+std::string read_present(const std::string& path, bool one_value) {
+  auto content = read_whole(path, one_value);
+  if (!content) throw_sys("read " + path, ENOENT);
+  return std::move(*content);
 }
+std::string read_value(const std::string& path) { return read_present(path, true); }
 }  // namespace
 
-std::string read(const std::string& path) {
-  auto content = read_if_exists(path);
-  if (!content) throw_sys("read " + path, ENOENT);
-  return *content;
-}
+std::string read(const std::string& path) { return read_present(path, false); }
 
 std::string read_trimmed(const std::string& path) {
   std::string s = read_value(path);
