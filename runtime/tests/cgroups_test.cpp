@@ -127,6 +127,43 @@ TEST(CgroupPaths, ParsesEscapedMountpointsAndColonsInPaths) {
   EXPECT_EQ(self.at(""), "/x");
 }
 
+// Every mount, with the separators and escapes the kernel writes: optional
+// fields before "-", several blanks, \ooo escapes (space, backslash, tab),
+// a last line without its newline; lines too short or without "-" skipped.
+TEST(CgroupPaths, ParsesEveryFieldOfMountinfo) {
+  auto m = parse_mountinfo(
+      "22 1 0:21 / /proc rw,relatime shared:12 master:3 - proc proc rw\n"
+      "bad line\n"
+      "23 1 0:22 /a\\134b /mnt/x\\011y  rw   - tmpfs my\\040src rw,size=4k,\n"
+      "\n"
+      "24 1 0:23 / /last rw - cgroup2 cgroup2 rw");
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[0].mountpoint, "/proc");
+  EXPECT_EQ(m[0].fstype, "proc");
+  EXPECT_EQ(m[0].options, (std::vector<std::string>{"rw"}));
+  EXPECT_EQ(m[1].root, "/a\\b");
+  EXPECT_EQ(m[1].mountpoint, "/mnt/x\ty");
+  EXPECT_EQ(m[1].source, "my src");
+  EXPECT_EQ(m[1].options, (std::vector<std::string>{"rw", "size=4k"}));  // no item after a trailing ','
+  EXPECT_EQ(m[2].mountpoint, "/last");
+  auto cg = parse_cgroup_mounts(
+      "22 1 0:21 / /proc rw - proc proc rw\n24 1 0:23 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n");
+  ASSERT_EQ(cg.size(), 1u);
+  EXPECT_EQ(cg[0].options, (std::vector<std::string>{"rw", "nsdelegate"}));
+}
+
+// create parses mountinfo once and hands the mounts on: the same answers as
+// from the text.
+TEST(CgroupPaths, FromParsedMountsAsFromText) {
+  auto hybrid = parse_cgroup_mounts(kHybridMountinfo);
+  EXPECT_EQ(layout_of(hybrid), Layout::Hybrid);
+  EXPECT_EQ(layout_of(parse_cgroup_mounts(kV2Mountinfo)), Layout::V2);
+  EXPECT_EQ(layout_of({}), Layout::V1);
+  for (const char* path : {"", "foo/bar", "/foo/bar"})
+    EXPECT_EQ(compute_paths(path, "t1", kHybridSelf, hybrid), compute_paths(path, "t1", kHybridSelf, kHybridMountinfo));
+  EXPECT_EQ(compute_paths("", "t1", "0::/a/b\n", parse_cgroup_mounts(kV2Mountinfo)).at(""), "/sys/fs/cgroup/a/t1");
+}
+
 // ---- resources ----
 
 std::vector<std::string> render(const std::vector<FileWrite>& ws) {

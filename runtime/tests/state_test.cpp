@@ -79,6 +79,56 @@ TEST(State, RuncConfigViewCarriesDerivedFields) {
   EXPECT_EQ(v["labels"][0], "bundle=/b");
 }
 
+// Of the config view only labels and rootfs are kept when state.json is
+// read (nothing after create reads the rest); keys after it are read as
+// before, and "labels" deeper in the view is not taken for the view's own.
+TEST(State, ParseKeepsOnlyLabelsAndRootfsOfTheConfig) {
+  auto c = spec::parse_config(spec::default_spec(false).dump(), "/b");
+  state::State s;
+  s.id = "c1";
+  s.config = state::runc_config_view(c, "c1", false, false);
+  s.config["labels"].push_back("k=v");
+  s.config["mounts"][0]["labels"] = {"bundle=/elsewhere"};
+  s.rootless = true;
+  s.namespace_paths = {{"NEWNET", "/proc/1/ns/net"}};
+  ASSERT_TRUE(s.config.contains("mounts"));
+  auto back = state::parse_state_json(state::to_json(s).dump());
+  EXPECT_EQ(back.config, (nlohmann::json{{"labels", {"bundle=/b", "k=v"}}, {"rootfs", "/b/rootfs"}}));
+  EXPECT_EQ(back.bundle(), "/b");
+  EXPECT_EQ(back.rootfs(), "/b/rootfs");
+  EXPECT_EQ(back.annotations(), (std::map<std::string, std::string>{{"k", "v"}}));
+  EXPECT_TRUE(back.rootless);
+  EXPECT_EQ(back.namespace_paths, s.namespace_paths);
+  EXPECT_THROW(state::parse_state_json(R"({"id":"c","init_process_pid":1,"init_process_start":1,"created":"x","config":[]})"),
+               Error);
+}
+
+// glassrun.json from its three pieces: the bytes of the one JSON object
+// nlohmann writes of them, and read back as they were.
+TEST(State, ExtrasAreOneJsonObject) {
+  char root[] = "/tmp/glassrun-extras-XXXXXX";
+  ASSERT_NE(mkdtemp(root), nullptr);
+  {
+    auto dir = state::ContainerDir::create(root, "c1");
+    state::Extras e{nlohmann::json{{"ociVersion", "1.0.2"}, {"process", {{"args", {"true"}}}}},
+                    {"/sys/fs/cgroup/pids/c1"},
+                    {{"pids", "/sys/fs/cgroup/pids/c1"}, {"", "/sys/fs/cgroup/unified/c1"}}};
+    dir.write_extras(e);
+    std::string text;
+    UniqueFd d(open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    ASSERT_TRUE(fileio::read_at(d.get(), "glassrun.json", text));
+    EXPECT_EQ(text, (nlohmann::json{{"oci_config", e.oci_config}, {"created_cgroups", e.created_cgroups},
+                                    {"cgroup_paths", e.cgroup_paths}})
+                        .dump());
+    auto back = dir.read_extras();
+    EXPECT_EQ(back.oci_config, e.oci_config);
+    EXPECT_EQ(back.created_cgroups, e.created_cgroups);
+    EXPECT_EQ(back.cgroup_paths, e.cgroup_paths);
+    dir.remove();
+  }
+  rmdir(root);
+}
+
 // write_atomic: a new name, then a replacement of it; no temporary file stays,
 // and a reader sees the whole new content.
 TEST(State, WriteAtomicCreatesThenReplaces) {

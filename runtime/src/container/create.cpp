@@ -87,10 +87,11 @@ std::vector<std::string> missing_dirs(const cgroups::Manager& cg) {
 // Before the first cgroup or process exists: which cgroups this container
 // will have, so `delete --force` can find them if glassrun dies (kill -9)
 // before state.json is written.
-// Returns what it wrote.
+// Returns the cgroups it recorded (oci_config left empty: the config was
+// written from c.raw as it is, not copied).
 state::Extras record_pieces(const state::ContainerDir& dir, const spec::Config& c, const cgroups::Manager& cg) {
-  state::Extras e{c.raw, missing_dirs(cg), cg.paths()};
-  dir.write_extras(e);
+  state::Extras e{{}, missing_dirs(cg), cg.paths()};
+  dir.write_extras(c.raw, e.created_cgroups, e.cgroup_paths);
   return e;
 }
 
@@ -337,7 +338,8 @@ Created create(const CreateOptions& o, bool foreground) {
 
   Step s("create.state");
   state::State st = make_state(o, config, pid, *cg);
-  state::Extras extras{config.raw, cg->created_dirs(), cg->paths()};
+  // config is not used past this point: its JSON moves, not copied.
+  state::Extras extras{std::move(config.raw), cg->created_dirs(), cg->paths()};
   // Usually the cgroups made are the ones recorded before: then the file
   // already says this, and a second write would cost a new inode (issue 18).
   if (extras.created_cgroups != recorded.created_cgroups || extras.cgroup_paths != recorded.cgroup_paths)

@@ -14,13 +14,14 @@ namespace glassrun::cgroups {
 Layout detect_layout() { return layout_from_mountinfo(fs::read("/proc/self/mountinfo")); }
 
 std::unique_ptr<Manager> for_new_container(const std::string& cgroups_path, const std::string& id) {
-  std::string mountinfo = fs::read("/proc/self/mountinfo");
+  // mountinfo parsed once for the paths, the layout and the hierarchies' roots.
+  std::vector<CgroupMount> mounts = parse_cgroup_mounts(fs::read("/proc/self/mountinfo"));
   auto paths = with_context("cgroups", [&] {
-    return compute_paths(cgroups_path, id, fs::read("/proc/self/cgroup"), mountinfo);
+    return compute_paths(cgroups_path, id, fs::read("/proc/self/cgroup"), mounts);
   });
-  if (layout_from_mountinfo(mountinfo) == Layout::V2) return make_v2_manager(paths.at(""), {});
+  if (layout_of(mounts) == Layout::V2) return make_v2_manager(paths.at(""), {});
   std::vector<std::string> roots;
-  for (const auto& m : parse_cgroup_mounts(mountinfo)) roots.push_back(m.mountpoint);
+  for (const auto& m : mounts) roots.push_back(m.mountpoint);
   return make_v1_manager(std::move(paths), {}, std::move(roots));
 }
 

@@ -1,34 +1,77 @@
 #include "linux/cgroups_paths.h"
 
 #include <algorithm>
-#include <cctype>
-#include <sstream>
+#include <string_view>
 
 #include "util/error.h"
 
 namespace glassrun::cgroups {
 namespace {
 
-std::vector<std::string> split(const std::string& s, char sep) {
+// getline's items: "a,,b" → a, "", b; no item after a trailing separator.
+// Views and plain loops, not string streams: every create parses mountinfo,
+// and the streams were ~100 us of it in a fresh process (issue 18).
+std::vector<std::string> split(std::string_view s, char sep) {
   std::vector<std::string> out;
-  std::string item;
-  std::istringstream in(s);
-  while (std::getline(in, item, sep)) out.push_back(item);
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t end = s.find(sep, start);
+    if (end == std::string_view::npos) end = s.size();
+    out.emplace_back(s.substr(start, end - start));
+    start = end + 1;
+  }
   return out;
 }
 
+bool is_octal(char c) { return c >= '0' && c <= '7'; }
+
 // mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string unescape_octal(const std::string& s) {
+std::string unescape_octal(std::string_view s) {
   std::string out;
+  out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1]))) {
-      out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
+    if (s[i] == '\\' && i + 3 < s.size() && is_octal(s[i + 1]) && is_octal(s[i + 2]) && is_octal(s[i + 3])) {
+      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
       i += 3;
     } else {
       out += s[i];
     }
   }
   return out;
+}
+
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r'; }
+
+// The blank-separated fields of one line, as views into it.
+void fields_of(std::string_view line, std::vector<std::string_view>& out) {
+  out.clear();
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && is_blank(line[i])) ++i;
+    size_t start = i;
+    while (i < line.size() && !is_blank(line[i])) ++i;
+    if (i > start) out.push_back(line.substr(start, i - start));
+  }
+}
+
+// mountinfo's mounts, or only its cgroup and cgroup2 ones (the others are
+// not unescaped nor split).
+std::vector<CgroupMount> parse_mounts(std::string_view text, bool cgroups_only) {
+  std::vector<CgroupMount> mounts;
+  std::vector<std::string_view> f;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    fields_of(line, f);
+    auto dash = std::find(f.begin(), f.end(), "-");
+    if (f.size() < 5 || dash == f.end() || std::distance(dash, f.end()) < 4) continue;
+    std::string_view fstype = *(dash + 1);
+    if (cgroups_only && fstype != "cgroup" && fstype != "cgroup2") continue;
+    mounts.push_back({unescape_octal(f[3]), unescape_octal(f[4]), std::string(fstype), split(*(dash + 3), ','),
+                      unescape_octal(*(dash + 2))});
+  }
+  return mounts;
 }
 
 bool has_option(const CgroupMount& m, const std::string& opt) {
@@ -110,42 +153,23 @@ std::string v2_path(const std::vector<CgroupMount>& mounts, const std::string& i
 
 }  // namespace
 
-std::vector<CgroupMount> parse_cgroup_mounts(const std::string& mountinfo) {
-  std::vector<CgroupMount> mounts = parse_mountinfo(mountinfo);
-  mounts.erase(std::remove_if(mounts.begin(), mounts.end(),
-                              [](const CgroupMount& m) { return m.fstype != "cgroup" && m.fstype != "cgroup2"; }),
-               mounts.end());
-  return mounts;
-}
+std::vector<CgroupMount> parse_cgroup_mounts(const std::string& mountinfo) { return parse_mounts(mountinfo, true); }
 
-std::vector<CgroupMount> parse_mountinfo(const std::string& mountinfo) {
-  std::vector<CgroupMount> mounts;
-  std::istringstream in(mountinfo);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::vector<std::string> f;
-    std::string word;
-    while (fields >> word) f.push_back(word);
-    auto dash = std::find(f.begin(), f.end(), "-");
-    if (f.size() < 5 || dash == f.end() || std::distance(dash, f.end()) < 4) continue;
-    const std::string& fstype = *(dash + 1);
-    mounts.push_back({unescape_octal(f[3]), unescape_octal(f[4]), fstype, split(*(dash + 3), ','), unescape_octal(*(dash + 2))});
-  }
-  return mounts;
-}
+std::vector<CgroupMount> parse_mountinfo(const std::string& mountinfo) { return parse_mounts(mountinfo, false); }
 
 std::map<std::string, std::string> parse_proc_cgroup(const std::string& text) {
   std::map<std::string, std::string> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
+  std::string_view rest(text);
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
     auto c1 = line.find(':');
-    if (c1 == std::string::npos) continue;
+    if (c1 == std::string_view::npos) continue;
     auto c2 = line.find(':', c1 + 1);
-    if (c2 == std::string::npos) continue;
-    std::string controllers = line.substr(c1 + 1, c2 - c1 - 1);
-    std::string path = line.substr(c2 + 1);  // may itself contain ':'
+    if (c2 == std::string_view::npos) continue;
+    std::string_view controllers = line.substr(c1 + 1, c2 - c1 - 1);
+    std::string path(line.substr(c2 + 1));  // may itself contain ':'
     if (controllers.empty()) {
       out[""] = path;
       continue;
@@ -155,12 +179,13 @@ std::map<std::string, std::string> parse_proc_cgroup(const std::string& text) {
   return out;
 }
 
-Layout layout_from_mountinfo(const std::string& mountinfo) {
-  auto mounts = parse_cgroup_mounts(mountinfo);
-  if (find_v2_mount(mounts, "/sys/fs/cgroup")) return Layout::V2;
-  if (find_v2_mount(mounts, "/sys/fs/cgroup/unified")) return Layout::Hybrid;
+Layout layout_of(const std::vector<CgroupMount>& cgroup_mounts) {
+  if (find_v2_mount(cgroup_mounts, "/sys/fs/cgroup")) return Layout::V2;
+  if (find_v2_mount(cgroup_mounts, "/sys/fs/cgroup/unified")) return Layout::Hybrid;
   return Layout::V1;
 }
+
+Layout layout_from_mountinfo(const std::string& mountinfo) { return layout_of(parse_cgroup_mounts(mountinfo)); }
 
 std::string clean_path(const std::string& path) {
   if (path.empty()) return "";
@@ -221,12 +246,17 @@ const std::vector<std::string>& v1_subsystems() {
 std::map<std::string, std::string> compute_paths(const std::string& cgroups_path, const std::string& id,
                                                  const std::string& proc_self_cgroup,
                                                  const std::string& mountinfo) {
+  return compute_paths(cgroups_path, id, proc_self_cgroup, parse_cgroup_mounts(mountinfo));
+}
+
+std::map<std::string, std::string> compute_paths(const std::string& cgroups_path, const std::string& id,
+                                                 const std::string& proc_self_cgroup,
+                                                 const std::vector<CgroupMount>& mounts) {
   std::string inner = clean_path(cgroups_path);
   if (inner.empty() || inner == ".") inner = clean_path(id);
   if (inner.empty() || inner == "." || inner == "/") fail("cgroup path is empty (cgroupsPath \"{}\", id \"{}\")", cgroups_path, id);
-  auto mounts = parse_cgroup_mounts(mountinfo);
   auto self = parse_proc_cgroup(proc_self_cgroup);
-  switch (layout_from_mountinfo(mountinfo)) {
+  switch (layout_of(mounts)) {
     case Layout::V2:
       return {{"", v2_path(mounts, inner, self)}};
     case Layout::Hybrid:

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "linux/cgroups.h"
@@ -29,6 +30,8 @@ std::vector<CgroupMount> parse_mountinfo(const std::string& mountinfo);
 std::map<std::string, std::string> parse_proc_cgroup(const std::string& text);
 
 Layout layout_from_mountinfo(const std::string& mountinfo);
+// The same, from parse_cgroup_mounts' result (mountinfo parsed once).
+Layout layout_of(const std::vector<CgroupMount>& cgroup_mounts);
 
 // Go's utils.CleanPath: lexical clean that never climbs above the start
 // ("../a" → "a", "/../a" → "/a"); "" stays "".
@@ -42,6 +45,10 @@ const std::vector<std::string>& v1_subsystems();
 std::map<std::string, std::string> compute_paths(const std::string& cgroups_path, const std::string& id,
                                                  const std::string& proc_self_cgroup,
                                                  const std::string& mountinfo);
+// The same, from parse_cgroup_mounts' result.
+std::map<std::string, std::string> compute_paths(const std::string& cgroups_path, const std::string& id,
+                                                 const std::string& proc_self_cgroup,
+                                                 const std::vector<CgroupMount>& cgroup_mounts);
 
 // `exec --cgroup [controller[,controller]:]path` (repeatable), as runc: the
 // container's paths with each sub path joined below them; one argument

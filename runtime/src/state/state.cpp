@@ -76,9 +76,18 @@ json to_json(const State& s) {
 }
 
 State parse_state_json(std::string_view text) {
+  // Of runc's config view only "labels" (bundle, annotations) and "rootfs"
+  // are read after create, and create alone writes state.json: the rest of
+  // it is not built (issue 18).
+  bool in_config = false;
+  auto keep = [&in_config](int depth, json::parse_event_t event, json& parsed) {
+    if (event != json::parse_event_t::key) return true;
+    if (depth == 1) in_config = parsed == "config";
+    return depth != 2 || !in_config || parsed == "labels" || parsed == "rootfs";
+  };
   json j;
   try {
-    j = json::parse(text.begin(), text.end());
+    j = json::parse(text.begin(), text.end(), keep);
   } catch (const json::exception& e) {
     throw Error(fmt::format("state.json: invalid JSON: {}", e.what()));
   }
@@ -89,7 +98,7 @@ State parse_state_json(std::string_view text) {
     s.init_pid = j.at("init_process_pid").get<pid_t>();
     s.init_start = j.at("init_process_start").get<uint64_t>();
     s.created = j.at("created").get<std::string>();
-    s.config = j.at("config");
+    s.config = std::move(j.at("config"));
     if (!s.config.is_object()) throw Error("state.json: config: must be an object");
     s.rootless = j.value("rootless", false);
     if (j.contains("cgroup_paths") && !j["cgroup_paths"].is_null())
@@ -189,9 +198,15 @@ State ContainerDir::read_state() const {
   return parse_state_json(text);
 }
 
-void ContainerDir::write_extras(const Extras& e) const {
-  json j{{"oci_config", e.oci_config}, {"created_cgroups", e.created_cgroups}, {"cgroup_paths", e.cgroup_paths}};
-  fileio::write_atomic(dirfd_.get(), "glassrun.json", j.dump(), 0600);
+void ContainerDir::write_extras(const Extras& e) const { write_extras(e.oci_config, e.created_cgroups, e.cgroup_paths); }
+
+void ContainerDir::write_extras(const json& oci_config, const std::vector<std::string>& created_cgroups,
+                                const std::map<std::string, std::string>& cgroup_paths) const {
+  // The bytes of one JSON object of the three (keys in its sorted order),
+  // written without copying the config into it.
+  std::string text = R"({"cgroup_paths":)" + json(cgroup_paths).dump() + R"(,"created_cgroups":)" +
+                     json(created_cgroups).dump() + R"(,"oci_config":)" + oci_config.dump() + "}";
+  fileio::write_atomic(dirfd_.get(), "glassrun.json", text, 0600);
 }
 
 Extras ContainerDir::read_extras() const {
@@ -205,7 +220,8 @@ Extras ContainerDir::read_extras() const {
   }
   try {
     json j = json::parse(text);
-    e.oci_config = j.value("oci_config", json::object());
+    auto config = j.find("oci_config");
+    e.oci_config = config != j.end() ? std::move(*config) : json::object();
     e.created_cgroups = j.value("created_cgroups", std::vector<std::string>{});
     e.cgroup_paths = j.value("cgroup_paths", std::map<std::string, std::string>{});
   } catch (const json::exception& ex) {

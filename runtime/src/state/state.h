@@ -77,6 +77,8 @@ class ContainerDir {
   void write_state(const State& s) const;   // atomic (temp file + rename)
   State read_state() const;
   void write_extras(const Extras& e) const;
+  void write_extras(const nlohmann::json& oci_config, const std::vector<std::string>& created_cgroups,
+                    const std::map<std::string, std::string>& cgroup_paths) const;
   Extras read_extras() const;
 
   // Removes the directory and everything in it.
