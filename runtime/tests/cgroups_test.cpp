@@ -11,6 +11,7 @@
 #include "linux/cgroups_paths.h"
 #include "linux/cgroups_resources.h"
 #include "linux/cgroups_devices.h"
+#include "linux/cgroups_fs.h"
 #include "linux/cgroups_impl.h"
 #include "util/error.h"
 
@@ -162,6 +163,23 @@ TEST(CgroupPaths, FromParsedMountsAsFromText) {
   for (const char* path : {"", "foo/bar", "/foo/bar"})
     EXPECT_EQ(compute_paths(path, "t1", kHybridSelf, hybrid), compute_paths(path, "t1", kHybridSelf, kHybridMountinfo));
   EXPECT_EQ(compute_paths("", "t1", "0::/a/b\n", parse_cgroup_mounts(kV2Mountinfo)).at(""), "/sys/fs/cgroup/a/t1");
+}
+
+// cgroup.procs: one pid per line, the children's after the cgroup's own;
+// an absent file is an empty cgroup.
+TEST(CgroupFs, ReadsProcsAtEveryDepth) {
+  namespace stdfs = std::filesystem;
+  char dir[] = "/tmp/glassrun-procs-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  stdfs::create_directories(stdfs::path(dir) / "child");
+  std::ofstream(stdfs::path(dir) / "cgroup.procs") << "12\n345\n";
+  std::ofstream(stdfs::path(dir) / "child" / "cgroup.procs") << "7\n";
+  EXPECT_EQ(fs::read_procs(dir, false), (std::vector<pid_t>{12, 345}));
+  EXPECT_EQ(fs::read_procs(dir, true), (std::vector<pid_t>{12, 345, 7}));
+  std::ofstream(stdfs::path(dir) / "cgroup.procs") << "";
+  EXPECT_TRUE(fs::read_procs(dir, false).empty());
+  EXPECT_TRUE(fs::read_procs(std::string(dir) + "/absent", true).empty());
+  stdfs::remove_all(dir);
 }
 
 // ---- resources ----

@@ -8,7 +8,6 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
-#include <sstream>
 #include <string_view>
 #include <thread>
 
@@ -201,9 +200,13 @@ std::vector<pid_t> read_procs(const std::string& dir, bool recursive) {
   std::vector<pid_t> pids;
   auto content = read_if_exists(join(dir, "cgroup.procs"));
   if (!content) return pids;
-  std::istringstream in(*content);
-  long pid;
-  while (in >> pid) pids.push_back(static_cast<pid_t>(pid));
+  // One pid per line (strtol: no string stream to set up in a short-lived command).
+  const char* p = content->c_str();
+  for (char* end;; p = end) {
+    long pid = std::strtol(p, &end, 10);
+    if (end == p) break;
+    pids.push_back(static_cast<pid_t>(pid));
+  }
   if (recursive) {
     for (const auto& sub : subdirs(dir)) {
       auto more = read_procs(sub, true);
