@@ -445,3 +445,18 @@ def test_exec_closes_the_cgroup_placement_fds_by_range(glassrun, fast_bundle, tm
     assert not [x for x in lines if " close(" in x and "/tasks>" in x], lines
     ranges = [x for x in lines if "close_range(" in x and "CLOSE_RANGE_CLOEXEC" not in x]
     assert len({x.split()[0] for x in ranges}) == 2, ranges  # the parent's and the child's
+
+
+def test_exec_without_a_user_namespace_does_not_read_setgroups(glassrun, fast_bundle, tmp_path):
+    """Only a user namespace can deny setgroups(2): exec into a container
+    without one reads no /proc/self/setgroups (the container's /proc, after
+    the chroot), as the init does not; with one it still reads it
+    (test_userns.py execs into such containers)."""
+    b = fast_bundle("sleep", "100000")
+    assert not any(n["type"] == "user" for n in b.config["linux"]["namespaces"]), b.config["linux"]["namespaces"]
+    cid = glassrun.new_id("sb")
+    r = glassrun("run", "-d", "-b", b.path, cid, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    lines = straced(glassrun, ["exec", cid, "true"], tmp_path / "trace", "openat")
+    assert any("state.json" in x for x in lines), lines  # the trace saw exec's opens at all
+    assert not [x for x in lines if "setgroups" in x], lines

@@ -238,7 +238,11 @@ void enter_root(const ChildContext& x) {
   ::close(x.root_fd);
 }
 
-bool setgroups_allowed() {
+// Only a user namespace can deny setgroups(2). Without one the process stays
+// in ours, as the init did (init.cpp's rule): nothing to read, and nothing
+// read from the container's /proc decides which groups it keeps.
+bool setgroups_allowed(const spec::Config& c) {
+  if (!c.has_namespace("user")) return true;
   std::string v;
   if (!fileio::read_file("/proc/self/setgroups", v)) return true;
   return v.rfind("deny", 0) != 0;
@@ -271,7 +275,7 @@ void child_flow(const ChildContext& x) {
     pty.master.reset();
     console::attach_slave(pty);
   }
-  process::Ready ready = process::finalize({&p, x.channel, x.seccomp, x.preserve_fds, setgroups_allowed(), true});
+  process::Ready ready = process::finalize({&p, x.channel, x.seccomp, x.preserve_fds, setgroups_allowed(*x.config), true});
   x.channel->send(sync::Msg::Ready);
   process::exec(ready, true);
   throw_sys(fmt::format("exec {}", ready.exe));
