@@ -40,6 +40,14 @@ std::string unescape_octal(std::string_view s) {
   return out;
 }
 
+// The first line of text (without its newline); text keeps the rest.
+std::string_view next_line(std::string_view& text) {
+  size_t nl = text.find('\n');
+  std::string_view line = text.substr(0, nl);
+  text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+  return line;
+}
+
 bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r'; }
 
 // The blank-separated fields of one line, as views into it.
@@ -60,10 +68,7 @@ std::vector<CgroupMount> parse_mounts(std::string_view text, bool cgroups_only) 
   std::vector<CgroupMount> mounts;
   std::vector<std::string_view> f;
   while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    fields_of(line, f);
+    fields_of(next_line(text), f);
     auto dash = std::find(f.begin(), f.end(), "-");
     if (f.size() < 5 || dash == f.end() || std::distance(dash, f.end()) < 4) continue;
     std::string_view fstype = *(dash + 1);
@@ -161,9 +166,7 @@ std::map<std::string, std::string> parse_proc_cgroup(const std::string& text) {
   std::map<std::string, std::string> out;
   std::string_view rest(text);
   while (!rest.empty()) {
-    size_t nl = rest.find('\n');
-    std::string_view line = rest.substr(0, nl);
-    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    std::string_view line = next_line(rest);
     auto c1 = line.find(':');
     if (c1 == std::string_view::npos) continue;
     auto c2 = line.find(':', c1 + 1);
