@@ -336,3 +336,23 @@ def test_exec_joins_every_cgroup_of_the_init(side_by_side, record_property, cgro
         assert r.returncode == 0, (name, r.stderr)
         exec_host = Path(f"/proc/{pid_file.read_text().strip()}/cgroup").read_text().splitlines()
         assert exec_host == init_host, name
+
+
+# ---- exec's supplementary groups (no user namespace: setgroups is not read) ----
+
+def test_exec_supplementary_groups_as_runc(side_by_side, record_property):
+    pairs = side_by_side(None, "sleep", "100000")
+    seen = {}
+    for name, (rt, b) in pairs.items():
+        assert not any(n["type"] == "user" for n in b.config["linux"]["namespaces"]), name
+        cid = rt.new_id("execgid")
+        assert rt("run", "-d", "-b", b.path, cid, stdin=subprocess.DEVNULL).returncode == 0, name
+        out = []
+        for extra in ([], ["--additional-gids", "5", "--additional-gids", "7"]):
+            r = rt("exec", *extra, cid, "grep", "^Groups:", "/proc/self/status")
+            record(record_property, name, r)
+            assert r.returncode == 0, (name, r.stderr)
+            out.append(r.stdout.split())
+        seen[name] = out
+    assert seen["glassrun"] == seen["runc"], seen
+    assert seen["runc"][1][1:] == ["5", "7"], seen
