@@ -25,6 +25,7 @@ enum gt_kind {
   GT_EXIT = 5,
   GT_STEP = 6,
   GT_AUDIT = 7,
+  GT_SYSCALL = 8,  // a whole syscall, recorded at its exit (gt_plan.at_exit)
 };
 
 // What the BPF side captures beyond the raw args, per syscall number. User
@@ -44,6 +45,11 @@ struct gt_plan {
   // (capset's cap data, clone3's clone_args, mount_setattr's mount_attr).
   __u8 struct_arg;
   __u8 struct_len;  // bytes, <= GT_DATA_LEN; 0: none
+  // Recorded once, at its exit (GT_SYSCALL), instead of at entry and exit:
+  // a syscall that returns without waiting for another task and whose
+  // string and struct args are input only (loader.cpp lists them). Half
+  // the records, and the entry keeps only its time and comm.
+  __u8 at_exit;
 };
 
 // Who did it; common to every record.
@@ -63,10 +69,13 @@ struct gt_header {
 };
 
 struct gt_sys_enter {
-  struct gt_header h;
+  struct gt_header h;  // GT_SYSCALL: h.task as at entry (ts, comm) and exit
   __s64 nr;
   __u64 args[6];
   __u8 has_payload;
+  // GT_SYSCALL only: how and when it returned.
+  __s64 ret;
+  __u64 exit_ts;
 };
 
 // Larger record for syscalls that have a capture plan: a fixed part, then

@@ -118,12 +118,24 @@ struct task_ids {
   __u32 ns_pid, ns_tid, mntns, pidns;
 };
 
+// A syscall recorded at its exit (gt_plan.at_exit): what its entry saw.
+struct entered_call {
+  __s64 nr;
+  __u64 ts;  // 0: none pending
+  char comm[GT_COMM_LEN];
+};
+
+struct task_state {
+  struct task_ids ids;
+  struct entered_call call;
+};
+
 struct {
   __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
   __uint(map_flags, BPF_F_NO_PREALLOC);
   __type(key, int);
-  __type(value, struct task_ids);
-} task_ids SEC(".maps");
+  __type(value, struct task_state);
+} task_state SEC(".maps");
 
 static __always_inline void read_task_ids(struct task_struct *task, struct task_ids *ids) {
   struct pid *tp = BPF_CORE_READ(task, thread_pid);
@@ -139,17 +151,20 @@ static __always_inline void read_task_ids(struct task_struct *task, struct task_
   ids->mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
 }
 
-static __always_inline void fill_task(struct gt_task *t) {
-  struct task_struct *task = bpf_get_current_task_btf();
+static __always_inline struct task_state *state_of(struct task_struct *task, __u64 flags) {
+  return bpf_task_storage_get(&task_state, task, 0, flags);
+}
+
+// The task fields but comm, with `st` the task's state (NULL: none).
+static __always_inline void fill_task_ids(struct gt_task *t, struct task_struct *task, struct task_state *st) {
   fill_ids(t);
   __u64 nsproxy = (__u64)BPF_CORE_READ(task, nsproxy);
-  struct task_ids *cached = bpf_task_storage_get(&task_ids, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
   struct task_ids fresh;
-  struct task_ids *ids = cached;
-  if (!cached || !nsproxy || cached->nsproxy != nsproxy) {
+  struct task_ids *ids = st ? &st->ids : NULL;
+  if (!ids || !nsproxy || ids->nsproxy != nsproxy) {
     read_task_ids(task, &fresh);
     fresh.nsproxy = nsproxy;
-    if (cached) *cached = fresh;
+    if (st) st->ids = fresh;
     ids = &fresh;
   }
   t->ns_pid = ids->ns_pid;
@@ -157,6 +172,11 @@ static __always_inline void fill_task(struct gt_task *t) {
   t->pidns = ids->pidns;
   t->mntns = ids->mntns;
   t->cgroup = bpf_get_current_cgroup_id();
+}
+
+static __always_inline void fill_task(struct gt_task *t) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  fill_task_ids(t, task, state_of(task, BPF_LOCAL_STORAGE_GET_F_CREATE));
   bpf_get_current_comm(&t->comm, sizeof(t->comm));
 }
 
@@ -239,15 +259,65 @@ static __always_inline void capture_fd_path(struct gt_sys_enter_full *f, __u32 *
   }
 }
 
-static __always_inline void fill_enter(struct gt_sys_enter *e, const void *uregs, long id, __u32 size,
-                                       bool payload) {
-  fill_header(&e->h, GT_SYS_ENTER, size);
+static __always_inline void fill_args(struct gt_sys_enter *e, const void *uregs, long id, bool payload) {
   e->nr = id;
   struct pt_regs regs;
   read_regs(&regs, uregs);
 #pragma unroll
   for (int i = 0; i < 6; i++) e->args[i] = arg_of(&regs, i);
   e->has_payload = payload;
+}
+
+static __always_inline void fill_enter(struct gt_sys_enter *e, const void *uregs, long id, __u32 size,
+                                       bool payload) {
+  fill_header(&e->h, GT_SYS_ENTER, size);
+  fill_args(e, uregs, id, payload);
+}
+
+static __always_inline bool has_payload(const struct gt_plan *plan) {
+  return plan->str_mask || plan->extra || plan->struct_len;
+}
+
+// A full record's string slots, in events.h's order (after any dentry
+// names); `off` is where its text goes on.
+static __always_inline void capture_strings(struct gt_sys_enter_full *f, __u32 *off, const struct gt_plan *plan) {
+  __u8 mask = plan->str_mask;
+#pragma unroll
+  for (int s = 0; s < GT_NSTR; s++) f->str_arg[s] = 0xff;
+  int slot = 0;
+#pragma unroll
+  for (int i = 0; i < 6; i++) {
+    if (!(mask & (1 << i)) || slot >= GT_NSTR) continue;
+    f->str_arg[slot] = i;
+    *off = text_entry(f, *off, f->e.args[i], GT_STR_LEN, 1);
+    slot++;
+  }
+}
+
+static __always_inline void capture_struct(struct gt_sys_enter_full *f, const struct gt_plan *plan) {
+  __u32 slen = plan->struct_len;
+  __u8 sarg = plan->struct_arg;
+  if (slen && slen <= GT_DATA_LEN && sarg < 6 && !bpf_probe_read_user(f->data, slen, (void *)f->e.args[sarg]))
+    f->data_len = slen;
+}
+
+static __always_inline struct gt_sys_enter_full *scratch_record(void) {
+  __u32 zero = 0;
+  struct gt_sys_enter_full *f = bpf_map_lookup_elem(&enter_scratch, &zero);
+  if (!f) return NULL;
+  f->argc = 0;
+  f->data_len = 0;
+  f->path_depth = 0;
+  return f;
+}
+
+// Sends a full record as far as its text goes.
+static __always_inline void output_full(struct gt_sys_enter_full *f, __u32 off) {
+  // off < GT_TEXT_LEN + GT_STR_LEN; the mask says so to the verifier.
+  __u64 size = __builtin_offsetof(struct gt_sys_enter_full, text) + (off & (2 * GT_TEXT_LEN - 1));
+  if (size > sizeof(*f)) size = sizeof(*f);
+  f->e.h.size = size;
+  if (output(f, size)) count_drop();
 }
 
 SEC("raw_tp/sys_enter")
@@ -258,7 +328,17 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
 
   __u32 nr = (__u32)id;
   struct gt_plan *plan = nr < MAX_SYSCALL_NR ? bpf_map_lookup_elem(&capture_plan, &nr) : NULL;
-  if (!plan || !(plan->str_mask || plan->extra || plan->struct_len)) {
+  if (plan && plan->at_exit) {
+    // Only what the exit cannot know: when it began, under which name.
+    struct task_state *st = state_of(task, BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (st) {
+      st->call.nr = id;
+      st->call.ts = bpf_ktime_get_ns();
+      bpf_get_current_comm(&st->call.comm, sizeof(st->call.comm));
+      return 0;
+    }
+  }
+  if (!plan || !has_payload(plan)) {
     struct gt_sys_enter *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
     if (!e) {
       count_drop();
@@ -269,16 +349,11 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
     return 0;
   }
 
-  __u32 zero = 0;
-  struct gt_sys_enter_full *f = bpf_map_lookup_elem(&enter_scratch, &zero);
+  struct gt_sys_enter_full *f = scratch_record();
   if (!f) return 0;
   struct gt_sys_enter *e = &f->e;
   fill_enter(e, regs, id, 0, true);
-  __u8 mask = plan->str_mask;
   __u32 off = 0;
-  f->argc = 0;
-  f->data_len = 0;
-  f->path_depth = 0;
   // Text in the order events.h gives: dentry names, string slots, argv.
   if (plan->extra == GT_X_WRITE) {
     __u64 len = e->args[2];
@@ -287,30 +362,55 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
       f->data_len = len;
     capture_fd_path(f, &off, task, (int)e->args[0]);
   }
-#pragma unroll
-  for (int s = 0; s < GT_NSTR; s++) f->str_arg[s] = 0xff;
-  int slot = 0;
-#pragma unroll
-  for (int i = 0; i < 6; i++) {
-    if (!(mask & (1 << i)) || slot >= GT_NSTR) continue;
-    f->str_arg[slot] = i;
-    off = text_entry(f, off, e->args[i], GT_STR_LEN, 1);
-    slot++;
-  }
+  capture_strings(f, &off, plan);
   if (plan->extra == GT_X_EXECVE) capture_argv(f, &off, e->args[1]);
   else if (plan->extra == GT_X_EXECVEAT) capture_argv(f, &off, e->args[2]);
-  __u32 slen = plan->struct_len;
-  __u8 sarg = plan->struct_arg;
-  if (slen && slen <= GT_DATA_LEN && sarg < 6 &&
-      !bpf_probe_read_user(f->data, slen, (void *)e->args[sarg]))
-    f->data_len = slen;
-
-  // off < GT_TEXT_LEN + GT_STR_LEN; the mask says so to the verifier.
-  __u64 size = __builtin_offsetof(struct gt_sys_enter_full, text) + (off & (2 * GT_TEXT_LEN - 1));
-  if (size > sizeof(*f)) size = sizeof(*f);
-  e->h.size = size;
-  if (output(f, size)) count_drop();
+  capture_struct(f, plan);
+  output_full(f, off);
   return 0;
+}
+
+// The GT_SYSCALL record of a syscall whose entry on_sys_enter kept in `st`:
+// the header as at entry (time, comm; its ids do not change in a syscall
+// that may be recorded at exit), args and strings read now, and the return.
+static __always_inline void record_whole(struct gt_sys_enter *e, struct task_state *st, const void *uregs,
+                                         __s64 nr, long ret, __u32 size, bool payload) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  e->h.kind = GT_SYSCALL;
+  e->h.size = size;
+  fill_task_ids(&e->h.task, task, st);
+  e->exit_ts = e->h.task.ts;
+  e->h.task.ts = st->call.ts;
+  __builtin_memcpy(e->h.task.comm, st->call.comm, sizeof(e->h.task.comm));
+  fill_args(e, uregs, nr, payload);
+  e->ret = ret;
+}
+
+// True if the syscall was recorded whole (or its record dropped).
+static __always_inline bool exit_of_whole(const void *uregs, __s64 nr, long ret, const struct gt_plan *plan) {
+  struct task_state *st = state_of(bpf_get_current_task_btf(), 0);
+  if (!st || !st->call.ts || st->call.nr != nr) return false;  // entered before we followed it
+  if (!has_payload(plan)) {
+    struct gt_sys_enter *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+      st->call.ts = 0;
+      count_drop();
+      return true;
+    }
+    record_whole(e, st, uregs, nr, ret, sizeof(*e), false);
+    st->call.ts = 0;
+    submit(e, sizeof(*e));
+    return true;
+  }
+  struct gt_sys_enter_full *f = scratch_record();
+  if (!f) return false;
+  record_whole(&f->e, st, uregs, nr, ret, 0, true);
+  st->call.ts = 0;
+  __u32 off = 0;
+  capture_strings(f, &off, plan);
+  capture_struct(f, plan);
+  output_full(f, off);
+  return true;
 }
 
 // cmsghdr walk: fds passed with SCM_RIGHTS in the first few control messages.
@@ -337,6 +437,11 @@ SEC("raw_tp/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret) {
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   if (!is_followed(tgid)) return 0;
+  // The syscall number (orig_ax): one 8-byte read, not the whole struct.
+  __s64 nr = BPF_CORE_READ(regs, orig_ax);
+  __u32 plan_nr = (__u32)nr;
+  struct gt_plan *plan = plan_nr < MAX_SYSCALL_NR ? bpf_map_lookup_elem(&capture_plan, &plan_nr) : NULL;
+  if (plan && plan->at_exit && exit_of_whole(regs, nr, ret, plan)) return 0;
   bool err = ret < 0 && ret >= -4095;
   struct gt_sys_exit *e;
   if (err)
@@ -359,22 +464,17 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret) {
     __builtin_memset(&e->h.task, 0, sizeof(e->h.task));
     fill_ids(&e->h.task);
   }
-  // Of the user registers, a successful return needs only orig_ax (the
-  // syscall number): one 8-byte read instead of the whole struct.
+  // Of the user registers, a successful return needs only orig_ax.
+  e->nr = nr;
   e->ret = ret;
   e->scm_rights = -1;
   if (err) {
     struct pt_regs uregs;
     read_regs(&uregs, regs);
-    e->nr = uregs.orig_ax;
     struct gt_sys_exit_err *x = (void *)e;
 #pragma unroll
     for (int i = 0; i < 6; i++) x->args[i] = arg_of(&uregs, i);
-  } else {
-    e->nr = BPF_CORE_READ(regs, orig_ax);
   }
-  __u32 nr = (__u32)e->nr;
-  struct gt_plan *plan = nr < MAX_SYSCALL_NR ? bpf_map_lookup_elem(&capture_plan, &nr) : NULL;
   if (plan && plan->extra == GT_X_MSG && ret >= 0)
     e->scm_rights = count_scm_rights(BPF_CORE_READ(regs, si));
   submit(e, e->h.size);
@@ -583,7 +683,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
     return 0;
   }
   // A non-leader thread's exec gave it the leader's pid: read anew.
-  if (old_pid != BPF_CORE_READ(p, pid)) bpf_task_storage_delete(&task_ids, bpf_get_current_task_btf());
+  if (old_pid != BPF_CORE_READ(p, pid)) bpf_task_storage_delete(&task_state, bpf_get_current_task_btf());
   fill_header(&e->h, GT_EXEC, sizeof(*e));
   e->old_tid = old_pid;
   bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));

@@ -15,7 +15,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "decode.h"
+#include "capture_plan.h"
 #include "events.h"
 #include "glasstrace.skel.h"
 #include "sched.skel.h"
@@ -32,24 +32,6 @@ int libbpf_print(enum libbpf_print_level level, const char* format, va_list args
   if (!g_verbose && level != LIBBPF_WARN) return 0;
   if (!g_verbose) return 0;  // our own one-line errors say what failed
   return vfprintf(stderr, format, args);
-}
-
-// Capture plan of one syscall, derived from its argument kinds.
-gt_plan plan_for(const SyscallSignature& sig) {
-  gt_plan p{};
-  for (std::size_t i = 0; i < sig.args.size() && i < 6; i++) {
-    switch (sig.args[i].kind) {
-      case ArgKind::Str: case ArgKind::HostName: p.str_mask |= 1u << i; break;
-      case ArgKind::Argv: p.extra = i == 1 ? GT_X_EXECVE : GT_X_EXECVEAT; break;
-      case ArgKind::WriteBuf: p.extra = GT_X_WRITE; break;
-      case ArgKind::CapData: p.struct_arg = i, p.struct_len = 24; break;      // __user_cap_data_struct[2]
-      case ArgKind::Clone3Args: p.struct_arg = i, p.struct_len = 64; break;   // clone_args up to tls
-      case ArgKind::MountAttr: p.struct_arg = i, p.struct_len = 32; break;    // struct mount_attr
-      case ArgKind::MsgHdr: p.extra = GT_X_MSG; break;
-      default: break;
-    }
-  }
-  return p;
 }
 
 #include "min_btf.inc"
@@ -169,10 +151,8 @@ uint64_t Tracer::sched_dropped() const {
 void Tracer::fill_capture_plan() {
   int fd = bpf_map__fd(skel_->maps.capture_plan);
   for (long nr = 0; nr <= syscall_max_nr() && nr < 512; nr++) {
-    const SyscallSignature* sig = signature_of(syscall_name(nr));
-    if (!sig) continue;
-    gt_plan p = plan_for(*sig);
-    if (!p.str_mask && !p.extra && !p.struct_len) continue;
+    gt_plan p = capture_plan_of(nr);
+    if (!p.str_mask && !p.extra && !p.struct_len && !p.at_exit) continue;
     uint32_t key = static_cast<uint32_t>(nr);
     if (bpf_map_update_elem(fd, &key, &p, BPF_ANY))
       throw TracerError(fmt::format("filling the capture plan failed: {}", strerror(errno)));

@@ -226,6 +226,12 @@ void Recorder::emit() {
 }
 
 bool Recorder::on_record(const void* data, std::size_t size) {
+  bool decoded = decode(data, size);
+  records_ += decoded;
+  return decoded;
+}
+
+bool Recorder::decode(const void* data, std::size_t size) {
   if (size < sizeof(gt_header)) return false;
   const auto* h = static_cast<const gt_header*>(data);
   if (h->size > size) return false;
@@ -235,6 +241,10 @@ bool Recorder::on_record(const void* data, std::size_t size) {
       on_enter(*static_cast<const gt_sys_enter*>(data), size);
       return true;
     case GT_SYS_EXIT: on_exit_of_syscall(data); return true;
+    case GT_SYSCALL:
+      if (size < sizeof(gt_sys_enter)) return false;
+      on_whole_syscall(*static_cast<const gt_sys_enter*>(data), size);
+      return true;
     case GT_FORK: on_fork(data); return true;
     case GT_EXEC: on_exec(data); return true;
     case GT_EXIT: on_task_exit(data); return true;
@@ -289,10 +299,23 @@ void Recorder::on_exit_of_syscall(const void* data) {
   pending_.erase(it);
   if (x.scm_rights >= 0) line_.member("scm_rights", x.scm_rights);
   line_.end_object();
-  line_.member("ret", x.ret).key("errno");
-  if (is_error_return(x.ret)) line_.value(errno_name(static_cast<int>(-x.ret)));
+  finish_returned(x.ret, x.h.task.ts - entry_ts);
+}
+
+// The same line as an entry and its exit give.
+void Recorder::on_whole_syscall(const gt_sys_enter& e, std::size_t size) {
+  flush_incomplete(e.h.task.tid);  // a previous syscall of this thread never returned
+  line_.clear();
+  write_syscall_start(line_, tasks_, e, size);
+  line_.end_object();
+  finish_returned(e.ret, e.exit_ts - e.h.task.ts);
+}
+
+void Recorder::finish_returned(int64_t ret, uint64_t dur_ns) {
+  line_.member("ret", ret).key("errno");
+  if (is_error_return(ret)) line_.value(errno_name(static_cast<int>(-ret)));
   else line_.value(nullptr);
-  line_.member("dur_ns", x.h.task.ts - entry_ts).member("complete", true).end_object();
+  line_.member("dur_ns", dur_ns).member("complete", true).end_object();
   syscalls_++;
   emit();
 }

@@ -54,6 +54,8 @@ class Recorder {
   uint64_t events() const { return events_; }
   uint64_t syscalls() const { return syscalls_; }
   uint64_t unpaired_exits() const { return unpaired_exits_; }
+  // BPF records decoded (a syscall recorded at its exit is one, else two).
+  uint64_t records() const { return records_; }
   // Thread-group ids seen to start / fully exit (the tree's liveness).
   std::function<void(uint32_t pid)> on_process_start, on_process_gone;
 
@@ -68,6 +70,8 @@ class Recorder {
   void emit();  // line_
   void on_enter(const gt_sys_enter& e, std::size_t size);
   void on_exit_of_syscall(const void* data);
+  void on_whole_syscall(const gt_sys_enter& e, std::size_t size);  // GT_SYSCALL
+  void finish_returned(int64_t ret, uint64_t dur_ns);  // a syscall line's end, after "decoded"
   void on_fork(const void* data);
   void on_exec(const void* data);
   void on_task_exit(const void* data);
@@ -80,7 +84,8 @@ class Recorder {
   TaskFieldsCache tasks_;  // of syscall events
   EventSink sink_;
   std::unordered_map<uint32_t, Pending> pending_;  // by tid
-  uint64_t events_ = 0, syscalls_ = 0, unpaired_exits_ = 0;
+  bool decode(const void* data, std::size_t size);
+  uint64_t events_ = 0, syscalls_ = 0, unpaired_exits_ = 0, records_ = 0;
 };
 
 // Fields common to every BPF-sourced event ("v", "type", "ts", "pid", ...

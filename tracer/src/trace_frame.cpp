@@ -58,6 +58,7 @@ void TraceFrame::finish(const TraceEnd& end) {
                   {"dropped", end.dropped},
                   {"syscalls", end.rec.syscalls()},
                   {"unpaired_exits", end.rec.unpaired_exits()},
+                  {"records", end.rec.records()},
                   {"duration_ns", clock_ns(CLOCK_MONOTONIC) - start_mono_},
                   {"exit_status", end.exit_status ? Json(*end.exit_status) : Json(nullptr)}};
   if (end.sched_dropped) summary["sched_events"] = end.sched_written, summary["sched_dropped"] = *end.sched_dropped;

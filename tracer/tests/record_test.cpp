@@ -230,3 +230,86 @@ TEST(JsonLine, EscapesLikeNlohmannAtEveryOffset) {
         EXPECT_EQ(line.text(), want) << "byte " << int(c) << " at " << at << " of " << len;
       }
 }
+
+// A syscall recorded whole at its exit (GT_SYSCALL) is the very line its
+// entry and exit records make.
+TEST(Recorder, WholeSyscallIsTheLineOfItsEntryAndExit) {
+  auto build = [](gt_kind kind, uint32_t tid) {
+    auto* full = new gt_sys_enter_full{};
+    full->e.h = header(kind, 0, tid, 1000);
+    full->e.nr = *syscall_nr("mkdirat");
+    full->e.args[0] = uint64_t(-100);
+    full->e.args[1] = 0x7ffc0000;  // the string's address: not null
+    full->e.args[2] = 0755;
+    full->e.has_payload = 1;
+    full->e.h.size = static_cast<uint32_t>(EnterTextWriter(*full).slot(1, "/run/c1").size());
+    return full;
+  };
+  for (int64_t ret : {int64_t{0}, int64_t{-17}}) {
+    std::vector<std::string> pair, whole;
+    Recorder a([&](std::string_view line) { pair.emplace_back(line); });
+    Recorder b([&](std::string_view line) { whole.emplace_back(line); });
+    gt_sys_enter_full* enter = build(GT_SYS_ENTER, 40);
+    a.on_record(enter, enter->e.h.size);
+    gt_sys_exit x{};
+    x.h = header(GT_SYS_EXIT, sizeof(x), 40, 1750);
+    x.nr = enter->e.nr;
+    x.ret = ret;
+    x.scm_rights = -1;
+    a.on_record(&x, sizeof(x));
+
+    gt_sys_enter_full* one = build(GT_SYSCALL, 40);
+    one->e.ret = ret;
+    one->e.exit_ts = 1750;
+    EXPECT_TRUE(b.on_record(one, one->e.h.size));
+    ASSERT_EQ(pair.size(), 1u);
+    ASSERT_EQ(whole.size(), 1u);
+    EXPECT_EQ(whole[0], pair[0]);
+    EXPECT_EQ(b.syscalls(), 1u);
+    Json j = Json::parse(whole[0]);
+    EXPECT_EQ(j["decoded"]["pathname"], "/run/c1");
+    EXPECT_EQ(j["dur_ns"], 750);
+    EXPECT_EQ(j["ts"], 1000);
+    delete enter;
+    delete one;
+  }
+
+  // Without a payload: the small record.
+  std::vector<Json> out;
+  Recorder rec([&](std::string_view line) { out.push_back(Json::parse(line)); });
+  gt_sys_enter e{};
+  e.h = header(GT_SYSCALL, sizeof(e), 41, 10);
+  e.nr = *syscall_nr("close");
+  e.args[0] = 5;
+  e.ret = -9;
+  e.exit_ts = 12;
+  rec.on_record(&e, sizeof(e));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["name"], "close");
+  EXPECT_EQ(out[0]["decoded"]["fd"], 5);
+  EXPECT_EQ(out[0]["errno"], "EBADF");
+  EXPECT_EQ(out[0]["dur_ns"], 2);
+  EXPECT_EQ(out[0]["complete"], true);
+  EXPECT_FALSE(rec.on_record(&e, sizeof(e) - 1));  // cut short: refused
+}
+
+// An entry still waiting when the same thread's whole syscall comes never
+// returned (as when its next entry comes): it is written as incomplete first.
+TEST(Recorder, WholeSyscallFlushesAnEntryThatNeverReturned) {
+  std::vector<Json> out;
+  Recorder rec([&](std::string_view line) { out.push_back(Json::parse(line)); });
+  gt_sys_enter e{};
+  e.h = header(GT_SYS_ENTER, sizeof(e), 42, 10);
+  e.nr = *syscall_nr("read");
+  rec.on_record(&e, sizeof(e));
+  gt_sys_enter w{};
+  w.h = header(GT_SYSCALL, sizeof(w), 42, 20);
+  w.nr = *syscall_nr("close");
+  w.exit_ts = 25;
+  rec.on_record(&w, sizeof(w));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0]["name"], "read");
+  EXPECT_EQ(out[0]["complete"], false);
+  EXPECT_EQ(out[1]["name"], "close");
+  EXPECT_EQ(out[1]["complete"], true);
+}

@@ -226,6 +226,32 @@ def test_namespace_fields_follow_unshare_and_setns_in_one_task(workdir):
     assert {e["mntns"] for e in after} == {host}
 
 
+def test_calls_recorded_at_exit_are_one_record_with_their_entry_comm(workdir):
+    """Calls that return without waiting (tracer/src/capture_plan.cpp) are
+    recorded whole at their exit: one BPF record instead of an entry and an
+    exit. What only the entry knows is kept: the time it began (dur_ns) and
+    the comm then, so the prctl(PR_SET_NAME) that renames the task still
+    shows the old name, and the calls after it the new one."""
+    out = workdir / "t.jsonl"
+    script = ("import ctypes, os\n"
+              "for _ in range(3000): os.getppid()\n"
+              "ctypes.CDLL(None).prctl(15, b'gt-renamed', 0, 0, 0)\n"
+              "os.getppid()\n")
+    assert run([GLASSTRACE, "-o", out, "--", "/usr/bin/python3", "-c", script]).returncode == 0
+    events = load(out)
+    check_schema(events)
+    summary = events[-1]
+    getppid = syscalls(events, "getppid")
+    assert len(getppid) == 3001
+    assert all(e["complete"] and e["ret"] > 0 and e["dur_ns"] > 0 for e in getppid)
+    # Most of the ~3400 calls are getppid: about one record each (two each
+    # when every call had an entry and an exit record).
+    assert summary["records"] < 1.3 * summary["syscalls"], summary
+    rename = next(e for e in syscalls(events, "prctl") if e["decoded"]["option"] == "PR_SET_NAME")
+    assert rename["ret"] == 0 and rename["complete"] and rename["comm"] == "python3"
+    assert getppid[-1]["comm"] == "gt-renamed" and getppid[-1]["ts"] > rename["ts"]
+
+
 def test_follows_descendants_and_threads(workdir):
     out = workdir / "t.jsonl"
     assert run([GLASSTRACE, "-o", out, "--", "sh", "-c", "sh -c '/bin/true' ; /bin/echo x > /dev/null"]).returncode == 0
