@@ -1,5 +1,7 @@
 #include "capture_plan.h"
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <string>
 
@@ -27,18 +29,18 @@ gt_plan plan_from_args(const SyscallSignature& sig) {
   return p;
 }
 
-// Syscalls recorded whole at their exit (gt_plan.at_exit, events.h). Each
-// one returns without waiting for another task, a pipe, a lock or a
-// device, so no trace ends while one is in flight (it would have no
-// record at all; an entry record shows it as incomplete); its string and
-// struct args are input only, so reading them at exit reads what it was
-// given; and it changes neither the task's namespaces nor its image (the
-// header's ids are read at exit, comm and time at entry). Not here:
-// open* (a FIFO waits for its other end), read*, write*, wait*, poll,
+// Syscalls recorded whole at their exit (gt_plan.at_exit, events.h). Such
+// a call does not wait for another task's action by design (a pipe, a
+// FIFO, a lock, a child, a signal), so no trace ends while one is in
+// flight: it would have no record at all, where an entry record shows it
+// as incomplete. A filesystem's server (NFS, FUSE) may make one slow; the
+// traced tree cannot hold it. Its string and struct args are input only,
+// so reading them at exit reads what it was given; and it changes neither
+// the task's namespaces nor its image (the header's ids are read at exit,
+// comm and time at entry). Never recorded at exit: read* and write* on
+// pipes, sockets or devices, open* that may open a FIFO, wait*, poll,
 // futex, socket I/O, fcntl and flock (locks), ioctl, clone*, exec*,
-// exit*, kill*, rt_sigreturn, setns, unshare, seccomp. Mounts are: a
-// network or FUSE filesystem may make one slow, not wait for the traced
-// tree.
+// exit*, kill*, rt_sigreturn, setns, unshare, seccomp.
 constexpr std::string_view kRecordedAtExit[] = {
     "access", "arch_prctl", "brk", "capget", "capset", "chdir", "chmod", "chown", "close", "close_range",
     "dup", "dup2", "dup3", "faccessat", "faccessat2", "fchdir", "fchmod", "fchmodat", "fchown", "fchownat",
@@ -53,6 +55,28 @@ constexpr std::string_view kRecordedAtExit[] = {
     "statfs", "statx", "symlink", "symlinkat", "umask", "umount2", "uname", "unlink", "unlinkat",
 };
 
+// Recorded at exit only when this call cannot wait: an open that does not
+// open (O_PATH), opens only a directory or does not wait (O_NONBLOCK: a
+// FIFO without its other end fails at once); I/O on a regular file.
+struct AtExitIf {
+  std::string_view name;
+  gt_at_exit when;
+  uint8_t arg;
+  uint32_t flags = 0;
+};
+constexpr uint32_t kOpensWithoutWaiting = O_PATH | O_DIRECTORY | O_NONBLOCK;
+constexpr AtExitIf kRecordedAtExitIf[] = {
+    {"open", GT_AT_EXIT_IF_FLAGS, 1, kOpensWithoutWaiting},
+    {"openat", GT_AT_EXIT_IF_FLAGS, 2, kOpensWithoutWaiting},
+    {"openat2", GT_AT_EXIT_IF_HOW_FLAGS, 2, kOpensWithoutWaiting},
+    {"pread64", GT_AT_EXIT_IF_REGULAR_FILE, 0},
+    {"pwrite64", GT_AT_EXIT_IF_REGULAR_FILE, 0},
+    {"read", GT_AT_EXIT_IF_REGULAR_FILE, 0},
+    {"readv", GT_AT_EXIT_IF_REGULAR_FILE, 0},
+    {"write", GT_AT_EXIT_IF_REGULAR_FILE, 0},
+    {"writev", GT_AT_EXIT_IF_REGULAR_FILE, 0},
+};
+
 }  // namespace
 
 std::span<const std::string_view> syscalls_recorded_at_exit() { return kRecordedAtExit; }
@@ -61,7 +85,14 @@ gt_plan capture_plan_of(long nr) {
   std::string name = syscall_name(nr);
   const SyscallSignature* sig = signature_of(name);
   gt_plan p = sig ? plan_from_args(*sig) : gt_plan{};
-  p.at_exit = std::ranges::binary_search(kRecordedAtExit, std::string_view(name));  // sorted: a test checks
+  if (std::ranges::binary_search(kRecordedAtExit, std::string_view(name)))  // sorted: a test checks
+    p.at_exit = GT_AT_EXIT;
+  for (const AtExitIf& c : kRecordedAtExitIf) {
+    if (c.name != name) continue;
+    p.at_exit = c.when;
+    p.at_exit_arg = c.arg;
+    p.at_exit_flags = c.flags;
+  }
   return p;
 }
 

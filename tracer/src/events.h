@@ -45,11 +45,21 @@ struct gt_plan {
   // (capset's cap data, clone3's clone_args, mount_setattr's mount_attr).
   __u8 struct_arg;
   __u8 struct_len;  // bytes, <= GT_DATA_LEN; 0: none
-  // Recorded once, at its exit (GT_SYSCALL), instead of at entry and exit:
-  // a syscall that returns without waiting for another task and whose
-  // string and struct args are input only (loader.cpp lists them). Half
-  // the records, and the entry keeps only its time and comm.
+  // enum gt_at_exit: recorded once, at its exit (GT_SYSCALL), instead of
+  // at entry and exit, always or when a call cannot wait (capture_plan.cpp
+  // lists them): half the records, and the entry keeps only time and comm.
   __u8 at_exit;
+  __u8 at_exit_arg;     // the arg the condition looks at
+  __u8 pad[2];
+  __u32 at_exit_flags;  // GT_AT_EXIT_IF_*FLAGS: any of these bits set
+};
+
+enum gt_at_exit {
+  GT_AT_ENTRY = 0,                // an entry and an exit record
+  GT_AT_EXIT = 1,                 // one record at exit
+  GT_AT_EXIT_IF_FLAGS = 2,        // ... when the flags arg has one of at_exit_flags
+  GT_AT_EXIT_IF_HOW_FLAGS = 3,    // ... the same for the u64 the arg points to (openat2's how)
+  GT_AT_EXIT_IF_REGULAR_FILE = 4, // ... when the fd arg is a regular file
 };
 
 // Who did it; common to every record.

@@ -118,7 +118,7 @@ struct task_ids {
   __u32 ns_pid, ns_tid, mntns, pidns;
 };
 
-// A syscall recorded at its exit (gt_plan.at_exit): what its entry saw.
+// A call recorded at its exit (gt_plan.at_exit): what its entry saw.
 struct entered_call {
   __s64 nr;
   __u64 ts;  // 0: none pending
@@ -237,15 +237,20 @@ static __always_inline void capture_argv(struct gt_sys_enter_full *f, __u32 *off
 
 // Names of the dentries from the fd's file up to (not including) the mount
 // root, leaf first. bpf_d_path is not allowed from tp_btf/sys_enter.
+static __always_inline struct file *file_of_fd(struct task_struct *task, int fd) {
+  if (fd < 0) return NULL;
+  struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+  unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
+  if ((unsigned int)fd >= max) return NULL;
+  struct file *file = NULL;
+  bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+  return file;
+}
+
 static __always_inline void capture_fd_path(struct gt_sys_enter_full *f, __u32 *off,
                                             struct task_struct *task, int fd) {
   f->path_depth = 0;
-  if (fd < 0) return;
-  struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
-  unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
-  if ((unsigned int)fd >= max) return;
-  struct file *file = NULL;
-  bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+  struct file *file = file_of_fd(task, fd);
   if (!file) return;
   struct dentry *d = BPF_CORE_READ(file, f_path.dentry);
 #pragma unroll
@@ -294,6 +299,17 @@ static __always_inline void capture_strings(struct gt_sys_enter_full *f, __u32 *
   }
 }
 
+// A write's first bytes and its fd's path (the dentry names, first).
+static __always_inline void capture_written(struct gt_sys_enter_full *f, __u32 *off, const struct gt_plan *plan,
+                                            struct task_struct *task) {
+  if (plan->extra != GT_X_WRITE) return;
+  __u64 len = f->e.args[2];
+  if (len > GT_DATA_LEN) len = GT_DATA_LEN;
+  if (len && !bpf_probe_read_user(f->data, len & (GT_DATA_LEN * 2 - 1), (void *)f->e.args[1]))
+    f->data_len = len;
+  capture_fd_path(f, off, task, (int)f->e.args[0]);
+}
+
 static __always_inline void capture_struct(struct gt_sys_enter_full *f, const struct gt_plan *plan) {
   __u32 slen = plan->struct_len;
   __u8 sarg = plan->struct_arg;
@@ -320,6 +336,27 @@ static __always_inline void output_full(struct gt_sys_enter_full *f, __u32 off) 
   if (output(f, size)) count_drop();
 }
 
+// Whether this call of a syscall recorded at exit is one that cannot wait
+// for another task (enum gt_at_exit): then its exit makes its record.
+static __always_inline bool cannot_wait(const struct gt_plan *plan, const void *uregs, struct task_struct *task) {
+  if (plan->at_exit == GT_AT_EXIT) return true;
+  struct pt_regs regs;
+  read_regs(&regs, uregs);
+  __u64 arg = arg_of(&regs, plan->at_exit_arg);
+  switch (plan->at_exit) {
+    case GT_AT_EXIT_IF_FLAGS: return (arg & plan->at_exit_flags) != 0;
+    case GT_AT_EXIT_IF_HOW_FLAGS: {
+      __u64 flags = 0;
+      return !bpf_probe_read_user(&flags, sizeof(flags), (void *)arg) && (flags & plan->at_exit_flags) != 0;
+    }
+    case GT_AT_EXIT_IF_REGULAR_FILE: {
+      struct file *file = file_of_fd(task, (int)arg);
+      return file && (BPF_CORE_READ(file, f_inode, i_mode) & 0170000) == 0100000;  // S_ISREG
+    }
+  }
+  return false;
+}
+
 SEC("raw_tp/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -328,7 +365,7 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
 
   __u32 nr = (__u32)id;
   struct gt_plan *plan = nr < MAX_SYSCALL_NR ? bpf_map_lookup_elem(&capture_plan, &nr) : NULL;
-  if (plan && plan->at_exit) {
+  if (plan && plan->at_exit && cannot_wait(plan, regs, task)) {
     // Only what the exit cannot know: when it began, under which name.
     struct task_state *st = state_of(task, BPF_LOCAL_STORAGE_GET_F_CREATE);
     if (st) {
@@ -355,13 +392,7 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
   fill_enter(e, regs, id, 0, true);
   __u32 off = 0;
   // Text in the order events.h gives: dentry names, string slots, argv.
-  if (plan->extra == GT_X_WRITE) {
-    __u64 len = e->args[2];
-    if (len > GT_DATA_LEN) len = GT_DATA_LEN;
-    if (len && !bpf_probe_read_user(f->data, len & (GT_DATA_LEN * 2 - 1), (void *)e->args[1]))
-      f->data_len = len;
-    capture_fd_path(f, &off, task, (int)e->args[0]);
-  }
+  capture_written(f, &off, plan, task);
   capture_strings(f, &off, plan);
   if (plan->extra == GT_X_EXECVE) capture_argv(f, &off, e->args[1]);
   else if (plan->extra == GT_X_EXECVEAT) capture_argv(f, &off, e->args[2]);
@@ -407,6 +438,7 @@ static __always_inline bool exit_of_whole(const void *uregs, __s64 nr, long ret,
   record_whole(&f->e, st, uregs, nr, ret, 0, true);
   st->call.ts = 0;
   __u32 off = 0;
+  capture_written(f, &off, plan, bpf_get_current_task_btf());
   capture_strings(f, &off, plan);
   capture_struct(f, plan);
   output_full(f, off);

@@ -252,6 +252,80 @@ def test_calls_recorded_at_exit_are_one_record_with_their_entry_comm(workdir):
     assert getppid[-1]["comm"] == "gt-renamed" and getppid[-1]["ts"] > rename["ts"]
 
 
+def test_io_on_regular_files_is_recorded_at_exit_pipes_are_not(workdir):
+    """read, write, pread64... of a regular file cannot wait for another
+    task: one record at exit. On a pipe they can: an entry and an exit
+    record, so a read still waiting when a trace ends is in it."""
+    def records(script):
+        out = workdir / "t.jsonl"
+        assert run([GLASSTRACE, "-o", out, "--", "/usr/bin/python3", "-c", script]).returncode == 0
+        events = load(out)
+        check_schema(events)
+        return events[-1]["records"], len(syscalls(events, "read")) + len(syscalls(events, "pread64"))
+    data = workdir / "data"
+    data.write_bytes(b"x" * 4096)
+    file_records, file_calls = records(f"import os\nfd = os.open({str(data)!r}, os.O_RDONLY)\n"
+                                       "for i in range(2000): os.pread(fd, 1, i)\n")
+    pipe_records, pipe_calls = records("import os\nr, w = os.pipe()\nos.write(w, b'x' * 2000)\n"
+                                       "for i in range(2000): os.read(r, 1)\n")
+    assert file_calls >= 2000 and pipe_calls >= 2000
+    assert pipe_records - file_records >= 1900, (pipe_records, file_records)
+
+
+# A command that opens a FIFO twice: without waiting (O_NONBLOCK), then
+# waiting for a writer; it ignores SIGINT, so glasstrace's first SIGINT
+# leaves it blocked and the second stops the trace with the open in
+# flight. Run by a subreaper that unblocks and reaps everything after.
+IN_FLIGHT_SCENARIO = r"""
+import ctypes, os, signal, subprocess, sys, time
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+glasstrace, out, fifo = sys.argv[1:4]
+os.mkfifo(fifo)
+cmd = ("import os, signal\n"
+       "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+       f"os.close(os.open({fifo!r}, os.O_RDONLY | os.O_NONBLOCK))\n"
+       f"os.open({fifo!r}, os.O_RDONLY)\n")
+tracer = subprocess.Popen([glasstrace, "-o", out, "--", "/usr/bin/python3", "-c", cmd])
+try:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # until the command waits in its second open
+        kids = open(f"/proc/{tracer.pid}/task/{tracer.pid}/children").read().split()
+        if kids and open(f"/proc/{kids[0]}/wchan").read() in ("pipe_wait_readable", "wait_for_partner", "fifo_open"):
+            break
+        time.sleep(0.02)
+    else:
+        sys.exit("the command never waited in its open")
+    time.sleep(0.2)  # its records drained
+    tracer.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    tracer.send_signal(signal.SIGINT)
+    sys.exit(tracer.wait(timeout=30))
+finally:
+    if tracer.poll() is None:
+        tracer.kill()
+    os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)) if os.path.exists(fifo) else None
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+"""
+
+
+def test_an_open_that_may_wait_is_in_a_trace_that_ends_before_it_returns(workdir):
+    """An open that may wait (a FIFO without a writer) keeps its entry
+    record: stopped while it waits, the trace shows it incomplete, with its
+    path. The same open with O_NONBLOCK cannot wait: one record at exit."""
+    out, fifo = workdir / "t.jsonl", workdir / "fifo"
+    for f in (out, fifo):
+        f.unlink(missing_ok=True)
+    r = run(["/usr/bin/python3", "-c", IN_FLIGHT_SCENARIO, GLASSTRACE, out, fifo])
+    assert r.returncode in (0, 130), r.stderr
+    opens = [e for e in syscalls(load(out), "openat") if e["decoded"]["pathname"] == str(fifo)]
+    assert [(e["complete"], "O_NONBLOCK" in e["decoded"]["flags"]) for e in opens] == [(True, True), (False, False)]
+    assert opens[0]["ret"] >= 0 and opens[1]["ret"] is None
+
+
 def test_follows_descendants_and_threads(workdir):
     out = workdir / "t.jsonl"
     assert run([GLASSTRACE, "-o", out, "--", "sh", "-c", "sh -c '/bin/true' ; /bin/echo x > /dev/null"]).returncode == 0
