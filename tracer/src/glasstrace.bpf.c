@@ -336,13 +336,25 @@ static __always_inline void output_full(struct gt_sys_enter_full *f, __u32 off) 
   if (output(f, size)) count_drop();
 }
 
+// One argument straight from the user registers: an 8-byte read, not the
+// whole struct (the entry record that may follow reads that itself).
+static __always_inline __u64 read_arg(const struct pt_regs *uregs, int i) {
+  switch (i) {
+    case 0: return BPF_CORE_READ(uregs, di);
+    case 1: return BPF_CORE_READ(uregs, si);
+    case 2: return BPF_CORE_READ(uregs, dx);
+    case 3: return BPF_CORE_READ(uregs, r10);
+    case 4: return BPF_CORE_READ(uregs, r8);
+    default: return BPF_CORE_READ(uregs, r9);
+  }
+}
+
 // Whether this call of a syscall recorded at exit is one that cannot wait
 // for another task (enum gt_at_exit): then its exit makes its record.
-static __always_inline bool cannot_wait(const struct gt_plan *plan, const void *uregs, struct task_struct *task) {
+static __always_inline bool cannot_wait(const struct gt_plan *plan, const struct pt_regs *uregs,
+                                        struct task_struct *task) {
   if (plan->at_exit == GT_AT_EXIT) return true;
-  struct pt_regs regs;
-  read_regs(&regs, uregs);
-  __u64 arg = arg_of(&regs, plan->at_exit_arg);
+  __u64 arg = read_arg(uregs, plan->at_exit_arg);
   switch (plan->at_exit) {
     case GT_AT_EXIT_IF_FLAGS: return (arg & plan->at_exit_flags) != 0;
     case GT_AT_EXIT_IF_HOW_FLAGS: {
@@ -401,44 +413,48 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
   return 0;
 }
 
-// The GT_SYSCALL record of a syscall whose entry on_sys_enter kept in `st`:
-// the header as at entry (time, comm; its ids do not change in a syscall
-// that may be recorded at exit), args and strings read now, and the return.
-static __always_inline void record_whole(struct gt_sys_enter *e, struct task_state *st, const void *uregs,
-                                         __s64 nr, long ret, __u32 size, bool payload) {
-  struct task_struct *task = bpf_get_current_task_btf();
+// The GT_SYSCALL record of a syscall whose entry on_sys_enter noted in
+// `call`: the header as at entry (time, comm; its ids do not change in a
+// syscall that may be recorded at exit), args and strings read now, and the
+// return. `st` is the task's state, for its cached ids.
+static __always_inline void record_whole(struct gt_sys_enter *e, struct task_struct *task, struct task_state *st,
+                                         const struct entered_call *call, const void *uregs, long ret, __u32 size,
+                                         bool payload) {
   e->h.kind = GT_SYSCALL;
   e->h.size = size;
   fill_task_ids(&e->h.task, task, st);
   e->exit_ts = e->h.task.ts;
-  e->h.task.ts = st->call.ts;
-  __builtin_memcpy(e->h.task.comm, st->call.comm, sizeof(e->h.task.comm));
-  fill_args(e, uregs, nr, payload);
+  e->h.task.ts = call->ts;
+  __builtin_memcpy(e->h.task.comm, call->comm, sizeof(e->h.task.comm));
+  fill_args(e, uregs, call->nr, payload);
   e->ret = ret;
 }
 
 // True if the syscall was recorded whole (or its record dropped).
 static __always_inline bool exit_of_whole(const void *uregs, __s64 nr, long ret, const struct gt_plan *plan) {
-  struct task_state *st = state_of(bpf_get_current_task_btf(), 0);
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct task_state *st = state_of(task, 0);
   if (!st || !st->call.ts || st->call.nr != nr) return false;  // entered before we followed it
+  struct entered_call call = st->call;
+  st->call.ts = 0;  // taken: no later exit may find it
   if (!has_payload(plan)) {
     struct gt_sys_enter *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
     if (!e) {
-      st->call.ts = 0;
       count_drop();
       return true;
     }
-    record_whole(e, st, uregs, nr, ret, sizeof(*e), false);
-    st->call.ts = 0;
+    record_whole(e, task, st, &call, uregs, ret, sizeof(*e), false);
     submit(e, sizeof(*e));
     return true;
   }
   struct gt_sys_enter_full *f = scratch_record();
-  if (!f) return false;
-  record_whole(&f->e, st, uregs, nr, ret, 0, true);
-  st->call.ts = 0;
+  if (!f) {
+    count_drop();
+    return true;
+  }
+  record_whole(&f->e, task, st, &call, uregs, ret, 0, true);
   __u32 off = 0;
-  capture_written(f, &off, plan, bpf_get_current_task_btf());
+  capture_written(f, &off, plan, task);
   capture_strings(f, &off, plan);
   capture_struct(f, plan);
   output_full(f, off);
