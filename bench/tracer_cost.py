@@ -8,7 +8,10 @@
             rotated order; the ratio is traced / untraced of the same round.
             Each tracer with `glasstrace session` is also measured through
             a session ("+session": `glasstrace -o F --session -- sh -c
-            LOOP`), whose CPU includes the daemon's.
+            LOOP`), whose CPU includes the daemon's, in its steady state:
+            the session's programs attached when the loop starts (attaching
+            from idle is the attach figure's). Every untraced sample runs
+            with no session's programs attached.
   attach    one `glassrun run` untraced and `glasstrace -o F -- glassrun run`
             (what `glassrun --trace F run` execs): the per-run price of
             starting the tracer (goal: attach <= 10 ms), with glasstrace's
@@ -16,7 +19,8 @@
             the raw tracepoints and of the USDT probes, release). Each
             tracer that has `glasstrace session` is also measured through a
             session (the same, started once for both figures: the programs
-            loaded and attached once, `glasstrace -o F --session -- ...`),
+            loaded once, `glasstrace -o F --session -- ...`; each sample
+            starts with them detached, as after --idle-detach-ms),
             and `glassrun --trace F run` through the first one
             ("--trace+session": glassrun is the session's client itself).
             The other variants never use a session (GLASSTRACE_SESSION_DIR
@@ -164,10 +168,42 @@ def syscall_once(loop_bin, glasstrace=None, trace_file=None):
     return sample
 
 
-def interleaved(result, figure, variants, rounds, fn):
-    """rounds (+1 warm-up) of every variant in rotated order into samples[figure][label]."""
+def session_attached(s):
+    r = subprocess.run([s.path, "session", "status", "--dir", s.dir], capture_output=True, text=True)
+    return "programs attached" in r.stdout
+
+
+def wait_until_detached(sessions, limit_s=5.0):
+    """A session keeps its programs attached for a while after its last
+    trace (`--idle-detach-ms`, 200 ms): an untraced sample, and a traced one
+    that pays attaching from idle, starts once none is attached. (A
+    glasstrace older than the idle detach prints no "programs" in its
+    status: nothing to wait for.)"""
+    deadline = time.monotonic() + limit_s
+    for _, s in sessions:
+        if not s.via_glassrun:
+            while time.monotonic() < deadline and session_attached(s):
+                time.sleep(0.02)
+
+
+def attach_now(s):
+    """The steady state of a session in use: its programs attached, as a
+    trace leaves them for --idle-detach-ms (an untimed `true` traced through
+    it, just before the sample)."""
+    subprocess.run([s.path, "-o", "/dev/null", "--session", "--session-dir", s.dir, "--", "true"],
+                   capture_output=True, check=True)
+
+
+def interleaved(result, figure, variants, rounds, fn, sessions=(), steady=False):
+    """rounds (+1 warm-up) of every variant in rotated order into
+    samples[figure][label]. Each sample starts with every session's programs
+    detached; with steady, a session's own sample starts with them attached
+    (the steady state of tracing, whose attach the attach figure measures)."""
     for i in range(-1, rounds):
         for label, glasstrace in lc.rotated(variants, i):
+            wait_until_detached(sessions)
+            if steady and isinstance(glasstrace, Session) and not glasstrace.via_glassrun:
+                attach_now(glasstrace)
             try:
                 r = fn(glasstrace)
             except lc.Failed as e:
@@ -231,19 +267,21 @@ def bench(args):
                 lc.log(f"tracer_cost: {rt.name}: loops of {args.loop} runs, {args.rounds} rounds (+1 warm-up), "
                        f"{', '.join(v for v, _ in loop_variants)}")
                 interleaved(result, f"loop_{rt.name}", loop_variants, args.rounds,
-                            lambda gt, rt=rt: loop_once(rt, bundle, args.loop, gt, trace_file))
+                            lambda gt, rt=rt: loop_once(rt, bundle, args.loop, gt, trace_file), sessions,
+                            steady=True)
             g = next((rt for rt in runtimes if rt.name == "glassrun"), None)
             if g and args.attach_samples:
                 lc.log(f"tracer_cost: one glassrun run, {args.attach_samples} rounds, "
                        f"{', '.join(v for v, _ in variants + sessions)}")
                 interleaved(result, "attach", variants + sessions, args.attach_samples,
-                            lambda gt: attach_once(g, bundle, gt, trace_file))
+                            lambda gt: attach_once(g, bundle, gt, trace_file), sessions)
             loop_bin = os.path.join(os.path.dirname(os.path.dirname(args.glassrun)), "bench/bench_syscall_loop")
             if args.syscall_rounds and os.access(loop_bin, os.X_OK):
                 lc.log(f"tracer_cost: {SYSCALLS} getppid() calls, {args.syscall_rounds} rounds, "
                        f"{', '.join(v for v, _ in loop_variants)}")
                 interleaved(result, "syscall", loop_variants, args.syscall_rounds,
-                            lambda gt: syscall_once(loop_bin, gt, trace_file))
+                            lambda gt: syscall_once(loop_bin, gt, trace_file), sessions,
+                            steady=True)
             elif args.syscall_rounds:
                 lc.log(f"tracer_cost: no syscall figure: {loop_bin} not built")
         finally:

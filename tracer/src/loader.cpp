@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <initializer_list>
+#include <utility>
 
 #include "capture_plan.h"
 #include "events.h"
@@ -128,18 +130,6 @@ void Tracer::load_sched(const char* btf_custom_path) {
   }
 }
 
-void Tracer::attach_sched() {
-  struct bpf_program* progs[] = {sched_->progs.on_sched_switch, sched_->progs.on_sched_waking,
-                                 sched_->progs.on_sched_wakeup_new};
-  struct bpf_link** links[] = {&sched_->links.on_sched_switch, &sched_->links.on_sched_waking,
-                               &sched_->links.on_sched_wakeup_new};
-  for (std::size_t i = 0; i < std::size(progs); i++) {
-    *links[i] = bpf_program__attach(progs[i]);
-    if (!*links[i])
-      throw TracerError(fmt::format("attaching {} failed: {}", bpf_program__name(progs[i]), strerror(errno)));
-  }
-}
-
 uint64_t Tracer::sched_dropped() const {
   if (!sched_) return 0;
   uint32_t key = GT_SCHED_STAT_DROPPED;
@@ -173,17 +163,46 @@ void Tracer::follow(uint32_t tgid) {
 
 void Tracer::unfollow(uint32_t tgid) { bpf_map_delete_elem(bpf_map__fd(skel_->maps.followed), &tgid); }
 
-void Tracer::attach() {
-  struct bpf_program* progs[] = {skel_->progs.on_sys_enter, skel_->progs.on_sys_exit,
-                                 skel_->progs.on_fork, skel_->progs.on_exec, skel_->progs.on_exit};
-  struct bpf_link** links[] = {&skel_->links.on_sys_enter, &skel_->links.on_sys_exit,
-                               &skel_->links.on_fork, &skel_->links.on_exec, &skel_->links.on_exit};
-  for (std::size_t i = 0; i < std::size(progs); i++) {
-    *links[i] = bpf_program__attach(progs[i]);
-    if (!*links[i])
-      throw TracerError(fmt::format("attaching {} failed: {}", bpf_program__name(progs[i]), strerror(errno)));
+namespace {
+
+// Attaches each program whose link is not there yet. On a failure the ones
+// attached by this call stay: the caller's detach (or the skeleton's
+// destroy) takes them.
+void attach_each(std::initializer_list<std::pair<struct bpf_program*, struct bpf_link**>> programs) {
+  for (auto [prog, link] : programs) {
+    if (*link) continue;
+    *link = bpf_program__attach(prog);
+    if (!*link)
+      throw TracerError(fmt::format("attaching {} failed: {}", bpf_program__name(prog), strerror(errno)));
   }
-  if (sched_) attach_sched();
+}
+
+void detach_each(std::initializer_list<struct bpf_link**> links) {
+  for (struct bpf_link** link : links) {
+    bpf_link__destroy(*link);
+    *link = nullptr;
+  }
+}
+
+}  // namespace
+
+void Tracer::attach(bool sched) {
+  attach_each({{skel_->progs.on_sys_enter, &skel_->links.on_sys_enter},
+               {skel_->progs.on_sys_exit, &skel_->links.on_sys_exit},
+               {skel_->progs.on_fork, &skel_->links.on_fork},
+               {skel_->progs.on_exec, &skel_->links.on_exec},
+               {skel_->progs.on_exit, &skel_->links.on_exit}});
+  if (sched && sched_)
+    attach_each({{sched_->progs.on_sched_switch, &sched_->links.on_sched_switch},
+                 {sched_->progs.on_sched_waking, &sched_->links.on_sched_waking},
+                 {sched_->progs.on_sched_wakeup_new, &sched_->links.on_sched_wakeup_new}});
+}
+
+void Tracer::detach() {
+  detach_each({&skel_->links.on_sys_enter, &skel_->links.on_sys_exit, &skel_->links.on_fork,
+               &skel_->links.on_exec, &skel_->links.on_exit});
+  if (sched_)
+    detach_each({&sched_->links.on_sched_switch, &sched_->links.on_sched_waking, &sched_->links.on_sched_wakeup_new});
 }
 
 bool Tracer::attach_usdt(const std::string& binary, std::string* why) {

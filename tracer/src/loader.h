@@ -35,7 +35,12 @@ class Tracer {
   void follow(uint32_t tgid);
   // Stops following a thread group (a session's client that went away).
   void unfollow(uint32_t tgid);
-  void attach();  // the five raw_tp programs (and the scheduler's three)
+  // The five raw_tp programs, and the scheduler's three if loaded and
+  // `sched`; those already attached stay as they are.
+  void attach(bool sched = true);
+  // Detaches them (not the USDT probes): while detached, no task on the
+  // machine runs any of them, and the syscall tracepoints are off.
+  void detach();
   // USDT step probes of glassrun in `binary`; returns false (with reason) if none attached.
   bool attach_usdt(const std::string& binary, std::string* why);
   // Feeds records to `rec`; returns the number consumed or throws.
@@ -61,7 +66,6 @@ class Tracer {
  private:
   void fill_capture_plan();
   void load_sched(const char* btf_custom_path);
-  void attach_sched();
   struct glasstrace_bpf* skel_ = nullptr;
   struct glasstrace_sched_bpf* sched_ = nullptr;
   struct ring_buffer* rb_ = nullptr;

@@ -13,11 +13,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -46,6 +48,8 @@ using ts::unix_address;
 // the command exits and its client waits for the trace.
 constexpr int kDrainEveryMs = 10;
 
+using Clock = std::chrono::steady_clock;
+
 void remove_session_files(const std::string& dir) {
   unlink(socket_path(dir).c_str());
   unlink(pid_path(dir).c_str());
@@ -57,8 +61,18 @@ volatile sig_atomic_t g_terminate = 0;
 
 class Daemon {
  public:
-  Daemon(const std::string& dir, bool verbose) : dir_(dir), tracer_(verbose, /*sched=*/true) {
+  Daemon(const std::string& dir, bool verbose, int idle_detach_ms)
+      : dir_(dir), tracer_(verbose, /*sched=*/true), idle_detach_(idle_detach_ms) {
+    // Attached only while traces are in progress, and for idle_detach_
+    // after the last one: attached and idle, every syscall and context
+    // switch of the machine ran the programs' test of whether its task is
+    // followed (an untraced loop of `glassrun run`s 3-8 % slower). Not
+    // detached at once: re-attaching within an RCU grace period of the
+    // detach waits for it (the kernel's 1-0-1 tracepoint transition,
+    // ~10-30 ms here), which back-to-back traces would pay (docs/TRACER.md).
+    // Attached once here so that a session that cannot attach fails to start.
     tracer_.attach();
+    tracer_.detach();
     tracer_.set_record_sink([this](const void* data, std::size_t size) { on_record(data, size); });
     tracer_.on_sched = [this](const gt_sched& r) { on_sched(r); };
     listen_.reset(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
@@ -101,6 +115,9 @@ class Daemon {
   void on_record(const void* data, std::size_t size);
   void on_sched(const gt_sched& r);
   bool any_tracing() const;
+  // The poll timeout while idle: until the programs are to be detached.
+  int idle_timeout_ms() const;
+  void detach_if_idle_long_enough();
   std::vector<std::string> attach_usdt(const std::vector<std::string>& paths, std::vector<std::string>* warnings);
 
   std::string dir_;
@@ -114,7 +131,22 @@ class Daemon {
   std::map<std::string, std::string> usdt_attached_;  // "path dev ino" -> path: attached once
   std::vector<UniqueFd> stop_waiters_;  // `session stop`: EOF when we have exited
   bool stopping_ = false;
+  std::chrono::milliseconds idle_detach_;
+  std::optional<Clock::time_point> detach_at_;  // attached, no trace in progress
 };
+
+int Daemon::idle_timeout_ms() const {
+  if (!detach_at_) return -1;
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(*detach_at_ - Clock::now()).count();
+  return left > 0 ? static_cast<int>(left) : 0;
+}
+
+void Daemon::detach_if_idle_long_enough() {
+  if (detach_at_ && !any_tracing() && Clock::now() >= *detach_at_) {
+    tracer_.detach();
+    detach_at_.reset();
+  }
+}
 
 bool Daemon::any_tracing() const {
   for (const auto& [fd, c] : clients_)
@@ -215,9 +247,14 @@ void Daemon::begin_trace(Client& c, const nlohmann::json& req, UniqueFd out_fd) 
   c.live = {start.root_pid};
   routes_[start.root_pid] = self;
   try {
+    // The root waits for this answer before it runs its command: attached
+    // now, nothing of its tree is missed.
+    tracer_.attach(c.sched);
+    detach_at_.reset();
     tracer_.follow(start.root_pid);
   } catch (...) {
     routes_.erase(start.root_pid);
+    if (!any_tracing()) detach_at_ = Clock::now();
     throw;
   }
   c.rec = std::move(rec);
@@ -241,6 +278,7 @@ void Daemon::finish_trace(Client& c, bool reply) {
   c.frame.reset();
   c.rec.reset();
   c.out.reset();
+  if (!any_tracing()) detach_at_ = Clock::now() + idle_detach_;
   if (reply) {
     try {
       ts::send(c.conn.get(), answer);
@@ -275,7 +313,8 @@ bool Daemon::on_message(Client& c) {
       for (const auto& [key, path] : usdt_attached_) usdt.insert(path);
       int traces = 0;
       for (const auto& [cfd, other] : clients_) traces += other->tracing();
-      ts::send(c.conn.get(), {{"ok", true}, {"pid", getpid()}, {"traces", traces}, {"usdt", usdt}});
+      ts::send(c.conn.get(), {{"ok", true}, {"pid", getpid()}, {"traces", traces}, {"usdt", usdt},
+                              {"attached", traces > 0 || detach_at_.has_value()}});
     } else if (op == "stop") {
       begin_stop();
       stop_waiters_.push_back(std::move(c.conn));
@@ -319,7 +358,7 @@ void Daemon::run() {
     if (listen_) fds.push_back({listen_.get(), POLLIN, 0});
     fds.push_back({tracer_.ring_fd(), POLLIN, 0});
     for (const auto& [fd, c] : clients_) fds.push_back({fd, POLLIN, 0});
-    int n = ::poll(fds.data(), fds.size(), any_tracing() ? kDrainEveryMs : -1);
+    int n = ::poll(fds.data(), fds.size(), any_tracing() ? kDrainEveryMs : idle_timeout_ms());
     if (n < 0 && errno != EINTR) throw TracerError(fmt::format("session: poll: {}", strerror(errno)));
     if (g_terminate) begin_stop();
     tracer_.poll(0);
@@ -337,6 +376,7 @@ void Daemon::run() {
       if (c->exited && (c->live.empty() || c->stop_now)) finish_trace(*c, true);
     }
     for (int fd : gone) clients_.erase(fd);
+    detach_if_idle_long_enough();
   }
 }
 
@@ -344,7 +384,7 @@ void on_terminate(int) { g_terminate = 1; }
 
 // The daemon's process: detached from the caller's session, terminal and
 // fds; `ready` gets "ok" or the one-line error, then closes.
-[[noreturn]] void daemon_main(const std::string& dir, bool verbose, int ready, bool remove_dir) {
+[[noreturn]] void daemon_main(const std::string& dir, bool verbose, int idle_detach_ms, int ready, bool remove_dir) {
   setsid();
   if (chdir("/")) {
   }
@@ -360,7 +400,7 @@ void on_terminate(int) { g_terminate = 1; }
   signal(SIGHUP, SIG_IGN);
   int code = 0;
   try {
-    Daemon d(dir, verbose);
+    Daemon d(dir, verbose, idle_detach_ms);
     (void)!write(ready, "ok", 2);
     close(ready);
     d.run();
@@ -384,7 +424,7 @@ UniqueFd lock_dir(const std::string& dir) {
 
 }  // namespace
 
-int session_start(const std::string& dir, bool verbose) {
+int session_start(const std::string& dir, bool verbose, int idle_detach_ms) {
   bool created = mkdir(dir.c_str(), 0700) == 0;
   if (!created && errno != EEXIST) throw TracerError(fmt::format("session: mkdir {}: {}", dir, strerror(errno)));
   UniqueFd lock = lock_dir(dir);
@@ -407,7 +447,7 @@ int session_start(const std::string& dir, bool verbose) {
   if (middle == 0) {
     // Twice, so that the daemon is nobody's child here (init reaps it).
     pid_t daemon = fork();
-    if (daemon == 0) daemon_main(dir, verbose, ready_write.get(), created);
+    if (daemon == 0) daemon_main(dir, verbose, idle_detach_ms, ready_write.get(), created);
     _exit(daemon < 0 ? 1 : 0);
   }
   ready_write.reset();
@@ -463,9 +503,10 @@ int session_status(const std::string& dir) {
   }
   ts::send(conn.get(), {{"op", "status"}});
   auto r = ts::receive(conn.get()).value_or(nlohmann::json::object());
-  std::cout << fmt::format("glasstrace: session running in {} (pid {}), {} trace(s) in progress, USDT attached: {}\n",
-                           dir, r.value("pid", 0), r.value("traces", 0),
-                           r["usdt"].empty() ? std::string("none") : r["usdt"].dump());
+  std::cout << fmt::format(
+      "glasstrace: session running in {} (pid {}), {} trace(s) in progress, programs {}, USDT attached: {}\n", dir,
+      r.value("pid", 0), r.value("traces", 0), r.value("attached", false) ? "attached" : "detached",
+      r["usdt"].empty() ? std::string("none") : r["usdt"].dump());
   return 0;
 }
 

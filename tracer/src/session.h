@@ -15,7 +15,10 @@
 namespace glasstrace {
 
 // `glasstrace session start|stop|status`: exit codes, one line of output.
-int session_start(const std::string& dir, bool verbose);
+// The daemon detaches its tracepoint programs once no trace has been in
+// progress for `idle_detach_ms` (USDT probes stay registered).
+constexpr int kIdleDetachMs = 200;
+int session_start(const std::string& dir, bool verbose, int idle_detach_ms = kIdleDetachMs);
 int session_stop(const std::string& dir);
 int session_status(const std::string& dir);
 

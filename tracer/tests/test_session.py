@@ -48,8 +48,8 @@ class Session:
         self.dir = Path(tempfile.mkdtemp(prefix="gts-"))
         self.pids = []
 
-    def start(self):
-        r = run([GLASSTRACE, "session", "start", "--dir", self.dir])
+    def start(self, *options):
+        r = run([GLASSTRACE, "session", "start", "--dir", self.dir, *options])
         assert r.returncode == 0, r.stderr
         self.pids.append(self.pid())
         return r
@@ -257,3 +257,104 @@ def test_client_gone_mid_trace(session, workdir):
     assert r.returncode == 0, r.stderr
     status = run([GLASSTRACE, "session", "status", "--dir", session.dir])
     assert "0 trace(s) in progress" in status.stdout, status.stdout
+
+
+def attached_tracepoints(pid):
+    """The tracepoints the daemon's programs are attached to: the tp_name of
+    each raw_tracepoint link among its fds."""
+    names = []
+    for fd in Path(f"/proc/{pid}/fdinfo").iterdir():
+        try:
+            info = dict(line.split(":\t", 1) for line in fd.read_text().splitlines() if ":\t" in line)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if info.get("link_type") == "raw_tracepoint":
+            names.append(info["tp_name"])
+    return sorted(names)
+
+
+SYSCALL_AND_PROCESS = ["sched_process_exec", "sched_process_exit", "sched_process_fork", "sys_enter", "sys_exit"]
+SCHED = ["sched_switch", "sched_wakeup_new", "sched_waking"]
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def status_line(session):
+    return run([GLASSTRACE, "session", "status", "--dir", session.dir]).stdout
+
+
+def test_programs_attached_only_while_tracing(session, workdir):
+    """An idle session runs nothing in the kernel: its tracepoint programs are
+    attached while a trace is in progress, stay for --idle-detach-ms after
+    the last one (so back-to-back traces attach once), then are detached.
+    (Attached and idle, every syscall and context switch of the machine ran
+    them.) The scheduler's only for a trace that wants them."""
+    session.start("--idle-detach-ms", "300")
+    pid = session.pid()
+    assert attached_tracepoints(pid) == [] and "programs detached" in status_line(session)
+
+    marker = workdir / "running"
+    out = workdir / "t.jsonl"
+    client = subprocess.Popen([str(GLASSTRACE), "-o", str(out), "--session", "--session-dir", str(session.dir), "--",
+                               "sh", "-c", f"touch {marker}; sleep 0.4"], stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(marker.exists)
+        during = attached_tracepoints(pid)
+    finally:
+        client.wait()
+    assert client.returncode == 0, client.stderr.read()
+    assert during == sorted(SYSCALL_AND_PROCESS + SCHED)
+    # still attached just after, and a trace now reuses the same links
+    links_after = attached_tracepoints(pid)
+    assert links_after == during and "programs attached" in status_line(session)
+    events = load(out)
+    check_schema(events)
+    assert first_exec(events)["pid"] == events[0]["root_pid"] and events[-1]["exit_status"] == 0
+    assert wait_for(lambda: attached_tracepoints(pid) == [])
+    assert "programs detached" in status_line(session)
+
+    # from idle again: attached for this trace only, without the scheduler's
+    r = run([GLASSTRACE, "-o", out, "--no-sched", "--session", "--session-dir", session.dir, "--",
+             "sh", "-c", "cat /proc/self/status >/dev/null"])
+    assert r.returncode == 0, r.stderr
+    events = load(out)
+    check_schema(events)
+    assert any(e["type"] == "exec" for e in events) and any(e.get("name") == "openat" for e in events)
+    assert attached_tracepoints(pid) == SYSCALL_AND_PROCESS
+    assert wait_for(lambda: attached_tracepoints(pid) == [])
+
+
+def test_failed_attach_is_refused_and_leaves_nothing_attached(session, workdir):
+    """The daemon attaches when a trace begins: an attach that fails half-way
+    (the third tracepoint, made to fail by strace) refuses that trace with
+    one line naming the program, detaches what it had attached, and the next
+    trace is served."""
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed")
+    session.start("--idle-detach-ms", "0")
+    pid = session.pid()
+    # The daemon's bpf calls for a trace: two counter reads, then one
+    # BPF_RAW_TRACEPOINT_OPEN per program: the 5th call is the third open.
+    tracer = subprocess.Popen(["strace", "-qq", "-o", "/dev/null", "-p", str(pid), "-e", "trace=bpf",
+                               "-e", "inject=bpf:error=EBUSY:when=5"], stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)  # strace has attached (it prints nothing with -qq)
+        r = run([GLASSTRACE, "-o", workdir / "t.jsonl", "--session", "--session-dir", session.dir, "--", "true"])
+    finally:
+        tracer.terminate()
+        tracer.wait()
+    assert r.returncode != 0
+    assert r.stderr.strip().count("\n") == 0 and "attaching on_fork failed: Device or resource busy" in r.stderr, \
+        r.stderr
+    assert wait_for(lambda: attached_tracepoints(pid) == [])
+    assert "0 trace(s) in progress" in status_line(session)
+    r = run([GLASSTRACE, "-o", workdir / "t.jsonl", "--session", "--session-dir", session.dir, "--", "true"])
+    assert r.returncode == 0, r.stderr
+    assert first_exec(load(workdir / "t.jsonl"))["pid"] == load(workdir / "t.jsonl")[0]["root_pid"]
