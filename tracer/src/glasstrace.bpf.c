@@ -128,7 +128,14 @@ struct entered_call {
 struct task_state {
   struct task_ids ids;
   struct entered_call call;
+  __u64 follow_epoch;  // follow_epoch when its thread group was last found followed
 };
+
+// Bumped by user space at every unfollow (loader.cpp): a task whose state
+// notes the current epoch is followed without a look in `followed`. Follows
+// need no bump (a task not yet noted looks it up), and a thread group that
+// exits takes its tasks' states with it.
+volatile __u64 follow_epoch = 1;
 
 struct {
   __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -155,6 +162,23 @@ static __always_inline struct task_state *state_of(struct task_struct *task, __u
   return bpf_task_storage_get(&task_state, task, 0, flags);
 }
 
+// Whether the current task (`task`, of thread group `tgid`) is followed,
+// and its state (NULL if it could not be made). A task's storage is one
+// pointer in its task_struct, NULL for the tasks never followed: for the
+// traced tree one storage look-up replaces the hash look-up in `followed`
+// plus the storage look-up its records make anyway (~25 ns per program
+// run, docs/TRACER.md).
+static __always_inline bool followed_state(struct task_struct *task, __u32 tgid, struct task_state **state) {
+  struct task_state *st = state_of(task, 0);
+  __u64 epoch = follow_epoch;
+  *state = st;
+  if (st && st->follow_epoch == epoch) return true;
+  if (!is_followed(tgid)) return false;
+  if (!st) *state = st = state_of(task, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  if (st) st->follow_epoch = epoch;
+  return true;
+}
+
 // The task fields but comm, with `st` the task's state (NULL: none).
 static __always_inline void fill_task_ids(struct gt_task *t, struct task_struct *task, struct task_state *st) {
   fill_ids(t);
@@ -174,16 +198,18 @@ static __always_inline void fill_task_ids(struct gt_task *t, struct task_struct 
   t->cgroup = bpf_get_current_cgroup_id();
 }
 
-static __always_inline void fill_task(struct gt_task *t) {
-  struct task_struct *task = bpf_get_current_task_btf();
-  fill_task_ids(t, task, state_of(task, BPF_LOCAL_STORAGE_GET_F_CREATE));
-  bpf_get_current_comm(&t->comm, sizeof(t->comm));
+// The header of a record of the current task, `st` its state (NULL: none).
+static __always_inline void fill_header_of(struct gt_header *h, __u32 kind, __u32 size, struct task_struct *task,
+                                           struct task_state *st) {
+  h->kind = kind;
+  h->size = size;
+  fill_task_ids(&h->task, task, st);
+  bpf_get_current_comm(&h->task.comm, sizeof(h->task.comm));
 }
 
 static __always_inline void fill_header(struct gt_header *h, __u32 kind, __u32 size) {
-  h->kind = kind;
-  h->size = size;
-  fill_task(&h->task);
+  struct task_struct *task = bpf_get_current_task_btf();
+  fill_header_of(h, kind, size, task, state_of(task, BPF_LOCAL_STORAGE_GET_F_CREATE));
 }
 
 // The user registers, copied with one helper call rather than one per
@@ -274,8 +300,8 @@ static __always_inline void fill_args(struct gt_sys_enter *e, const void *uregs,
 }
 
 static __always_inline void fill_enter(struct gt_sys_enter *e, const void *uregs, long id, __u32 size,
-                                       bool payload) {
-  fill_header(&e->h, GT_SYS_ENTER, size);
+                                       bool payload, struct task_struct *task, struct task_state *st) {
+  fill_header_of(&e->h, GT_SYS_ENTER, size, task, st);
   fill_args(e, uregs, id, payload);
 }
 
@@ -372,20 +398,18 @@ static __always_inline bool cannot_wait(const struct gt_plan *plan, const struct
 SEC("raw_tp/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
-  if (!is_followed(tgid)) return 0;
   struct task_struct *task = bpf_get_current_task_btf();
+  struct task_state *st;
+  if (!followed_state(task, tgid, &st)) return 0;
 
   __u32 nr = (__u32)id;
   struct gt_plan *plan = nr < MAX_SYSCALL_NR ? bpf_map_lookup_elem(&capture_plan, &nr) : NULL;
-  if (plan && plan->at_exit && cannot_wait(plan, regs, task)) {
+  if (st && plan && plan->at_exit && cannot_wait(plan, regs, task)) {
     // Only what the exit cannot know: when it began, under which name.
-    struct task_state *st = state_of(task, BPF_LOCAL_STORAGE_GET_F_CREATE);
-    if (st) {
-      st->call.nr = id;
-      st->call.ts = bpf_ktime_get_ns();
-      bpf_get_current_comm(&st->call.comm, sizeof(st->call.comm));
-      return 0;
-    }
+    st->call.nr = id;
+    st->call.ts = bpf_ktime_get_ns();
+    bpf_get_current_comm(&st->call.comm, sizeof(st->call.comm));
+    return 0;
   }
   if (!plan || !has_payload(plan)) {
     struct gt_sys_enter *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -393,7 +417,7 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
       count_drop();
       return 0;
     }
-    fill_enter(e, regs, id, sizeof(*e), false);
+    fill_enter(e, regs, id, sizeof(*e), false, task, st);
     submit(e, sizeof(*e));
     return 0;
   }
@@ -401,7 +425,7 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
   struct gt_sys_enter_full *f = scratch_record();
   if (!f) return 0;
   struct gt_sys_enter *e = &f->e;
-  fill_enter(e, regs, id, 0, true);
+  fill_enter(e, regs, id, 0, true, task, st);
   __u32 off = 0;
   // Text in the order events.h gives: dentry names, string slots, argv.
   capture_written(f, &off, plan, task);
@@ -431,10 +455,9 @@ static __always_inline void record_whole(struct gt_sys_enter *e, struct task_str
 }
 
 // True if the syscall was recorded whole (or its record dropped).
-static __always_inline bool exit_of_whole(const void *uregs, __s64 nr, long ret, const struct gt_plan *plan) {
-  struct task_struct *task = bpf_get_current_task_btf();
-  struct task_state *st = state_of(task, 0);
-  if (!st || !st->call.ts || st->call.nr != nr) return false;  // entered before we followed it
+static __always_inline bool exit_of_whole(const void *uregs, __s64 nr, long ret, const struct gt_plan *plan,
+                                          struct task_struct *task, struct task_state *st) {
+  if (!st->call.ts || st->call.nr != nr) return false;  // entered before we followed it
   struct entered_call call = st->call;
   st->call.ts = 0;  // taken: no later exit may find it
   if (!has_payload(plan)) {
@@ -484,12 +507,14 @@ static __always_inline int count_scm_rights(__u64 umsg) {
 SEC("raw_tp/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret) {
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
-  if (!is_followed(tgid)) return 0;
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct task_state *st;
+  if (!followed_state(task, tgid, &st)) return 0;
   // The syscall number (orig_ax): one 8-byte read, not the whole struct.
   __s64 nr = BPF_CORE_READ(regs, orig_ax);
   __u32 plan_nr = (__u32)nr;
   struct gt_plan *plan = plan_nr < MAX_SYSCALL_NR ? bpf_map_lookup_elem(&capture_plan, &plan_nr) : NULL;
-  if (plan && plan->at_exit && exit_of_whole(regs, nr, ret, plan)) return 0;
+  if (st && plan && plan->at_exit && exit_of_whole(regs, nr, ret, plan, task, st)) return 0;
   bool err = ret < 0 && ret >= -4095;
   struct gt_sys_exit *e;
   if (err)
@@ -501,7 +526,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret) {
     return 0;
   }
   if (err) {
-    fill_header(&e->h, GT_SYS_EXIT, sizeof(struct gt_sys_exit_err));
+    fill_header_of(&e->h, GT_SYS_EXIT, sizeof(struct gt_sys_exit_err), task, st);
   } else {
     // A successful return is only ever joined to its entry, by thread id
     // (or counted as unpaired): the names, namespaces and cgroup of the

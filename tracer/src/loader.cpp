@@ -161,7 +161,12 @@ void Tracer::follow(uint32_t tgid) {
   }
 }
 
-void Tracer::unfollow(uint32_t tgid) { bpf_map_delete_elem(bpf_map__fd(skel_->maps.followed), &tgid); }
+void Tracer::unfollow(uint32_t tgid) {
+  bpf_map_delete_elem(bpf_map__fd(skel_->maps.followed), &tgid);
+  // Its tasks' states note they were followed: a new epoch makes every
+  // task look in `followed` again (glasstrace.bpf.c, followed_state).
+  __atomic_fetch_add(&skel_->data->follow_epoch, 1, __ATOMIC_SEQ_CST);
+}
 
 namespace {
 

@@ -132,6 +132,10 @@ class Daemon {
   std::vector<UniqueFd> stop_waiters_;  // `session stop`: EOF when we have exited
   bool stopping_ = false;
   std::chrono::milliseconds idle_detach_;
+  // Records of tasks in no trace in progress: the kernel side's filter let
+  // through what no client wants (a task unfollowed too late, a tree whose
+  // trace was closed while it ran on); `session status` shows it.
+  uint64_t unrouted_ = 0;
   std::optional<Clock::time_point> detach_at_;  // attached, no trace in progress
 };
 
@@ -177,7 +181,10 @@ Daemon::Client* Daemon::route(uint32_t tgid) {
 void Daemon::on_record(const void* data, std::size_t size) {
   if (size < sizeof(gt_header)) return;
   const auto* h = static_cast<const gt_header*>(data);
-  if (Client* c = route(h->task.pid); c && c->tracing()) c->rec->on_record(data, size);
+  if (Client* c = route(h->task.pid); c && c->tracing())
+    c->rec->on_record(data, size);
+  else
+    unrouted_++;
 }
 
 // A switch between two followed tasks of different clients goes to each
@@ -314,7 +321,7 @@ bool Daemon::on_message(Client& c) {
       int traces = 0;
       for (const auto& [cfd, other] : clients_) traces += other->tracing();
       ts::send(c.conn.get(), {{"ok", true}, {"pid", getpid()}, {"traces", traces}, {"usdt", usdt},
-                              {"attached", traces > 0 || detach_at_.has_value()}});
+                              {"attached", traces > 0 || detach_at_.has_value()}, {"unrouted", unrouted_}});
     } else if (op == "stop") {
       begin_stop();
       stop_waiters_.push_back(std::move(c.conn));
@@ -504,9 +511,10 @@ int session_status(const std::string& dir) {
   ts::send(conn.get(), {{"op", "status"}});
   auto r = ts::receive(conn.get()).value_or(nlohmann::json::object());
   std::cout << fmt::format(
-      "glasstrace: session running in {} (pid {}), {} trace(s) in progress, programs {}, USDT attached: {}\n", dir,
-      r.value("pid", 0), r.value("traces", 0), r.value("attached", false) ? "attached" : "detached",
-      r["usdt"].empty() ? std::string("none") : r["usdt"].dump());
+      "glasstrace: session running in {} (pid {}), {} trace(s) in progress, programs {}, USDT attached: {}, "
+      "records of no trace: {}\n",
+      dir, r.value("pid", 0), r.value("traces", 0), r.value("attached", false) ? "attached" : "detached",
+      r["usdt"].empty() ? std::string("none") : r["usdt"].dump(), r.value("unrouted", uint64_t{0}));
   return 0;
 }
 

@@ -358,3 +358,65 @@ def test_failed_attach_is_refused_and_leaves_nothing_attached(session, workdir):
     r = run([GLASSTRACE, "-o", workdir / "t.jsonl", "--session", "--session-dir", session.dir, "--", "true"])
     assert r.returncode == 0, r.stderr
     assert first_exec(load(workdir / "t.jsonl"))["pid"] == load(workdir / "t.jsonl")[0]["root_pid"]
+
+
+# A traced `sh` loop whose client is killed: the daemon closes that trace
+# and unfollows the tree, which runs on (reparented to this subreaper, which
+# reaps it after). Prints the session's count of records of no trace and the
+# loop's context switches, each read twice, 0.3 s apart.
+UNFOLLOWED_SCENARIO = r"""
+import ctypes, json, os, signal, subprocess, sys, time
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+glasstrace, sdir, out, marker = sys.argv[1:5]
+client = subprocess.Popen([glasstrace, "-o", out, "--session", "--session-dir", sdir, "--",
+                           "sh", "-c", f"touch {marker}; while :; do cat /dev/null; done"])
+root = None
+def unrouted():
+    r = subprocess.run([glasstrace, "session", "status", "--dir", sdir], capture_output=True, text=True)
+    return int(r.stdout.rsplit("records of no trace: ", 1)[1])
+def switches(pid):
+    status = open(f"/proc/{pid}/status").read()
+    return int(status.split("voluntary_ctxt_switches:")[1].split()[0])
+def wait_for(pred):
+    deadline = time.monotonic() + 20
+    while not pred():
+        if time.monotonic() > deadline:
+            sys.exit("timed out")
+        time.sleep(0.02)
+try:
+    wait_for(lambda: os.path.exists(marker))
+    client.kill()
+    client.wait()
+    wait_for(lambda: '"type":"summary"' in open(out).read())
+    root = json.loads(open(out).readline())["root_pid"]
+    before = unrouted(), switches(root)
+    time.sleep(0.3)
+    after = unrouted(), switches(root)
+    print(json.dumps({"unrouted": [before[0], after[0]], "switches": [before[1], after[1]]}))
+finally:
+    if client.poll() is None:
+        client.kill()
+    if root:
+        os.kill(root, signal.SIGKILL)
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+"""
+
+
+def test_a_tree_unfollowed_while_it_runs_is_no_longer_recorded(session, workdir):
+    """When a trace is closed while its tree runs on (its client killed), the
+    tree is unfollowed: the kernel side stops recording it at once. (Tasks
+    note in their storage that they are followed, to skip the look-up in
+    `followed`; an unfollow makes them all look again.) Within the session's
+    idle linger, so the programs are still attached."""
+    session.start("--idle-detach-ms", "60000")
+    r = run(["/usr/bin/python3", "-c", UNFOLLOWED_SCENARIO, GLASSTRACE, session.dir, workdir / "t.jsonl",
+             workdir / "started"])
+    assert r.returncode == 0, r.stderr
+    seen = json.loads(r.stdout)
+    assert seen["switches"][1] > seen["switches"][0], seen  # the loop ran on, making syscalls
+    assert seen["unrouted"][1] == seen["unrouted"][0], seen  # none of them recorded
+    assert "programs attached" in status_line(session)
