@@ -109,6 +109,7 @@ Tracer::Tracer(bool verbose, bool sched) {
 }
 
 Tracer::~Tracer() {
+  detach_usdt();
   if (rb_) ring_buffer__free(rb_);
   if (sched_) glasstrace_sched_bpf__destroy(sched_);
   if (skel_) glasstrace_bpf__destroy(skel_);
@@ -224,11 +225,14 @@ bool Tracer::attach_usdt(const std::string& binary, std::string* why) {
     bpf_link__destroy(b);
     return false;
   }
-  // Several binaries may be attached; the skeleton destroys only one link
-  // per program, so the rest live until the process exits (by design).
-  if (!skel_->links.on_step_begin) skel_->links.on_step_begin = b;
-  if (!skel_->links.on_step_end) skel_->links.on_step_end = e;
+  usdt_links_.push_back(b);
+  usdt_links_.push_back(e);
   return true;
+}
+
+void Tracer::detach_usdt() {
+  for (struct bpf_link* link : usdt_links_) bpf_link__destroy(link);
+  usdt_links_.clear();
 }
 
 void Tracer::set_record_sink(RecordSink sink) {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "record.h"
 
@@ -15,6 +16,7 @@ struct glasstrace_bpf;
 struct glasstrace_sched_bpf;
 struct gt_sched;
 struct ring_buffer;
+struct bpf_link;
 
 namespace glasstrace {
 
@@ -43,6 +45,9 @@ class Tracer {
   void detach();
   // USDT step probes of glassrun in `binary`; returns false (with reason) if none attached.
   bool attach_usdt(const std::string& binary, std::string* why);
+  // Unregisters every USDT probe attached: their sites no longer trap, in
+  // any process (a registration later waits for an RCU grace period).
+  void detach_usdt();
   // Feeds records to `rec`; returns the number consumed or throws.
   int poll(Recorder& rec, int timeout_ms);
   // A session daemon routes raw records itself: `sink` gets every record
@@ -69,6 +74,7 @@ class Tracer {
   struct glasstrace_bpf* skel_ = nullptr;
   struct glasstrace_sched_bpf* sched_ = nullptr;
   struct ring_buffer* rb_ = nullptr;
+  std::vector<struct bpf_link*> usdt_links_;
   RecordSink sink_;
   uint64_t load_ns_ = 0;
 };

@@ -568,11 +568,16 @@ int main(int argc, char** argv) {
   for (auto* sub : {session_start, session_stop, session_status})
     sub->add_option("--dir", session_dir, "socket and pid file directory (default $GLASSTRACE_SESSION_DIR or /run/glasstrace)");
   session_start->add_flag("-v,--verbose", session_verbose, "libbpf and verifier messages (while starting)");
-  int idle_detach_ms = gt::kIdleDetachMs;
+  gt::SessionOptions session_options;
   session_start
-      ->add_option("--idle-detach-ms", idle_detach_ms,
+      ->add_option("--idle-detach-ms", session_options.idle_detach_ms,
                    "detach the tracepoint programs after this long without a trace in progress")
       ->check(CLI::Range(0, 3600 * 1000))
+      ->capture_default_str();
+  session_start
+      ->add_option("--usdt-idle-detach-ms", session_options.usdt_idle_detach_ms,
+                   "unregister the USDT probes after this long without a trace in progress")
+      ->check(CLI::Range(0, 24 * 3600 * 1000))
       ->capture_default_str();
 
   auto* show = app.add_subcommand("show", "render a trace");
@@ -637,7 +642,7 @@ int main(int argc, char** argv) {
   if (*session) {
     std::string dir = glassrun::trace_session::directory(session_dir);
     try {
-      if (*session_start) return gt::session_start(dir, session_verbose, idle_detach_ms);
+      if (*session_start) return gt::session_start(dir, session_verbose, session_options);
       if (*session_stop) return gt::session_stop(dir);
       return gt::session_status(dir);
     } catch (const std::runtime_error& e) {

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -61,8 +62,11 @@ volatile sig_atomic_t g_terminate = 0;
 
 class Daemon {
  public:
-  Daemon(const std::string& dir, bool verbose, int idle_detach_ms)
-      : dir_(dir), tracer_(verbose, /*sched=*/true), idle_detach_(idle_detach_ms) {
+  Daemon(const std::string& dir, bool verbose, const SessionOptions& options)
+      : dir_(dir),
+        tracer_(verbose, /*sched=*/true),
+        idle_detach_(options.idle_detach_ms),
+        usdt_idle_detach_(options.usdt_idle_detach_ms) {
     // Attached only while traces are in progress, and for idle_detach_
     // after the last one: attached and idle, every syscall and context
     // switch of the machine ran the programs' test of whether its task is
@@ -118,6 +122,7 @@ class Daemon {
   // The poll timeout while idle: until the programs are to be detached.
   int idle_timeout_ms() const;
   void detach_if_idle_long_enough();
+  void start_idle_clocks();  // the last trace in progress has ended
   std::vector<std::string> attach_usdt(const std::vector<std::string>& paths, std::vector<std::string>* warnings);
 
   std::string dir_;
@@ -132,24 +137,44 @@ class Daemon {
   std::vector<UniqueFd> stop_waiters_;  // `session stop`: EOF when we have exited
   bool stopping_ = false;
   std::chrono::milliseconds idle_detach_;
+  // USDT probes stay registered longer: registering them again waits for an
+  // RCU grace period (5-330 ms here), while a registered probe costs every
+  // glassrun on the machine a trap per step (~4 us, ~45 a run).
+  std::chrono::milliseconds usdt_idle_detach_;
   // Records of tasks in no trace in progress: the kernel side's filter let
   // through what no client wants (a task unfollowed too late, a tree whose
   // trace was closed while it ran on); `session status` shows it.
   uint64_t unrouted_ = 0;
-  std::optional<Clock::time_point> detach_at_;  // attached, no trace in progress
+  std::optional<Clock::time_point> detach_at_;       // attached, no trace in progress
+  std::optional<Clock::time_point> usdt_detach_at_;  // USDT registered, no trace in progress
 };
 
 int Daemon::idle_timeout_ms() const {
-  if (!detach_at_) return -1;
-  auto left = std::chrono::ceil<std::chrono::milliseconds>(*detach_at_ - Clock::now()).count();
-  return left > 0 ? static_cast<int>(left) : 0;
+  std::optional<Clock::time_point> next = detach_at_;
+  if (usdt_detach_at_ && (!next || *usdt_detach_at_ < *next)) next = usdt_detach_at_;
+  if (!next) return -1;
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(*next - Clock::now()).count();
+  return left > 0 ? static_cast<int>(std::min<long long>(left, 1 << 30)) : 0;
 }
 
 void Daemon::detach_if_idle_long_enough() {
-  if (detach_at_ && !any_tracing() && Clock::now() >= *detach_at_) {
+  if (any_tracing()) return;
+  auto now = Clock::now();
+  if (detach_at_ && now >= *detach_at_) {
     tracer_.detach();
     detach_at_.reset();
   }
+  if (usdt_detach_at_ && now >= *usdt_detach_at_) {
+    tracer_.detach_usdt();
+    usdt_attached_.clear();
+    usdt_detach_at_.reset();
+  }
+}
+
+void Daemon::start_idle_clocks() {
+  auto now = Clock::now();
+  detach_at_ = now + idle_detach_;
+  if (!usdt_attached_.empty()) usdt_detach_at_ = now + usdt_idle_detach_;
 }
 
 bool Daemon::any_tracing() const {
@@ -237,6 +262,7 @@ void Daemon::begin_trace(Client& c, const nlohmann::json& req, UniqueFd out_fd) 
   start.root_pid = req.at("root_pid").get<uint32_t>();
   start.command = req.at("command").get<std::vector<std::string>>();
   std::vector<std::string> warnings;
+  usdt_detach_at_.reset();
   start.usdt = attach_usdt(req.at("usdt").get<std::vector<std::string>>(), &warnings);
   c.sched = req.value("sched", true);
   std::string name = req.value("output", std::string("the trace"));
@@ -261,7 +287,7 @@ void Daemon::begin_trace(Client& c, const nlohmann::json& req, UniqueFd out_fd) 
     tracer_.follow(start.root_pid);
   } catch (...) {
     routes_.erase(start.root_pid);
-    if (!any_tracing()) detach_at_ = Clock::now();
+    if (!any_tracing()) start_idle_clocks();
     throw;
   }
   c.rec = std::move(rec);
@@ -285,7 +311,7 @@ void Daemon::finish_trace(Client& c, bool reply) {
   c.frame.reset();
   c.rec.reset();
   c.out.reset();
-  if (!any_tracing()) detach_at_ = Clock::now() + idle_detach_;
+  if (!any_tracing()) start_idle_clocks();
   if (reply) {
     try {
       ts::send(c.conn.get(), answer);
@@ -391,7 +417,8 @@ void on_terminate(int) { g_terminate = 1; }
 
 // The daemon's process: detached from the caller's session, terminal and
 // fds; `ready` gets "ok" or the one-line error, then closes.
-[[noreturn]] void daemon_main(const std::string& dir, bool verbose, int idle_detach_ms, int ready, bool remove_dir) {
+[[noreturn]] void daemon_main(const std::string& dir, bool verbose, const SessionOptions& options, int ready,
+                              bool remove_dir) {
   setsid();
   if (chdir("/")) {
   }
@@ -407,7 +434,7 @@ void on_terminate(int) { g_terminate = 1; }
   signal(SIGHUP, SIG_IGN);
   int code = 0;
   try {
-    Daemon d(dir, verbose, idle_detach_ms);
+    Daemon d(dir, verbose, options);
     (void)!write(ready, "ok", 2);
     close(ready);
     d.run();
@@ -431,7 +458,7 @@ UniqueFd lock_dir(const std::string& dir) {
 
 }  // namespace
 
-int session_start(const std::string& dir, bool verbose, int idle_detach_ms) {
+int session_start(const std::string& dir, bool verbose, const SessionOptions& options) {
   bool created = mkdir(dir.c_str(), 0700) == 0;
   if (!created && errno != EEXIST) throw TracerError(fmt::format("session: mkdir {}: {}", dir, strerror(errno)));
   UniqueFd lock = lock_dir(dir);
@@ -454,7 +481,7 @@ int session_start(const std::string& dir, bool verbose, int idle_detach_ms) {
   if (middle == 0) {
     // Twice, so that the daemon is nobody's child here (init reaps it).
     pid_t daemon = fork();
-    if (daemon == 0) daemon_main(dir, verbose, idle_detach_ms, ready_write.get(), created);
+    if (daemon == 0) daemon_main(dir, verbose, options, ready_write.get(), created);
     _exit(daemon < 0 ? 1 : 0);
   }
   ready_write.reset();

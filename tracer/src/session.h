@@ -15,10 +15,13 @@
 namespace glasstrace {
 
 // `glasstrace session start|stop|status`: exit codes, one line of output.
-// The daemon detaches its tracepoint programs once no trace has been in
-// progress for `idle_detach_ms` (USDT probes stay registered).
-constexpr int kIdleDetachMs = 200;
-int session_start(const std::string& dir, bool verbose, int idle_detach_ms = kIdleDetachMs);
+// How long the daemon keeps its tracepoint programs attached, and the USDT
+// probes it was asked for registered, once no trace is in progress.
+struct SessionOptions {
+  int idle_detach_ms = 200;
+  int usdt_idle_detach_ms = 10000;
+};
+int session_start(const std::string& dir, bool verbose, const SessionOptions& options = {});
 int session_stop(const std::string& dir);
 int session_status(const std::string& dir);
 

@@ -420,3 +420,38 @@ def test_a_tree_unfollowed_while_it_runs_is_no_longer_recorded(session, workdir)
     assert seen["switches"][1] > seen["switches"][0], seen  # the loop ran on, making syscalls
     assert seen["unrouted"][1] == seen["unrouted"][0], seen  # none of them recorded
     assert "programs attached" in status_line(session)
+
+
+def uprobe_events(pid):
+    """The uprobe perf events the daemon holds (USDT probes it registered)."""
+    n = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if os.readlink(fd) == "anon_inode:[perf_event]":
+                n += 1
+        except FileNotFoundError:
+            continue
+    return n
+
+
+def test_usdt_probes_unregistered_after_a_longer_idle(session, workdir, containers):
+    """A registered USDT probe traps in every glassrun on the machine, traced
+    or not: the session unregisters glassrun's after --usdt-idle-detach-ms
+    without a trace (longer than the tracepoints' linger, since registering
+    them again waits for an RCU grace period), and registers them again for
+    the next trace, whose steps are there."""
+    session.start("--idle-detach-ms", "0", "--usdt-idle-detach-ms", "1500")
+    pid = session.pid()
+    bundle = make_bundle(workdir / "bundle", ["true"])
+    for attempt in ("first", "again"):
+        out = workdir / f"{attempt}.jsonl"
+        r = run([GLASSRUN, "--trace", out, "run", "--bundle", bundle, containers.new_id(GLASSRUN)], env=session.env())
+        assert r.returncode == 0, r.stderr
+        events = load(out)
+        assert events[0]["usdt"] == [str(GLASSRUN)] and steps(events), attempt
+        assert str(GLASSRUN) in status_line(session) and uprobe_events(pid) > 0
+        # the tracepoints go at once (--idle-detach-ms 0), the probes later
+        assert wait_for(lambda: attached_tracepoints(pid) == [])
+        assert str(GLASSRUN) in status_line(session), "USDT unregistered with the tracepoints"
+        assert wait_for(lambda: uprobe_events(pid) == 0)
+        assert "USDT attached: none" in status_line(session)
