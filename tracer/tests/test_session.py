@@ -296,7 +296,7 @@ def test_programs_attached_only_while_tracing(session, workdir):
     the last one (so back-to-back traces attach once), then are detached.
     (Attached and idle, every syscall and context switch of the machine ran
     them.) The scheduler's only for a trace that wants them."""
-    session.start("--idle-detach-ms", "300")
+    session.start("--idle-detach-ms", "1000")
     pid = session.pid()
     assert attached_tracepoints(pid) == [] and "programs detached" in status_line(session)
 
