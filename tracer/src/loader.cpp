@@ -169,6 +169,15 @@ void Tracer::unfollow(uint32_t tgid) {
   __atomic_fetch_add(&skel_->data->follow_epoch, 1, __ATOMIC_SEQ_CST);
 }
 
+void Tracer::unfollow_all() {
+  int fd = bpf_map__fd(skel_->maps.followed);
+  uint32_t key;
+  // Deleting the key just read: the next call starts from the first again.
+  while (bpf_map_get_next_key(fd, nullptr, &key) == 0)
+    if (bpf_map_delete_elem(fd, &key) != 0) break;
+  __atomic_fetch_add(&skel_->data->follow_epoch, 1, __ATOMIC_SEQ_CST);
+}
+
 namespace {
 
 // Attaches each program whose link is not there yet. On a failure the ones

@@ -37,6 +37,9 @@ class Tracer {
   void follow(uint32_t tgid);
   // Stops following a thread group (a session's client that went away).
   void unfollow(uint32_t tgid);
+  // Follows nothing any more: also thread groups user space never heard
+  // of (their fork records lost), which a pid reused later would inherit.
+  void unfollow_all();
   // The five raw_tp programs, and the scheduler's three if loaded and
   // `sched`; those already attached stay as they are.
   void attach(bool sched = true);

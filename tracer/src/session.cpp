@@ -311,7 +311,12 @@ void Daemon::finish_trace(Client& c, bool reply) {
   c.frame.reset();
   c.rec.reset();
   c.out.reset();
-  if (!any_tracing()) start_idle_clocks();
+  if (!any_tracing()) {
+    // No trace in progress follows anything: what the kernel side added on
+    // forks the daemon never saw (lost records) goes too.
+    tracer_.unfollow_all();
+    start_idle_clocks();
+  }
   if (reply) {
     try {
       ts::send(c.conn.get(), answer);

@@ -455,3 +455,81 @@ def test_usdt_probes_unregistered_after_a_longer_idle(session, workdir, containe
         assert str(GLASSRUN) in status_line(session), "USDT unregistered with the tracepoints"
         assert wait_for(lambda: uprobe_events(pid) == 0)
         assert "USDT attached: none" in status_line(session)
+
+
+def followed_pids(pid):
+    """The thread groups in the daemon's `followed` map (the hash of 65536
+    4-byte keys among its fds), read with bpftool."""
+    for fd in Path(f"/proc/{pid}/fdinfo").iterdir():
+        try:
+            info = dict(line.split(":\t", 1) for line in fd.read_text().splitlines() if ":\t" in line)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if info.get("map_type") == "1" and info.get("max_entries") == "65536" and info.get("key_size") == "4":
+            r = run(["bpftool", "-j", "map", "dump", "id", info["map_id"]])
+            assert r.returncode == 0, r.stderr
+            return [int.from_bytes(bytes(int(b, 16) for b in e["key"]), "little") for e in json.loads(r.stdout)]
+    raise AssertionError("no followed map among the daemon's fds")
+
+
+# A traced `sh` starts 40 sleepers at once into a one-page ring buffer, so
+# that fork records are lost (the kernel side still follows those
+# children); its client is then killed, which closes the trace. Prints the
+# trace's drop count and what the daemon's `followed` holds while the
+# sleepers still run; kills and reaps everything after.
+LOST_FORKS_SCENARIO = r"""
+import ctypes, json, os, signal, subprocess, sys, time
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+sys.path.insert(0, os.path.dirname(sys.argv[5]))
+from test_session import followed_pids
+glasstrace, sdir, out, daemon = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+client = subprocess.Popen([glasstrace, "-o", out, "--session", "--session-dir", sdir, "--", "sh", "-c",
+                           "for i in $(seq 40); do sleep 30 & done; wait"], start_new_session=True)
+try:
+    deadline = time.monotonic() + 20
+    while len(open(f"/proc/{client.pid}/task/{client.pid}/children").read().split()) == 0 or \
+            len([p for p in os.listdir("/proc") if p.isdigit() and open(f"/proc/{p}/comm").read() == "sleep\n"
+                 and os.getpgid(int(p)) == client.pid]) < 40:
+        if time.monotonic() > deadline:
+            sys.exit("the sleepers never started")
+        time.sleep(0.05)
+    time.sleep(0.2)
+    client.kill()
+    client.wait()
+    deadline = time.monotonic() + 20
+    while '"type":"summary"' not in open(out).read():
+        if time.monotonic() > deadline:
+            sys.exit("the trace was never closed")
+        time.sleep(0.05)
+    summary = json.loads(open(out).read().splitlines()[-1])
+    print(json.dumps({"dropped": summary["dropped"], "followed": followed_pids(daemon)}))
+finally:
+    try:
+        os.killpg(client.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+"""
+
+
+def test_no_trace_in_progress_follows_nothing(session, workdir):
+    """Children whose fork records were lost (a full ring buffer) are still
+    followed by the kernel side, unknown to the daemon: once no trace is in
+    progress the daemon empties `followed`, so that they (and a process that
+    later reuses one of their pids) are recorded no more."""
+    if not shutil.which("bpftool"):
+        pytest.skip("bpftool is not installed")
+    env = dict(os.environ, GLASSTRACE_RINGBUF_BYTES="4096")
+    r = run([GLASSTRACE, "session", "start", "--dir", session.dir, "--idle-detach-ms", "60000"], env=env)
+    assert r.returncode == 0, r.stderr
+    session.pids.append(session.pid())
+    r = run(["/usr/bin/python3", "-c", LOST_FORKS_SCENARIO, GLASSTRACE, session.dir, workdir / "t.jsonl",
+             str(session.pid()), __file__])
+    assert r.returncode == 0, r.stderr
+    seen = json.loads(r.stdout)
+    assert seen["dropped"] > 0, seen  # the scenario lost records, as it must to test anything
+    assert seen["followed"] == [], seen
