@@ -360,13 +360,26 @@ def test_failed_attach_is_refused_and_leaves_nothing_attached(session, workdir):
     assert first_exec(load(workdir / "t.jsonl"))["pid"] == load(workdir / "t.jsonl")[0]["root_pid"]
 
 
+# Scenarios below run as their own process, a subreaper that reaps what it
+# orphaned at the end (PID 1 here reaps nothing).
+SUBREAPER = r"""
+import ctypes, os
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+def reap_all():
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+"""
+
+
 # A traced `sh` loop whose client is killed: the daemon closes that trace
 # and unfollows the tree, which runs on (reparented to this subreaper, which
 # reaps it after). Prints the session's count of records of no trace and the
 # loop's context switches, each read twice, 0.3 s apart.
-UNFOLLOWED_SCENARIO = r"""
-import ctypes, json, os, signal, subprocess, sys, time
-ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+UNFOLLOWED_SCENARIO = SUBREAPER + r"""
+import json, signal, subprocess, sys, time
 glasstrace, sdir, out, marker = sys.argv[1:5]
 client = subprocess.Popen([glasstrace, "-o", out, "--session", "--session-dir", sdir, "--",
                            "sh", "-c", f"touch {marker}; while :; do cat /dev/null; done"])
@@ -398,11 +411,7 @@ finally:
         client.kill()
     if root:
         os.kill(root, signal.SIGKILL)
-    while True:
-        try:
-            os.waitpid(-1, 0)
-        except ChildProcessError:
-            break
+    reap_all()
 """
 
 
@@ -477,9 +486,8 @@ def followed_pids(pid):
 # children); its client is then killed, which closes the trace. Prints the
 # trace's drop count and what the daemon's `followed` holds while the
 # sleepers still run; kills and reaps everything after.
-LOST_FORKS_SCENARIO = r"""
-import ctypes, json, os, signal, subprocess, sys, time
-ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+LOST_FORKS_SCENARIO = SUBREAPER + r"""
+import json, signal, subprocess, sys, time
 sys.path.insert(0, os.path.dirname(sys.argv[5]))
 from test_session import followed_pids
 glasstrace, sdir, out, daemon = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -508,11 +516,7 @@ finally:
         os.killpg(client.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    while True:
-        try:
-            os.waitpid(-1, 0)
-        except ChildProcessError:
-            break
+    reap_all()
 """
 
 
