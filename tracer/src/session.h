@@ -1,6 +1,8 @@
-// A persistent glasstrace session: one daemon loads and attaches the BPF
-// programs once and records many process trees, each for its own client,
-// so a traced run no longer pays for verification and attaching (issue 18).
+// A persistent glasstrace session: one daemon loads the BPF programs once
+// and records many process trees, each for its own client, so a traced run
+// no longer pays for verification (issue 18). The programs are attached
+// while traces are in progress and a little after (SessionOptions): idle,
+// the session runs nothing on the machine's syscalls.
 //
 // The daemon listens on DIR/glasstrace.sock (SOCK_SEQPACKET, one JSON
 // message a packet). A client forks the command held on a pipe, sends its
