@@ -162,6 +162,11 @@ void Daemon::detach_if_idle_long_enough() {
   auto now = Clock::now();
   if (detach_at_ && now >= *detach_at_) {
     tracer_.detach();
+    // Nothing is followed while detached: what the kernel side added on
+    // forks the daemon never saw (lost records) goes too. Here, not when
+    // a trace ends: emptying the hash scans all its buckets (~65536), off
+    // any client's path.
+    tracer_.unfollow_all();
     detach_at_.reset();
   }
   if (usdt_detach_at_ && now >= *usdt_detach_at_) {
@@ -311,12 +316,7 @@ void Daemon::finish_trace(Client& c, bool reply) {
   c.frame.reset();
   c.rec.reset();
   c.out.reset();
-  if (!any_tracing()) {
-    // No trace in progress follows anything: what the kernel side added on
-    // forks the daemon never saw (lost records) goes too.
-    tracer_.unfollow_all();
-    start_idle_clocks();
-  }
+  if (!any_tracing()) start_idle_clocks();
   if (reply) {
     try {
       ts::send(c.conn.get(), answer);
