@@ -171,10 +171,14 @@ void Tracer::unfollow(uint32_t tgid) {
 
 void Tracer::unfollow_all() {
   int fd = bpf_map__fd(skel_->maps.followed);
+  // The keys first, in one walk of the buckets (a look-up from the start
+  // after each delete would walk them once per key), then the deletes.
+  std::vector<uint32_t> keys;
   uint32_t key;
-  // Deleting the key just read: the next call starts from the first again.
-  while (bpf_map_get_next_key(fd, nullptr, &key) == 0)
-    if (bpf_map_delete_elem(fd, &key) != 0) break;
+  for (int err = bpf_map_get_next_key(fd, nullptr, &key); err == 0;
+       err = bpf_map_get_next_key(fd, &keys.back(), &key))
+    keys.push_back(key);
+  for (uint32_t k : keys) bpf_map_delete_elem(fd, &k);
   __atomic_fetch_add(&skel_->data->follow_epoch, 1, __ATOMIC_SEQ_CST);
 }
 
