@@ -217,6 +217,8 @@ void Tracer::attach(bool sched) {
                  {sched_->progs.on_sched_wakeup_new, &sched_->links.on_sched_wakeup_new}});
 }
 
+bool Tracer::attached() const { return skel_->links.on_sys_enter != nullptr; }
+
 void Tracer::detach() {
   detach_each({&skel_->links.on_sys_enter, &skel_->links.on_sys_exit, &skel_->links.on_fork,
                &skel_->links.on_exec, &skel_->links.on_exit});

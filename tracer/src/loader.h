@@ -46,6 +46,7 @@ class Tracer {
   // Detaches them (not the USDT probes): while detached, no task on the
   // machine runs any of them, and the syscall tracepoints are off.
   void detach();
+  bool attached() const;  // the syscall programs are
   // USDT step probes of glassrun in `binary`; returns false (with reason) if none attached.
   bool attach_usdt(const std::string& binary, std::string* why);
   // Unregisters every USDT probe attached: their sites no longer trap, in

@@ -267,35 +267,36 @@ void Daemon::begin_trace(Client& c, const nlohmann::json& req, UniqueFd out_fd) 
   start.root_pid = req.at("root_pid").get<uint32_t>();
   start.command = req.at("command").get<std::vector<std::string>>();
   std::vector<std::string> warnings;
-  usdt_detach_at_.reset();
-  start.usdt = attach_usdt(req.at("usdt").get<std::vector<std::string>>(), &warnings);
-  c.sched = req.value("sched", true);
-  std::string name = req.value("output", std::string("the trace"));
-  c.out = std::make_unique<JsonlWriter>(out_fd.release(), name);
-  c.frame = std::make_unique<TraceFrame>(*c.out, start);
-  c.dropped_before = tracer_.dropped();
-  c.sched_dropped_before = tracer_.sched_dropped();
   Client* self = &c;
-  auto rec = std::make_unique<Recorder>([self](std::string_view line) { self->out->write_line(line); });
-  rec->on_process_start = [this, self](uint32_t pid) {
-    self->live.insert(pid);
-    routes_[pid] = self;
-  };
-  rec->on_process_gone = [self](uint32_t pid) { self->live.erase(pid); };
-  c.live = {start.root_pid};
-  routes_[start.root_pid] = self;
+  usdt_detach_at_.reset();
   try {
+    start.usdt = attach_usdt(req.at("usdt").get<std::vector<std::string>>(), &warnings);
+    c.sched = req.value("sched", true);
+    std::string name = req.value("output", std::string("the trace"));
+    c.out = std::make_unique<JsonlWriter>(out_fd.release(), name);
+    c.frame = std::make_unique<TraceFrame>(*c.out, start);
+    c.dropped_before = tracer_.dropped();
+    c.sched_dropped_before = tracer_.sched_dropped();
+    auto rec = std::make_unique<Recorder>([self](std::string_view line) { self->out->write_line(line); });
+    rec->on_process_start = [this, self](uint32_t pid) {
+      self->live.insert(pid);
+      routes_[pid] = self;
+    };
+    rec->on_process_gone = [self](uint32_t pid) { self->live.erase(pid); };
+    c.live = {start.root_pid};
+    routes_[start.root_pid] = self;
     // The root waits for this answer before it runs its command: attached
     // now, nothing of its tree is missed.
     tracer_.attach(c.sched);
     detach_at_.reset();
     tracer_.follow(start.root_pid);
+    c.rec = std::move(rec);
   } catch (...) {
-    routes_.erase(start.root_pid);
+    // Refused: the idle clocks run again for what this request attached.
+    if (auto it = routes_.find(start.root_pid); it != routes_.end() && it->second == self) routes_.erase(it);
     if (!any_tracing()) start_idle_clocks();
     throw;
   }
-  c.rec = std::move(rec);
   ts::send(c.conn.get(), {{"ok", true}, {"usdt", start.usdt}, {"warnings", warnings}});
 }
 
@@ -352,7 +353,7 @@ bool Daemon::on_message(Client& c) {
       int traces = 0;
       for (const auto& [cfd, other] : clients_) traces += other->tracing();
       ts::send(c.conn.get(), {{"ok", true}, {"pid", getpid()}, {"traces", traces}, {"usdt", usdt},
-                              {"attached", traces > 0 || detach_at_.has_value()}, {"unrouted", unrouted_}});
+                              {"attached", tracer_.attached()}, {"unrouted", unrouted_}});
     } else if (op == "stop") {
       begin_stop();
       stop_waiters_.push_back(std::move(c.conn));

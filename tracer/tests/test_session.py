@@ -259,18 +259,20 @@ def test_client_gone_mid_trace(session, workdir):
     assert "0 trace(s) in progress" in status.stdout, status.stdout
 
 
+def fd_infos(pid):
+    """The fields of /proc/PID/fdinfo/* of each fd the daemon holds (a BPF
+    link's link_type and tp_name, a map's map_type, map_id, ...)."""
+    for fd in Path(f"/proc/{pid}/fdinfo").iterdir():
+        try:
+            yield dict(line.split(":\t", 1) for line in fd.read_text().splitlines() if ":\t" in line)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+
+
 def attached_tracepoints(pid):
     """The tracepoints the daemon's programs are attached to: the tp_name of
     each raw_tracepoint link among its fds."""
-    names = []
-    for fd in Path(f"/proc/{pid}/fdinfo").iterdir():
-        try:
-            info = dict(line.split(":\t", 1) for line in fd.read_text().splitlines() if ":\t" in line)
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if info.get("link_type") == "raw_tracepoint":
-            names.append(info["tp_name"])
-    return sorted(names)
+    return sorted(info["tp_name"] for info in fd_infos(pid) if info.get("link_type") == "raw_tracepoint")
 
 
 SYSCALL_AND_PROCESS = ["sched_process_exec", "sched_process_exit", "sched_process_fork", "sys_enter", "sys_exit"]
@@ -469,11 +471,7 @@ def test_usdt_probes_unregistered_after_a_longer_idle(session, workdir, containe
 def followed_pids(pid):
     """The thread groups in the daemon's `followed` map (the hash of 65536
     4-byte keys among its fds), read with bpftool."""
-    for fd in Path(f"/proc/{pid}/fdinfo").iterdir():
-        try:
-            info = dict(line.split(":\t", 1) for line in fd.read_text().splitlines() if ":\t" in line)
-        except (FileNotFoundError, ProcessLookupError):
-            continue
+    for info in fd_infos(pid):
         if info.get("map_type") == "1" and info.get("max_entries") == "65536" and info.get("key_size") == "4":
             r = run(["bpftool", "-j", "map", "dump", "id", info["map_id"]])
             assert r.returncode == 0, r.stderr
