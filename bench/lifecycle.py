@@ -32,6 +32,7 @@ Run as root (bench/run.sh; `make bench`).
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import re
@@ -65,11 +66,29 @@ def pct(xs, p):
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
 
+def median_ci95(xs):
+    """A distribution-free 95 % confidence interval of the median: the
+    order statistics x(k) and x(n+1-k) with k the largest for which
+    P(Binomial(n, 1/2) < k) <= 2.5 %. Paired ratios on this VM spread
+    +-10 % and more around their median (crun's loop: 0.76-1.50 in one run);
+    the interval says how far the median itself may be off. None below 6
+    samples (no such k)."""
+    xs = sorted(x for x in xs if x is not None)
+    n = len(xs)
+    k, below = 0, 0.0  # below: P(Binomial(n, 1/2) < k + 1)
+    while True:
+        below += math.comb(n, k) / 2 ** n
+        if below > 0.025:
+            break
+        k += 1
+    return (xs[k - 1], xs[n - k]) if k >= 1 else None
+
+
 def summarize(xs):
     xs = [x for x in xs if x is not None]
     if not xs:
         return None
-    return {"n": len(xs), "median": statistics.median(xs), "p95": pct(xs, 95),
+    return {"n": len(xs), "median": statistics.median(xs), "median_ci95": median_ci95(xs), "p95": pct(xs, 95),
             "min": min(xs), "max": max(xs)}
 
 
@@ -694,6 +713,15 @@ def describe(result):
     return f"{what}; {runs}; load at start: {', '.join(f'{x:.2f}' for x in loads)}"
 
 
+def with_ci(s, digits=2):
+    """A summarized ratio as "median [95 % CI of the median]"."""
+    if not s:
+        return "-"
+    ci = s.get("median_ci95")
+    text = f"{s['median']:.{digits}f}"
+    return text + (f" [{ci[0]:.{digits}f}-{ci[1]:.{digits}f}]" if ci else "")
+
+
 def fmt_ms(s):
     return "-" if s is None else f"{s * 1000:.1f}"
 
@@ -702,7 +730,7 @@ def table(result, markdown=False):
     summ = result["summary"]
     rows = []
     head = ["figure", "runtime", "median ms", "p95 ms", "min ms", "max ms", "cpu ms", "peak RSS MiB",
-            "×runc", "×crun", "runs' medians min-max"]
+            "×runc [95 % CI]", "×crun [95 % CI]", "runs' medians min-max"]
     order = PHASES + [f"concurrent_{n}" for n in CONCURRENCY] + ["trace"]
     for fig in order:
         if fig not in summ:
@@ -715,7 +743,7 @@ def table(result, markdown=False):
                 cells = [f"{w['median']:.1f}/s", f"{w['p95']:.1f}/s", f"{w['min']:.1f}/s", f"{w['max']:.1f}/s"]
             else:
                 cells = [fmt_ms(w["median"]), fmt_ms(w["p95"]), fmt_ms(w["min"]), fmt_ms(w["max"])]
-            ratio = lambda k: f"{a[k]['median']:.2f}" if a.get(k) else ("1" if k.endswith(name) else "-")
+            ratio = lambda k: with_ci(a[k]) if a.get(k) else ("1" if k.endswith(name) else "-")
             refs = ("ratio_to_runc", "ratio_to_crun")
             if fig == "trace":
                 refs = ("ratio_to_untraced", "ratio_to_untraced")
@@ -738,9 +766,9 @@ def table(result, markdown=False):
                     rows.append([fig, name, "missing: " + why[:60], "", "", "", "", "", "", "", ""])
             else:
                 rows.append([fig, "", "missing: " + what[:60], "", "", "", "", "", "", "", ""])
-    floor = ", ".join(f"{name} {a['ratio_to_floor']['median']:.2f}" for name, a in summ.get("run", {}).items()
+    floor = ", ".join(f"{name} {with_ci(a['ratio_to_floor'])}" for name, a in summ.get("run", {}).items()
                       if a.get("ratio_to_floor"))
-    floor = f"run ÷ floor (`{' '.join(FLOOR)}`, paired): {floor}" if floor else ""
+    floor = f"run ÷ floor (`{' '.join(FLOOR)}`, paired median [95 % CI]): {floor}" if floor else ""
     if markdown:
         lines = [describe(result), "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(r) + " |" for r in rows]

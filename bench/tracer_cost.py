@@ -331,7 +331,7 @@ def table(result, markdown=False):
     head = (f"commit {str(b.get('commit'))[:10]}{' (dirty)' if b.get('dirty') else ''}, "
             f"load {load[0]:.1f} at start, {result['settings']['rounds']} rounds of {result['settings']['loop']} runs, "
             f"{result['settings']['attach_samples']} attach rounds")
-    rows = [["figure", "tracer", "untraced ms", "traced ms", "traced ÷ untraced (paired median)", "ratio min–max",
+    rows = [["figure", "tracer", "untraced ms", "traced ms", "traced ÷ untraced (paired median [95 % CI])", "ratio min–max",
              "CPU traced ÷ untraced", "÷ first tracer", "extra ms (median)", "peak RSS MiB", "events", "dropped"]]
     phase_lines = []
     for fig, s in result["summary"].items():
@@ -341,7 +341,7 @@ def table(result, markdown=False):
             r, x = v["ratio"], v["extra_ms"]
             rows.append([fig, label, f"{s['untraced_ms']:.1f}" if s["untraced_ms"] else "-",
                          f"{v['traced_ms']:.1f}" if v["traced_ms"] else "-",
-                         f"{r['median']:.3f}" if r else "-", f"{r['min']:.2f}–{r['max']:.2f}" if r else "-",
+                         lc.with_ci(r, 3), f"{r['min']:.2f}–{r['max']:.2f}" if r else "-",
                          f"{v['cpu_ratio']['median']:.3f}" if v.get("cpu_ratio") else "-",
                          f"{v['vs_first']['median']:.3f}" if v.get("vs_first") else "-",
                          f"{x['median']:.1f}" if x else "-",

@@ -58,3 +58,28 @@ def test_the_concurrent_figure_fails_loudly_when_a_run_fails(spawn, tmp_path):
     ok = lc.Runtime("true", "/bin/true", str(tmp_path))
     r = lc.fig_concurrent(ok, str(tmp_path), 4)
     assert r["per_s"] > 0 and r["wall"] > 0 and r["rss"] > 0
+
+
+def test_ratios_carry_a_confidence_interval_of_their_median():
+    """Every summarized figure (lifecycle.summarize: the paired ratios of
+    both benchmarks) carries a distribution-free 95 % interval of its
+    median, the order statistics x(k) and x(n+1-k) of the binomial rule, and
+    the tables print it next to the median."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import math
+
+    import lifecycle as lc
+
+    # The textbook ranks: n=20 -> 6th and 15th, n=40 -> 14th and 27th.
+    assert lc.summarize([x / 10 for x in range(20, 0, -1)])["median_ci95"] == (0.6, 1.5)
+    assert lc.summarize(list(range(1, 41)))["median_ci95"] == (14, 27)
+    assert lc.summarize([3, None, 1, 2, 5, 4])["median_ci95"] is None  # 5 samples: no interval reaches 95 %
+    assert lc.summarize([1, 2, 3, 4, 5, 6])["median_ci95"] == (1, 6)
+    for n in (6, 12, 25, 40, 61):
+        lo, hi = lc.summarize(list(range(1, n + 1)))["median_ci95"]
+        assert hi == n + 1 - lo
+        outside = sum(math.comb(n, i) for i in range(lo)) / 2 ** n  # P(median < x(lo))
+        assert 2 * outside <= 0.05 < 2 * (outside + math.comb(n, lo) / 2 ** n), n  # the narrowest that covers 95 %
+    assert lc.with_ci(lc.summarize([1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6]), 3) == "1.300 [1.000-1.600]"
+    assert lc.with_ci(lc.summarize([1.0, 1.1])) == "1.05"
+    assert lc.with_ci(None) == "-"

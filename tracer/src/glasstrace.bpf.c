@@ -65,15 +65,19 @@ struct {
   __type(value, __u8);
 } audited SEC(".maps");
 
-// User space is woken once per 256 KiB of records, not for every record (a
-// wakeup and a context switch each, on the traced workload's CPUs); it
-// also polls every 100 ms and drains the buffer at the end.
-#define GT_WAKE_SHIFT 18
+// User space is woken once per quarter of the ring buffer (2^wake_shift
+// bytes of records: 1 MiB of the default 4 MiB; the loader sets it from the
+// ring's size), not for every record: each forced wake-up is an irq_work, a
+// self-IPI on the traced task's CPU (a VM exit in a guest) and a context
+// switch. It also polls (every 10 ms in a session, 100 ms alone) and drains
+// the buffer at the end; three quarters stay free for what comes before it
+// has read.
+const volatile __u32 wake_shift = 20;
 static __always_inline void submit(void *record, __u64 size) {
-  bpf_ringbuf_submit(record, ringbuf_wake_reserved(&events, size, GT_WAKE_SHIFT));
+  bpf_ringbuf_submit(record, ringbuf_wake_reserved(&events, size, wake_shift));
 }
 static __always_inline long output(void *data, __u64 size) {
-  return bpf_ringbuf_output(&events, data, size, ringbuf_wake_output(&events, size, GT_WAKE_SHIFT));
+  return bpf_ringbuf_output(&events, data, size, ringbuf_wake_output(&events, size, wake_shift));
 }
 
 static __always_inline void count_drop(void) {

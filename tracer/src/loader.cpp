@@ -8,6 +8,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <chrono>
 #include <cstdarg>
@@ -93,6 +95,8 @@ Tracer::Tracer(bool verbose, bool sched) {
   // at least a page; anything else is refused by the kernel at load).
   if (const char* bytes = getenv("GLASSTRACE_RINGBUF_BYTES"))
     bpf_map__set_max_entries(skel_->maps.events, static_cast<uint32_t>(strtoul(bytes, nullptr, 0)));
+  // Records wake the reader once per quarter of the ring (glasstrace.bpf.c).
+  skel_->rodata->wake_shift = std::max(std::bit_width(bpf_map__max_entries(skel_->maps.events)), 3u) - 3;
   auto load_start = std::chrono::steady_clock::now();
   int err = glasstrace_bpf__load(skel_);
   load_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - load_start).count();

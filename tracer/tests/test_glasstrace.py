@@ -1156,9 +1156,11 @@ def irq_work_interrupts():
 
 def test_a_reader_behind_is_woken_once_per_batch_not_per_record(workdir):
     """While glasstrace is stopped, a burst of ~10000 records (~2.5 MB) wakes
-    it once per 256 KiB of records. Every forced wake-up is an irq_work, a
-    self-IPI (a VM exit in a guest) on the traced task's CPU: the rule "force
-    while 256 KiB are waiting" sent one for every record of the burst."""
+    it once per quarter of its 4 MiB ring buffer (1 MiB of records): two or
+    three times. Every forced wake-up is an irq_work, a self-IPI (a VM exit
+    in a guest) on the traced task's CPU: the rule "force while 256 KiB are
+    waiting" sent one for every record of the burst, and one per 256 KiB
+    crossed sent ~10."""
     out, done = workdir / "t.jsonl", workdir / "done"
     p = subprocess.Popen([str(GLASSTRACE), "-o", str(out), "--", "sh", "-c",
                           f"sleep 0.5; dd if=/dev/zero of=/dev/null bs=1 count=3000 2>/dev/null; touch {done}"],
@@ -1183,7 +1185,7 @@ def test_a_reader_behind_is_woken_once_per_batch_not_per_record(workdir):
     check_schema(events)
     assert events[-1]["dropped"] == 0, "the burst must fit in the ring buffer"
     assert len(syscalls(events, "write")) >= 3000
-    assert woken <= 40, f"{woken} irq_work interrupts for one burst while the reader was stopped"
+    assert woken <= 5, f"{woken} irq_work interrupts for one burst while the reader was stopped"
 
 
 # --- critical path (sched records) -----------------------------------------
