@@ -216,10 +216,12 @@ static __always_inline void fill_header(struct gt_header *h, __u32 kind, __u32 s
   fill_header_of(h, kind, size, task, state_of(task, BPF_LOCAL_STORAGE_GET_F_CREATE));
 }
 
-// The user registers, copied with one helper call rather than one per
-// register read.
-static __always_inline void read_regs(struct pt_regs *copy, const void *regs) {
-  if (bpf_probe_read_kernel(copy, sizeof(*copy), regs)) __builtin_memset(copy, 0, sizeof(*copy));
+// The current task's user registers (the syscall's number and arguments),
+// as a pointer the verifier trusts: each register is one load, where the
+// tracepoint's own `regs` argument (untrusted in a raw_tp program) needed a
+// bpf_probe_read_kernel (~13 ns a record off a traced call, docs/TRACER.md).
+static __always_inline struct pt_regs *user_regs(struct task_struct *task) {
+  return (struct pt_regs *)bpf_task_pt_regs(task);
 }
 
 static __always_inline __u64 arg_of(const struct pt_regs *regs, int i) {
@@ -294,16 +296,14 @@ static __always_inline void capture_fd_path(struct gt_sys_enter_full *f, __u32 *
   }
 }
 
-static __always_inline void fill_args(struct gt_sys_enter *e, const void *uregs, long id, bool payload) {
+static __always_inline void fill_args(struct gt_sys_enter *e, const struct pt_regs *uregs, long id, bool payload) {
   e->nr = id;
-  struct pt_regs regs;
-  read_regs(&regs, uregs);
 #pragma unroll
-  for (int i = 0; i < 6; i++) e->args[i] = arg_of(&regs, i);
+  for (int i = 0; i < 6; i++) e->args[i] = arg_of(uregs, i);
   e->has_payload = payload;
 }
 
-static __always_inline void fill_enter(struct gt_sys_enter *e, const void *uregs, long id, __u32 size,
+static __always_inline void fill_enter(struct gt_sys_enter *e, const struct pt_regs *uregs, long id, __u32 size,
                                        bool payload, struct task_struct *task, struct task_state *st) {
   fill_header_of(&e->h, GT_SYS_ENTER, size, task, st);
   fill_args(e, uregs, id, payload);
@@ -366,25 +366,12 @@ static __always_inline void output_full(struct gt_sys_enter_full *f, __u32 off) 
   if (output(f, size)) count_drop();
 }
 
-// One argument straight from the user registers: an 8-byte read, not the
-// whole struct (the entry record that may follow reads that itself).
-static __always_inline __u64 read_arg(const struct pt_regs *uregs, int i) {
-  switch (i) {
-    case 0: return BPF_CORE_READ(uregs, di);
-    case 1: return BPF_CORE_READ(uregs, si);
-    case 2: return BPF_CORE_READ(uregs, dx);
-    case 3: return BPF_CORE_READ(uregs, r10);
-    case 4: return BPF_CORE_READ(uregs, r8);
-    default: return BPF_CORE_READ(uregs, r9);
-  }
-}
-
 // Whether this call of a syscall recorded at exit is one that cannot wait
 // for another task (enum gt_at_exit): then its exit makes its record.
 static __always_inline bool cannot_wait(const struct gt_plan *plan, const struct pt_regs *uregs,
                                         struct task_struct *task) {
   if (plan->at_exit == GT_AT_EXIT) return true;
-  __u64 arg = read_arg(uregs, plan->at_exit_arg);
+  __u64 arg = arg_of(uregs, plan->at_exit_arg);
   switch (plan->at_exit) {
     case GT_AT_EXIT_IF_FLAGS: return (arg & plan->at_exit_flags) != 0;
     case GT_AT_EXIT_IF_HOW_FLAGS: {
@@ -400,11 +387,12 @@ static __always_inline bool cannot_wait(const struct gt_plan *plan, const struct
 }
 
 SEC("raw_tp/sys_enter")
-int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
+int BPF_PROG(on_sys_enter, struct pt_regs *unused_regs, long id) {
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   struct task_struct *task = bpf_get_current_task_btf();
   struct task_state *st;
   if (!followed_state(task, tgid, &st)) return 0;
+  struct pt_regs *regs = user_regs(task);
 
   __u32 nr = (__u32)id;
   struct gt_plan *plan = nr < MAX_SYSCALL_NR ? bpf_map_lookup_elem(&capture_plan, &nr) : NULL;
@@ -446,7 +434,7 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id) {
 // syscall that may be recorded at exit), args and strings read now, and the
 // return. `st` is the task's state, for its cached ids.
 static __always_inline void record_whole(struct gt_sys_enter *e, struct task_struct *task, struct task_state *st,
-                                         const struct entered_call *call, const void *uregs, long ret, __u32 size,
+                                         const struct entered_call *call, const struct pt_regs *uregs, long ret, __u32 size,
                                          bool payload) {
   e->h.kind = GT_SYSCALL;
   e->h.size = size;
@@ -459,7 +447,7 @@ static __always_inline void record_whole(struct gt_sys_enter *e, struct task_str
 }
 
 // True if the syscall was recorded whole (or its record dropped).
-static __always_inline bool exit_of_whole(const void *uregs, __s64 nr, long ret, const struct gt_plan *plan,
+static __always_inline bool exit_of_whole(const struct pt_regs *uregs, __s64 nr, long ret, const struct gt_plan *plan,
                                           struct task_struct *task, struct task_state *st) {
   if (!st->call.ts || st->call.nr != nr) return false;  // entered before we followed it
   struct entered_call call = st->call;
@@ -509,13 +497,13 @@ static __always_inline int count_scm_rights(__u64 umsg) {
 }
 
 SEC("raw_tp/sys_exit")
-int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret) {
+int BPF_PROG(on_sys_exit, struct pt_regs *unused_regs, long ret) {
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   struct task_struct *task = bpf_get_current_task_btf();
   struct task_state *st;
   if (!followed_state(task, tgid, &st)) return 0;
-  // The syscall number (orig_ax): one 8-byte read, not the whole struct.
-  __s64 nr = BPF_CORE_READ(regs, orig_ax);
+  struct pt_regs *regs = user_regs(task);
+  __s64 nr = regs->orig_ax;
   __u32 plan_nr = (__u32)nr;
   struct gt_plan *plan = plan_nr < MAX_SYSCALL_NR ? bpf_map_lookup_elem(&capture_plan, &plan_nr) : NULL;
   if (st && plan && plan->at_exit && exit_of_whole(regs, nr, ret, plan, task, st)) return 0;
@@ -546,14 +534,12 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret) {
   e->ret = ret;
   e->scm_rights = -1;
   if (err) {
-    struct pt_regs uregs;
-    read_regs(&uregs, regs);
     struct gt_sys_exit_err *x = (void *)e;
 #pragma unroll
-    for (int i = 0; i < 6; i++) x->args[i] = arg_of(&uregs, i);
+    for (int i = 0; i < 6; i++) x->args[i] = arg_of(regs, i);
   }
   if (plan && plan->extra == GT_X_MSG && ret >= 0)
-    e->scm_rights = count_scm_rights(BPF_CORE_READ(regs, si));
+    e->scm_rights = count_scm_rights(regs->si);
   submit(e, e->h.size);
   return 0;
 }
@@ -789,11 +775,10 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead) {
     e->sigsys_nr = -1;
     if ((e->exit_code & 0x7f) == 31 /* SIGSYS */) {
       // The exiting task is current; its user registers hold the syscall.
-      struct pt_regs regs;
-      read_regs(&regs, (const void *)bpf_task_pt_regs(bpf_get_current_task_btf()));
-      e->sigsys_nr = regs.orig_ax;
+      struct pt_regs *regs = user_regs(bpf_get_current_task_btf());
+      e->sigsys_nr = regs->orig_ax;
 #pragma unroll
-      for (int i = 0; i < 6; i++) e->sigsys_args[i] = arg_of(&regs, i);
+      for (int i = 0; i < 6; i++) e->sigsys_args[i] = arg_of(regs, i);
     }
     submit(e, e->h.size);
   }
