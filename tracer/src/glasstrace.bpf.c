@@ -166,18 +166,19 @@ static __always_inline struct task_state *state_of(struct task_struct *task, __u
   return bpf_task_storage_get(&task_state, task, 0, flags);
 }
 
-// Whether the current task (`task`, of thread group `tgid`) is followed,
-// and its state (NULL if it could not be made). A task's storage is one
+// Whether the current task (`task`) is followed, and its state (NULL if it
+// could not be made). Its thread group id is read only when its state does
+// not already say so. A task's storage is one
 // pointer in its task_struct, NULL for the tasks never followed: for the
 // traced tree one storage look-up replaces the hash look-up in `followed`
 // plus the storage look-up its records make anyway (~25 ns per program
 // run, docs/TRACER.md).
-static __always_inline bool followed_state(struct task_struct *task, __u32 tgid, struct task_state **state) {
+static __always_inline bool followed_state(struct task_struct *task, struct task_state **state) {
   struct task_state *st = state_of(task, 0);
   __u64 epoch = follow_epoch;
   *state = st;
   if (st && st->follow_epoch == epoch) return true;
-  if (!is_followed(tgid)) return false;
+  if (!is_followed(bpf_get_current_pid_tgid() >> 32)) return false;
   if (!st) *state = st = state_of(task, BPF_LOCAL_STORAGE_GET_F_CREATE);
   if (st) st->follow_epoch = epoch;
   return true;
@@ -388,10 +389,9 @@ static __always_inline bool cannot_wait(const struct gt_plan *plan, const struct
 
 SEC("raw_tp/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *unused_regs, long id) {
-  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   struct task_struct *task = bpf_get_current_task_btf();
   struct task_state *st;
-  if (!followed_state(task, tgid, &st)) return 0;
+  if (!followed_state(task, &st)) return 0;
   struct pt_regs *regs = user_regs(task);
 
   __u32 nr = (__u32)id;
@@ -434,8 +434,8 @@ int BPF_PROG(on_sys_enter, struct pt_regs *unused_regs, long id) {
 // syscall that may be recorded at exit), args and strings read now, and the
 // return. `st` is the task's state, for its cached ids.
 static __always_inline void record_whole(struct gt_sys_enter *e, struct task_struct *task, struct task_state *st,
-                                         const struct entered_call *call, const struct pt_regs *uregs, long ret, __u32 size,
-                                         bool payload) {
+                                         const struct entered_call *call, const struct pt_regs *uregs, long ret,
+                                         __u32 size, bool payload) {
   e->h.kind = GT_SYSCALL;
   e->h.size = size;
   fill_task_ids(&e->h.task, task, st);
@@ -498,10 +498,9 @@ static __always_inline int count_scm_rights(__u64 umsg) {
 
 SEC("raw_tp/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *unused_regs, long ret) {
-  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   struct task_struct *task = bpf_get_current_task_btf();
   struct task_state *st;
-  if (!followed_state(task, tgid, &st)) return 0;
+  if (!followed_state(task, &st)) return 0;
   struct pt_regs *regs = user_regs(task);
   __s64 nr = regs->orig_ax;
   __u32 plan_nr = (__u32)nr;

@@ -96,7 +96,8 @@ Tracer::Tracer(bool verbose, bool sched) {
   if (const char* bytes = getenv("GLASSTRACE_RINGBUF_BYTES"))
     bpf_map__set_max_entries(skel_->maps.events, static_cast<uint32_t>(strtoul(bytes, nullptr, 0)));
   // Records wake the reader once per quarter of the ring (glasstrace.bpf.c).
-  skel_->rodata->wake_shift = std::max(std::bit_width(bpf_map__max_entries(skel_->maps.events)), 3u) - 3;
+  unsigned ring_bits = std::bit_width(bpf_map__max_entries(skel_->maps.events));
+  skel_->rodata->wake_shift = std::max(ring_bits, 3u) - 3;
   auto load_start = std::chrono::steady_clock::now();
   int err = glasstrace_bpf__load(skel_);
   load_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - load_start).count();
@@ -168,8 +169,13 @@ void Tracer::follow(uint32_t tgid) {
 
 void Tracer::unfollow(uint32_t tgid) {
   bpf_map_delete_elem(bpf_map__fd(skel_->maps.followed), &tgid);
-  // Its tasks' states note they were followed: a new epoch makes every
-  // task look in `followed` again (glasstrace.bpf.c, followed_state).
+  new_follow_epoch();
+}
+
+void Tracer::new_follow_epoch() {
+  // Tasks' states note that they were followed: a new epoch, after the
+  // deletes, makes every task look in `followed` again (glasstrace.bpf.c,
+  // followed_state).
   __atomic_fetch_add(&skel_->data->follow_epoch, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -183,7 +189,7 @@ void Tracer::unfollow_all() {
        err = bpf_map_get_next_key(fd, &keys.back(), &key))
     keys.push_back(key);
   for (uint32_t k : keys) bpf_map_delete_elem(fd, &k);
-  __atomic_fetch_add(&skel_->data->follow_epoch, 1, __ATOMIC_SEQ_CST);
+  new_follow_epoch();
 }
 
 namespace {

@@ -74,6 +74,7 @@ class Tracer {
 
  private:
   void fill_capture_plan();
+  void new_follow_epoch();  // after unfollowing: no task's note of being followed holds
   void load_sched(const char* btf_custom_path);
   struct glasstrace_bpf* skel_ = nullptr;
   struct glasstrace_sched_bpf* sched_ = nullptr;
