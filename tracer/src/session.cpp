@@ -112,7 +112,9 @@ class Daemon {
 
   void accept_clients();
   bool on_message(Client& c);  // false: drop the client
-  void begin_trace(Client& c, const nlohmann::json& req, UniqueFd out_fd);
+  // False: the trace began but its answer could not be sent (the client
+  // went away); the trace is finished and the client is to be dropped.
+  bool begin_trace(Client& c, const nlohmann::json& req, UniqueFd out_fd);
   void finish_trace(Client& c, bool reply);
   void begin_stop();
   Client* route(uint32_t tgid);
@@ -259,7 +261,7 @@ std::vector<std::string> Daemon::attach_usdt(const std::vector<std::string>& pat
   return attached;
 }
 
-void Daemon::begin_trace(Client& c, const nlohmann::json& req, UniqueFd out_fd) {
+bool Daemon::begin_trace(Client& c, const nlohmann::json& req, UniqueFd out_fd) {
   if (stopping_) throw TracerError("the session is stopping");
   if (c.tracing()) throw TracerError("one trace per connection");
   if (!out_fd) throw TracerError("no trace file was passed");
@@ -297,7 +299,16 @@ void Daemon::begin_trace(Client& c, const nlohmann::json& req, UniqueFd out_fd) 
     if (!any_tracing()) start_idle_clocks();
     throw;
   }
-  ts::send(c.conn.get(), {{"ok", true}, {"usdt", start.usdt}, {"warnings", warnings}});
+  try {
+    ts::send(c.conn.get(), {{"ok", true}, {"usdt", start.usdt}, {"warnings", warnings}});
+  } catch (const std::runtime_error&) {
+    // The client went away before its answer (killed while its tree was
+    // being followed): the trace ends here, as at the client's EOF. Not a
+    // refusal: its tree is followed and routed, and the idle clocks stopped.
+    finish_trace(c, false);
+    return false;
+  }
+  return true;
 }
 
 void Daemon::finish_trace(Client& c, bool reply) {
@@ -341,7 +352,7 @@ bool Daemon::on_message(Client& c) {
   std::string op = msg->value("op", "");
   try {
     if (op == "trace") {
-      begin_trace(c, *msg, std::move(fd));
+      if (!begin_trace(c, *msg, std::move(fd))) return false;
     } else if (op == "exited") {
       if (!c.tracing()) throw TracerError("no trace in progress");
       c.exited = true;

@@ -433,6 +433,66 @@ def test_a_tree_unfollowed_while_it_runs_is_no_longer_recorded(session, workdir)
     assert "programs attached" in status_line(session)
 
 
+# A client whose answer the daemon cannot send (strace makes the daemon's
+# first sendmsg fail with EPIPE, as for a client killed between the daemon's
+# beginning its trace and its answer). Prints whether the trace got its
+# summary within 10 s, and how the client, alive here, ended.
+UNANSWERED_SCENARIO = SUBREAPER + r"""
+import json, subprocess, sys, time
+glasstrace, sdir, out, daemon = sys.argv[1:5]
+tracer = subprocess.Popen(["strace", "-qq", "-o", "/dev/null", "-p", daemon, "-e", "trace=sendmsg",
+                           "-e", "inject=sendmsg:error=EPIPE:when=1"])
+client = None
+try:
+    time.sleep(0.5)  # strace has attached (it prints nothing with -qq)
+    client = subprocess.Popen([glasstrace, "-o", out, "--session", "--session-dir", sdir, "--", "true"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 10
+    def summary():
+        return os.path.exists(out) and '"type":"summary"' in open(out).read()
+    while not summary() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        _, err = client.communicate(timeout=max(0.1, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        err = None
+    print(json.dumps({"summary": summary(), "client_exit": client.returncode, "client_stderr": err}))
+finally:
+    tracer.terminate()
+    tracer.wait()
+    if client:
+        client.kill()
+    reap_all()
+"""
+
+
+def test_a_client_gone_before_its_answer_has_its_trace_finished(session, workdir):
+    """A client that goes away after the daemon began its trace but before
+    the daemon's answer (the answer's sendmsg fails): the trace ends as at
+    the client's EOF, with its summary, and once idle nothing of it stays
+    followed or attached. (It was dropped as a refusal: a trace file without
+    its summary, the tree still followed, the programs attached for good.)
+    A client still there is let go: one line, a non-zero exit."""
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed")
+    session.start("--idle-detach-ms", "0")
+    pid = session.pid()
+    out = workdir / "t.jsonl"
+    r = run(["/usr/bin/python3", "-c", UNANSWERED_SCENARIO, GLASSTRACE, session.dir, out, str(pid)])
+    assert r.returncode == 0, r.stderr
+    seen = json.loads(r.stdout)
+    assert seen["summary"] is True, seen
+    assert seen["client_exit"] not in (None, 0) and seen["client_stderr"].count("\n") == 1, seen
+    assert "session: the daemon went away" in seen["client_stderr"], seen
+    events = load(out)
+    check_schema(events)
+    assert events[-1]["exit_status"] is None
+    assert wait_for(lambda: attached_tracepoints(pid) == [])
+    assert "0 trace(s) in progress" in status_line(session)
+    r = run([GLASSTRACE, "-o", workdir / "next.jsonl", "--session", "--session-dir", session.dir, "--", "true"])
+    assert r.returncode == 0, r.stderr
+
+
 def uprobe_events(pid):
     """The uprobe perf events the daemon holds (USDT probes it registered)."""
     n = 0
