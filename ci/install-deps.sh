@@ -12,6 +12,7 @@ packages=(
   python3 python3-pytest python3-jsonschema python3-matplotlib
   busybox-static runc crun strace podman qemu-system-x86 linux-image-amd64 cpio uidmap passwd
   libclang-rt-14-dev tmux procps
+  lld  # links glassrun with its hot code first (runtime/hot-text.txt)
   containerd conmon  # the engine tests (runtime/tests/test_engines.py)
 )
 

@@ -1,0 +1,170 @@
+#!/usr/bin/python3
+"""List the code and data glassrun's commands touch, for the linker to put first.
+
+  hot_text_profile.py [--build build] [--out runtime/hot-text.txt] [--rounds 12]
+
+Every page of code a process runs costs a page fault the first time (on a
+PVM guest ~11-14 us each, on bare metal ~1 us); the kernel maps up to 16
+pages around each fault when they are in the page cache, so code laid out
+together costs a few faults where code scattered over the binary's 3.3 MB
+of text costs one per piece (one `exec`: ~64). runtime/CMakeLists.txt links
+glassrun with lld and `--symbol-ordering-file runtime/hot-text.txt`, which
+this script writes.
+
+In rounds: link glassrun with the list so far (`cmake --build BUILD
+--target glassrun`), run the lifecycle (create, start, state, exec, ps,
+pause, resume, events --stats, update, list, kill, delete, run) on busybox
+bundles under `perf record -e exceptions:page_fault_user`, and append the
+function (or data object) under each page fault of glassrun's processes
+that is not listed yet (the container's init and exec'd process count until
+their execve). A fault shows only the first piece touched in a 64 KiB
+window; the rest show once that piece has moved, so the list grows until a
+round adds nothing. Names the code no longer has are harmless (lld skips
+them); run it again after the commands' paths change.
+"""
+import argparse
+import bisect
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+FAULT = re.compile(r"^\s*(\S+)\s+(\d+)\s.*address=(0x[0-9a-f]+) ip=0x[0-9a-f]+ error_code=(0x[0-9a-f]+)")
+
+
+def symbols(binary):
+    """(address, size, mangled name) of the binary's functions and data, sorted."""
+    out = subprocess.run(["nm", "-n", "-S", "--defined-only", binary], capture_output=True, text=True,
+                         check=True).stdout
+    syms = []
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) == 4 and f[2] in "tTWwidDbBrRvV":
+            syms.append((int(f[0], 16), int(f[1], 16), f[3]))
+        elif len(f) == 3 and f[1] in "tTWwidDbBrRvV":
+            syms.append((int(f[0], 16), 1, f[2]))
+    return syms
+
+
+def run(argv, **kw):
+    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, **kw)
+
+
+def lifecycle(glassrun, bundles, root):
+    """The commands profiled, as a shell script (one perf record covers all)."""
+    a, b = "hot-" + uuid.uuid4().hex[:8], "hot-" + uuid.uuid4().hex[:8]
+    g = f"{glassrun} --root {root}"
+    return a, b, "\n".join([
+        f"{g} create -b {bundles['sleep']} {a}",
+        f"{g} start {a}",
+        f"{g} state {a} >/dev/null",
+        f"{g} exec {a} true",
+        f"{g} ps {a} >/dev/null",
+        f"{g} pause {a}",
+        f"{g} resume {a}",
+        f"{g} events --stats {a} >/dev/null",
+        f"{g} update --pids-limit 100 {a}",
+        f"{g} list >/dev/null",
+        f"{g} kill {a} KILL",
+        "sleep 0.2",
+        f"{g} delete {a}",
+        f"{g} run -b {bundles['true']} {b} </dev/null",
+        f"{g} delete --force {b} 2>/dev/null || true",
+    ])
+
+
+def containing(syms, starts, addr):
+    """The name of the symbol whose [address, address + size) holds addr, or None."""
+    i = bisect.bisect_right(starts, addr) - 1
+    for j in range(i, max(i - 8, -1), -1):  # aliases and zero-size labels share addresses
+        a, size, name = syms[j]
+        if a <= addr < a + max(size, 1):
+            return name
+    return None
+
+
+def faults(glassrun, tmp):
+    """Page-fault addresses of glassrun's processes over the lifecycle, in order."""
+    root = os.path.join(tmp, "root")
+    os.makedirs(root, exist_ok=True)
+    bundles = {}
+    for name, argv in (("sleep", ["sleep", "30"]), ("true", ["true"])):
+        bundles[name] = os.path.join(tmp, name)
+        if not os.path.isdir(bundles[name]):
+            r = run(["bash", os.path.join(REPO, "tools", "mkbundle"), "--glassrun", glassrun, "-o", bundles[name],
+                     "--", *argv])
+            if r.returncode != 0:
+                sys.exit(f"hot_text_profile: mkbundle: {r.stderr.strip()}")
+    a, b, script = lifecycle(glassrun, bundles, root)
+    data = os.path.join(tmp, "perf.data")
+    try:
+        r = run(["perf", "record", "-q", "-o", data, "-e", "exceptions:page_fault_user", "--", "bash", "-ec",
+                 script])
+        if r.returncode != 0:
+            sys.exit(f"hot_text_profile: the profiled commands failed: {r.stderr.strip()[-400:]}")
+        trace = run(["perf", "script", "-i", data, "-F", "comm,pid,trace"], check=True).stdout
+    finally:
+        for cid in (a, b):
+            run([glassrun, "--root", root, "delete", "--force", cid])
+    out = []
+    for line in trace.splitlines():
+        m = FAULT.match(line)
+        if m and m[1] == os.path.basename(glassrun)[:15]:
+            out.append(int(m[3], 16))
+    return out
+
+
+def write_list(path, names):
+    with open(path, "w") as f:
+        f.write("# Functions and data glassrun's commands touch: the linker lays them out first\n"
+                "# (runtime/CMakeLists.txt). Written by runtime/tools/hot_text_profile.py.\n")
+        for n in names:
+            f.write(n + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(REPO, "build"), help="the CMake build directory")
+    ap.add_argument("--out", default=os.path.join(REPO, "runtime", "hot-text.txt"))
+    ap.add_argument("--relink", help="shell command that links glassrun with --out (default: cmake --build)")
+    ap.add_argument("--glassrun", help="the binary --relink makes (default: BUILD/runtime/glassrun)")
+    ap.add_argument("--rounds", type=int, default=12)
+    args = ap.parse_args()
+    if not shutil.which("perf"):
+        sys.exit("hot_text_profile: needs perf (apt-get install linux-perf)")
+    relink = args.relink or f"cmake --build {args.build} --target glassrun"
+    glassrun = os.path.abspath(args.glassrun or os.path.join(args.build, "runtime", "glassrun"))
+    names, listed = [], set()
+    with tempfile.TemporaryDirectory(prefix="hot-text-") as tmp:
+        for round_ in range(1, args.rounds + 1):
+            write_list(args.out, names)
+            r = run(["bash", "-c", relink])
+            if r.returncode != 0:
+                sys.exit(f"hot_text_profile: relink: {r.stderr.strip()[-400:]}")
+            syms = symbols(glassrun)
+            starts = [a for a, _, _ in syms]
+            seen = faults(glassrun, tmp)
+            new = []
+            for addr in seen:
+                name = containing(syms, starts, addr)
+                if name and name not in listed:
+                    listed.add(name)
+                    new.append(name)
+            names += new
+            print(f"hot_text_profile: round {round_}: {len(seen)} faults, {len(new)} names added, {len(names)} in all")
+            if not new:
+                break
+        else:
+            print(f"hot_text_profile: still adding after {args.rounds} rounds; the list is written as it stands")
+        write_list(args.out, names)
+        run(["bash", "-c", relink])
+    print(f"hot_text_profile: {len(names)} names -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
