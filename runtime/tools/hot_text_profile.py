@@ -89,7 +89,7 @@ def containing(syms, starts, addr):
 
 
 def faults(glassrun, tmp):
-    """Page-fault addresses of glassrun's processes over the lifecycle, in order."""
+    """(pid, address) of the page faults of glassrun's processes over the lifecycle, in order."""
     root = os.path.join(tmp, "root")
     os.makedirs(root, exist_ok=True)
     bundles = {}
@@ -115,7 +115,7 @@ def faults(glassrun, tmp):
     for line in trace.splitlines():
         m = FAULT.match(line)
         if m and m[1] == os.path.basename(glassrun)[:15]:
-            out.append(int(m[3], 16))
+            out.append((int(m[2]), int(m[3], 16)))
     return out
 
 
@@ -150,12 +150,18 @@ def main():
             starts = [a for a, _, _ in syms]
             seen = faults(glassrun, tmp)
             new = []
-            for addr in seen:
+            before = {}  # pid -> the symbol of its previous fault
+            for pid, addr in seen:
                 name = containing(syms, starts, addr)
                 if name and name not in listed:
                     listed.add(name)
                     new.append(name)
-            names += new
+                    # Next to what ran just before it, so that code run
+                    # together lies together (the start-up, a command's steps).
+                    prev = before.get(pid)
+                    names.insert(names.index(prev) + 1 if prev in listed else len(names), name)
+                if name:
+                    before[pid] = name
             print(f"hot_text_profile: round {round_}: {len(seen)} faults, {len(new)} names added, {len(names)} in all")
             if not new:
                 break
