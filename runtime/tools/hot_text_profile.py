@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """List the code and data glassrun's commands touch, for the linker to put first.
 
-  hot_text_profile.py [--build build] [--out runtime/hot-text.txt] [--rounds 12]
+  hot_text_profile.py [--build build] [--out runtime/hot-text.txt] [--rounds 60]
 
 Every page of code a process runs costs a page fault the first time (on a
 PVM guest ~11-14 us each, on bare metal ~1 us); the kernel maps up to 16
@@ -133,7 +133,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(REPO, "runtime", "hot-text.txt"))
     ap.add_argument("--relink", help="shell command that links glassrun with --out (default: cmake --build)")
     ap.add_argument("--glassrun", help="the binary --relink makes (default: BUILD/runtime/glassrun)")
-    ap.add_argument("--rounds", type=int, default=12)
+    ap.add_argument("--rounds", type=int, default=60)
     args = ap.parse_args()
     if not shutil.which("perf"):
         sys.exit("hot_text_profile: needs perf (apt-get install linux-perf)")
