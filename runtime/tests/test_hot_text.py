@@ -5,7 +5,7 @@ with lld's --symbol-ordering-file, runtime/CMakeLists.txt; issue 18).
 Each page of the binary a process touches costs a page fault the first time,
 ~12 us on this PVM guest; the kernel maps 16 pages around each fault of code.
 Laid out together, the pieces a command runs take a few such windows instead
-of one each (`exec`: 192 -> 166 page faults, `state` 88 -> 61)."""
+of one each (`exec`: 192 -> 156 page faults, `run` 225 -> 184, `state` 88 -> 61)."""
 import subprocess
 
 import pytest
