@@ -137,6 +137,9 @@ def main():
     args = ap.parse_args()
     if not shutil.which("perf"):
         sys.exit("hot_text_profile: needs perf (apt-get install linux-perf)")
+    default_list = os.path.join(REPO, "runtime", "hot-text.txt")
+    if not args.relink and os.path.realpath(args.out) != os.path.realpath(default_list):
+        sys.exit(f"hot_text_profile: --out {args.out}: the build links {default_list}; another list needs --relink")
     relink = args.relink or f"cmake --build {args.build} --target glassrun"
     glassrun = os.path.abspath(args.glassrun or os.path.join(args.build, "runtime", "glassrun"))
     names, listed = [], set()
@@ -145,7 +148,7 @@ def main():
             write_list(args.out, names)
             r = run(["bash", "-c", relink])
             if r.returncode != 0:
-                sys.exit(f"hot_text_profile: relink: {r.stderr.strip()[-400:]}")
+                sys.exit(f"hot_text_profile: relink `{relink}`: exit {r.returncode}: {r.stderr.strip()[-400:]}")
             syms = symbols(glassrun)
             starts = [a for a, _, _ in syms]
             seen = faults(glassrun, tmp)
