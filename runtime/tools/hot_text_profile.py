@@ -39,8 +39,10 @@ FAULT = re.compile(r"^\s*(\S+)\s+(\d+)\s.*address=(0x[0-9a-f]+) ip=0x[0-9a-f]+ e
 
 def symbols(binary):
     """(address, size, mangled name) of the binary's functions and data, sorted."""
-    out = subprocess.run(["nm", "-n", "-S", "--defined-only", binary], capture_output=True, text=True,
-                         check=True).stdout
+    r = subprocess.run(["nm", "-n", "-S", "--defined-only", binary], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"hot_text_profile: nm {binary}: {r.stderr.strip()}")
+    out = r.stdout
     syms = []
     for line in out.splitlines():
         f = line.split()
@@ -99,7 +101,8 @@ def faults(glassrun, tmp):
             r = run(["bash", os.path.join(REPO, "tools", "mkbundle"), "--glassrun", glassrun, "-o", bundles[name],
                      "--", *argv])
             if r.returncode != 0:
-                sys.exit(f"hot_text_profile: mkbundle: {r.stderr.strip()}")
+                last = (r.stderr.strip().splitlines() or [f"exit {r.returncode}"])[-1]
+                sys.exit(f"hot_text_profile: mkbundle: {last}")
     a, b, script = lifecycle(glassrun, bundles, root)
     data = os.path.join(tmp, "perf.data")
     try:
@@ -142,6 +145,23 @@ def main():
         sys.exit(f"hot_text_profile: --out {args.out}: the build links {default_list}; another list needs --relink")
     relink = args.relink or f"cmake --build {args.build} --target glassrun"
     glassrun = os.path.abspath(args.glassrun or os.path.join(args.build, "runtime", "glassrun"))
+    # A round that fails puts the list (and the binary) back as they were.
+    before_run = open(args.out).read() if os.path.exists(args.out) else None
+    try:
+        names = profile_rounds(args, relink, glassrun)
+    except BaseException:
+        if before_run is None:
+            os.unlink(args.out)
+        else:
+            with open(args.out, "w") as f:
+                f.write(before_run)
+        run(["bash", "-c", relink])
+        raise
+    print(f"hot_text_profile: {len(names)} names -> {args.out}")
+
+
+def profile_rounds(args, relink, glassrun):
+    """The rounds; returns the list as written to args.out and linked."""
     names, listed = [], set()
     with tempfile.TemporaryDirectory(prefix="hot-text-") as tmp:
         for round_ in range(1, args.rounds + 1):
@@ -150,6 +170,8 @@ def main():
             if r.returncode != 0:
                 sys.exit(f"hot_text_profile: relink `{relink}`: exit {r.returncode}: {r.stderr.strip()[-400:]}")
             syms = symbols(glassrun)
+            if not syms:
+                sys.exit(f"hot_text_profile: {glassrun}: no symbols (stripped?)")
             starts = [a for a, _, _ in syms]
             seen = faults(glassrun, tmp)
             new = []
@@ -171,8 +193,10 @@ def main():
         else:
             print(f"hot_text_profile: still adding after {args.rounds} rounds; the list is written as it stands")
         write_list(args.out, names)
-        run(["bash", "-c", relink])
-    print(f"hot_text_profile: {len(names)} names -> {args.out}")
+        r = run(["bash", "-c", relink])
+        if r.returncode != 0:
+            sys.exit(f"hot_text_profile: relink `{relink}`: exit {r.returncode}: {r.stderr.strip()[-400:]}")
+    return names
 
 
 if __name__ == "__main__":
