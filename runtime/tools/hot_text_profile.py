@@ -14,12 +14,14 @@ this script writes.
 In rounds: link glassrun with the list so far (`cmake --build BUILD
 --target glassrun`), run the lifecycle (create, start, state, exec, ps,
 pause, resume, events --stats, update, list, kill, delete, run) on busybox
-bundles under `perf record -e exceptions:page_fault_user`, and append the
+bundles under `perf record -e exceptions:page_fault_user`, and list the
 function (or data object) under each page fault of glassrun's processes
 that is not listed yet (the container's init and exec'd process count until
-their execve). A fault shows only the first piece touched in a 64 KiB
-window; the rest show once that piece has moved, so the list grows until a
-round adds nothing. Names the code no longer has are harmless (lld skips
+their execve), right after the one under that process's fault before it, so
+that code run together lies together (the start-up, a command's steps). A
+round that fails puts the list and the binary back as they were. A fault
+shows only the first piece touched in a 64 KiB window; the rest show once
+that piece has moved, so the list grows until a round adds nothing. Names the code no longer has are harmless (lld skips
 them); run it again after the commands' paths change.
 """
 import argparse
@@ -34,7 +36,7 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-FAULT = re.compile(r"^\s*(\S+)\s+(\d+)\s.*address=(0x[0-9a-f]+) ip=0x[0-9a-f]+ error_code=(0x[0-9a-f]+)")
+FAULT = re.compile(r"^\s*(\S+)\s+(\d+)\s.*address=(0x[0-9a-f]+) ip=0x[0-9a-f]+ error_code=")
 
 
 def symbols(binary):
@@ -42,9 +44,8 @@ def symbols(binary):
     r = subprocess.run(["nm", "-n", "-S", "--defined-only", binary], capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"hot_text_profile: nm {binary}: {r.stderr.strip()}")
-    out = r.stdout
     syms = []
-    for line in out.splitlines():
+    for line in r.stdout.splitlines():
         f = line.split()
         if len(f) == 4 and f[2] in "tTWwidDbBrRvV":
             syms.append((int(f[0], 16), int(f[1], 16), f[3]))
@@ -55,6 +56,15 @@ def symbols(binary):
 
 def run(argv, **kw):
     return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, **kw)
+
+
+def brief(r):
+    """One line of what a failed command said: its first line that is not a
+    heading ("Error:", "Traceback ...:") or a traceback's indented frame."""
+    for line in r.stderr.splitlines():
+        if line.strip() and not line.startswith(" ") and not line.rstrip().endswith(":"):
+            return line.strip()
+    return f"exit {r.returncode}"
 
 
 def lifecycle(glassrun, bundles, root):
@@ -101,15 +111,14 @@ def faults(glassrun, tmp):
             r = run(["bash", os.path.join(REPO, "tools", "mkbundle"), "--glassrun", glassrun, "-o", bundles[name],
                      "--", *argv])
             if r.returncode != 0:
-                last = (r.stderr.strip().splitlines() or [f"exit {r.returncode}"])[-1]
-                sys.exit(f"hot_text_profile: mkbundle: {last}")
+                sys.exit(f"hot_text_profile: mkbundle: {brief(r)}")
     a, b, script = lifecycle(glassrun, bundles, root)
     data = os.path.join(tmp, "perf.data")
     try:
         r = run(["perf", "record", "-q", "-o", data, "-e", "exceptions:page_fault_user", "--", "bash", "-ec",
                  script])
         if r.returncode != 0:
-            sys.exit(f"hot_text_profile: the profiled commands failed: {r.stderr.strip()[-400:]}")
+            sys.exit(f"hot_text_profile: the profiled commands failed: {brief(r)}")
         trace = run(["perf", "script", "-i", data, "-F", "comm,pid,trace"], check=True).stdout
     finally:
         for cid in (a, b):
@@ -120,6 +129,12 @@ def faults(glassrun, tmp):
         if m and m[1] == os.path.basename(glassrun)[:15]:
             out.append((int(m[2]), int(m[3], 16)))
     return out
+
+
+def relink_or_exit(relink):
+    r = run(["bash", "-c", relink])
+    if r.returncode != 0:
+        sys.exit(f"hot_text_profile: relink `{relink}`: exit {r.returncode}: {brief(r)}")
 
 
 def write_list(path, names):
@@ -166,23 +181,19 @@ def profile_rounds(args, relink, glassrun):
     with tempfile.TemporaryDirectory(prefix="hot-text-") as tmp:
         for round_ in range(1, args.rounds + 1):
             write_list(args.out, names)
-            r = run(["bash", "-c", relink])
-            if r.returncode != 0:
-                sys.exit(f"hot_text_profile: relink `{relink}`: exit {r.returncode}: {r.stderr.strip()[-400:]}")
+            relink_or_exit(relink)
             syms = symbols(glassrun)
             if not syms:
                 sys.exit(f"hot_text_profile: {glassrun}: no symbols (stripped?)")
             starts = [a for a, _, _ in syms]
             seen = faults(glassrun, tmp)
             new = []
-            before = {}  # pid -> the symbol of its previous fault
+            before = {}  # pid -> the symbol of its previous fault: the new name goes after it
             for pid, addr in seen:
                 name = containing(syms, starts, addr)
                 if name and name not in listed:
                     listed.add(name)
                     new.append(name)
-                    # Next to what ran just before it, so that code run
-                    # together lies together (the start-up, a command's steps).
                     prev = before.get(pid)
                     names.insert(names.index(prev) + 1 if prev in listed else len(names), name)
                 if name:
@@ -193,9 +204,7 @@ def profile_rounds(args, relink, glassrun):
         else:
             print(f"hot_text_profile: still adding after {args.rounds} rounds; the list is written as it stands")
         write_list(args.out, names)
-        r = run(["bash", "-c", relink])
-        if r.returncode != 0:
-            sys.exit(f"hot_text_profile: relink `{relink}`: exit {r.returncode}: {r.stderr.strip()[-400:]}")
+        relink_or_exit(relink)
     return names
 
 
