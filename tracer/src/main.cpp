@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -203,33 +205,41 @@ void install_stop_signals() {
 
 int wait_status_code(int st) { return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st); }
 
-// The command, forked and held on a pipe until it is followed and
+// The command, started and held on a pipe until it is followed and
 // everything is attached, so that its very first syscalls are seen.
 // `exec_error` (CLOEXEC) carries errno back if execv fails.
 class HeldCommand {
  public:
-  HeldCommand(const std::string& path, const std::vector<std::string>& command) : name_(command[0]) {
+  // The child shares this process's memory until it execs (CLONE_VM, on a
+  // stack of its own, as posix_spawn's): no page tables copied and no
+  // copy-on-write faults on either side while it waits, ~1 ms of a traced
+  // command's start on a PVM guest (docs/BENCHMARKS.md, session 18). Not
+  // CLONE_VFORK: it waits for release() while this process talks to the
+  // tracer. So the child runs only the system calls in held_child(), on
+  // values made here, and signals stay blocked until its handlers are reset.
+  HeldCommand(const std::string& path, const std::vector<std::string>& command)
+      : name_(command[0]), path_(path), args_(command) {
+    for (auto& a : args_) argv_.push_back(a.data());
+    argv_.push_back(nullptr);
     int p1[2], p2[2];
     if (pipe2(p1, O_CLOEXEC) || pipe2(p2, O_CLOEXEC)) die(fmt::format("pipe: {}", strerror(errno)));
     glassrun::UniqueFd go_read(p1[0]), err_write(p2[1]);
     go_write_.reset(p1[1]), err_read_.reset(p2[0]);
-    pid_ = fork();
-    if (pid_ < 0) die(fmt::format("fork: {}", strerror(errno)));
-    if (pid_ == 0) {
-      signal(SIGINT, SIG_DFL);
-      signal(SIGTERM, SIG_DFL);
-      go_write_.reset();
-      char c;
-      if (read(go_read.get(), &c, 1) != 1) _exit(127);  // the tracer gave up
-      std::vector<char*> argv;
-      for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(path.c_str(), argv.data());
-      int e = errno;
-      (void)!write(err_write.get(), &e, sizeof(e));
-      _exit(127);
-    }
+    child_ = {path_.c_str(), argv_.data(), go_read.get(), go_write_.get(), err_write.get(), {}};
+    stack_ = mmap(nullptr, kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack_ == MAP_FAILED) die(fmt::format("mmap (the command's stack): {}", strerror(errno)));
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    child_.mask = old;
+    pid_ = clone(held_child, static_cast<char*>(stack_) + kStack, CLONE_VM | SIGCHLD, &child_);
+    int e = errno;
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (pid_ < 0) die(fmt::format("clone: {}", strerror(e)));
   }
+  ~HeldCommand() { munmap(stack_, kStack); }
+  HeldCommand(const HeldCommand&) = delete;
+  HeldCommand& operator=(const HeldCommand&) = delete;
   pid_t pid() const { return pid_; }
   // Lets it exec; exits 127 naming the command if that failed.
   void release() {
@@ -240,12 +250,45 @@ class HeldCommand {
       waitpid(pid_, nullptr, 0);
       die(fmt::format("cannot start {}: {}", name_, strerror(e)), 127);
     }
+    // It has exec'd (err_write closed on exec): the stack is ours again.
   }
   // Before release: it never runs the command.
   void abandon() { kill(pid_, SIGKILL), waitpid(pid_, nullptr, 0); }
 
  private:
-  std::string name_;
+  static constexpr std::size_t kStack = 64 << 10;
+  struct Child {
+    const char* path;
+    char* const* argv;
+    int go_read, go_write, err_write;
+    sigset_t mask;
+  };
+  // In the child, on its own stack and this process's memory: system calls
+  // on the values of Child only (an error's errno lands in the parent's
+  // thread-local errno, which the parent is not reading then: it waits in
+  // release() or abandon()).
+  static int held_child(void* arg) {
+    auto* c = static_cast<Child*>(arg);
+    // The handlers install_stop_signals() set would write the parent's
+    // memory; exec resets them, this covers the wait before it.
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig : {SIGINT, SIGTERM, SIGCHLD}) sigaction(sig, &dfl, nullptr);
+    sigprocmask(SIG_SETMASK, &c->mask, nullptr);
+    close(c->go_write);
+    char g;
+    if (read(c->go_read, &g, 1) != 1) _exit(127);  // the tracer gave up
+    execv(c->path, c->argv);
+    int e = errno;
+    (void)!write(c->err_write, &e, sizeof(e));
+    _exit(127);
+  }
+
+  std::string name_, path_;
+  std::vector<std::string> args_;
+  std::vector<char*> argv_;
+  Child child_{};
+  void* stack_ = MAP_FAILED;
   pid_t pid_ = -1;
   glassrun::UniqueFd go_write_, err_read_;
 };

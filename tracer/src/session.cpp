@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -475,7 +476,10 @@ UniqueFd lock_dir(const std::string& dir) {
 
 }  // namespace
 
-int session_start(const std::string& dir, bool verbose, const SessionOptions& options) {
+int session_start(const std::string& given_dir, bool verbose, const SessionOptions& options) {
+  // The daemon works from / (daemon_main): a relative directory is made
+  // absolute here, where it was meant.
+  const std::string dir = std::filesystem::absolute(given_dir).lexically_normal().string();
   bool created = mkdir(dir.c_str(), 0700) == 0;
   if (!created && errno != EEXIST) throw TracerError(fmt::format("session: mkdir {}: {}", dir, strerror(errno)));
   UniqueFd lock = lock_dir(dir);

@@ -355,6 +355,49 @@ def test_command_not_found(workdir):
     assert r.stderr.strip() == "glasstrace: command not found: no-such-command-xyz"
 
 
+def test_the_command_shares_the_tracers_memory_until_it_execs(workdir):
+    """The command is started with clone(CLONE_VM) on a stack of its own and
+    held there, not forked: no page tables copied, no copy-on-write faults
+    on either side while it waits to be followed (docs/TRACER.md). strace
+    shows the clone whose child executes the command; a fork has no CLONE_VM."""
+    log = workdir / "clones.txt"
+    r = run(["strace", "-f", "-qq", "-o", log, "-e", "trace=clone,clone3,fork,vfork,execve",
+             GLASSTRACE, "--no-session", "-o", workdir / "t.jsonl", "--", "true"])
+    assert r.returncode == 0, r.stderr
+    lines = log.read_text().splitlines()
+    command = [line.split()[0] for line in lines if re.search(r'execve\("[^"]*/true"', line)]
+    assert len(command) == 1, lines
+    made = [line for line in lines if re.search(r"\b(clone3?|v?fork)\(.*= " + command[0] + "$", line)]
+    assert len(made) == 1, lines
+    assert "CLONE_VM" in made[0] and "CLONE_VFORK" not in made[0], made[0]
+    events = load(workdir / "t.jsonl")
+    assert [e["decoded"]["pathname"] for e in syscalls(events, "execve")] == [shutil.which("true")]
+
+
+@pytest.mark.parametrize("session_use", ["--no-session", "--session"])
+def test_a_command_that_cannot_be_executed_exits_127_naming_it(workdir, session_use, tmp_path):
+    """execv fails in the held command (ENOEXEC: not a program): its errno
+    comes back over the pipe, the tracer says so in one line and exits 127,
+    with or without a session; nothing is left running."""
+    bad = workdir / "not-a-program"
+    bad.write_bytes(b"\x7fELF\x02\x01\x01 no program here\n")
+    bad.chmod(0o755)
+    env = dict(os.environ)
+    if session_use == "--session":
+        sdir = tmp_path / "session"
+        started = run([GLASSTRACE, "session", "start", "--dir", sdir])
+        assert started.returncode == 0, started.stderr
+        env["GLASSTRACE_SESSION_DIR"] = str(sdir)
+    try:
+        r = run([GLASSTRACE, session_use, "-o", workdir / "t.jsonl", "--", bad], env=env)
+    finally:
+        if session_use == "--session":
+            run([GLASSTRACE, "session", "stop", "--dir", sdir])
+    assert r.returncode == 127, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == f"glasstrace: cannot start {bad}: Exec format error", r.stderr
+    assert not run(["pgrep", "-f", str(bad)]).stdout
+
+
 def test_not_root_is_a_clear_error(workdir):
     os.chmod(workdir, 0o777)
     r = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",

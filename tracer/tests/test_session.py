@@ -105,6 +105,25 @@ def test_start_record_stop_leaves_nothing(session, workdir):
     assert status.returncode == 1 and "no glasstrace session runs" in status.stdout
 
 
+def test_a_relative_directory_is_where_it_was_meant(session, workdir):
+    """`session start --dir D` with D relative to the caller's directory:
+    the daemon works from / but listens in D as the caller meant it (it
+    used to fail: `listening on D/glasstrace.sock: No such file or
+    directory`), and clients find it by the same relative D."""
+    rel = session.dir.name
+    cwd = session.dir.parent
+    r = run([GLASSTRACE, "session", "start", "--dir", rel], cwd=cwd)
+    assert r.returncode == 0, r.stderr
+    session.pids.append(session.pid())
+    assert (session.dir / "glasstrace.sock").is_socket()
+    out = workdir / "s.jsonl"
+    r = run([GLASSTRACE, "-o", out, "--session", "--session-dir", rel, "--", "true"], cwd=cwd)
+    assert r.returncode == 0, r.stderr
+    assert first_exec(load(out))["comm"] == "true"
+    assert run([GLASSTRACE, "session", "stop", "--dir", rel], cwd=cwd).returncode == 0
+    assert daemon_gone(session.pids[-1], timeout=0)
+
+
 def first_exec(events):
     return next(e for e in events if e["type"] == "exec")
 
