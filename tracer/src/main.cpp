@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -226,18 +227,23 @@ class HeldCommand {
     glassrun::UniqueFd go_read(p1[0]), err_write(p2[1]);
     go_write_.reset(p1[1]), err_read_.reset(p2[0]);
     child_ = {path_.c_str(), argv_.data(), go_read.get(), go_write_.get(), err_write.get(), {}};
-    stack_ = mmap(nullptr, kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (stack_ == MAP_FAILED) die(fmt::format("mmap (the command's stack): {}", strerror(errno)));
+    void* stack = mmap(nullptr, kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) die(fmt::format("mmap (the command's stack): {}", strerror(errno)));
+    stack_.reset(stack);
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     child_.mask = old;
-    pid_ = clone(held_child, static_cast<char*>(stack_) + kStack, CLONE_VM | SIGCHLD, &child_);
+    pid_ = clone(held_child, static_cast<char*>(stack) + kStack, CLONE_VM | SIGCHLD, &child_);
     int e = errno;
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
     if (pid_ < 0) die(fmt::format("clone: {}", strerror(e)));
+    held_ = true;
   }
-  ~HeldCommand() { munmap(stack_, kStack); }
+  // A child still held runs on stack_: it goes first.
+  ~HeldCommand() {
+    if (held_) abandon();
+  }
   HeldCommand(const HeldCommand&) = delete;
   HeldCommand& operator=(const HeldCommand&) = delete;
   pid_t pid() const { return pid_; }
@@ -246,14 +252,18 @@ class HeldCommand {
     if (write(go_write_.get(), "g", 1) != 1) die(fmt::format("releasing the command: {}", strerror(errno)));
     go_write_.reset();
     int e = 0;
-    if (read(err_read_.get(), &e, sizeof(e)) == sizeof(e)) {
-      waitpid(pid_, nullptr, 0);
-      die(fmt::format("cannot start {}: {}", name_, strerror(e)), 127);
-    }
-    // It has exec'd (err_write closed on exec): the stack is ours again.
+    bool failed = read(err_read_.get(), &e, sizeof(e)) == sizeof(e);
+    if (failed) waitpid(pid_, nullptr, 0);
+    // Exec'd (err_write closed on exec: its memory is its own) or reaped:
+    // the stack is free.
+    held_ = false;
+    if (failed) die(fmt::format("cannot start {}: {}", name_, strerror(e)), 127);
   }
   // Before release: it never runs the command.
-  void abandon() { kill(pid_, SIGKILL), waitpid(pid_, nullptr, 0); }
+  void abandon() {
+    kill(pid_, SIGKILL), waitpid(pid_, nullptr, 0);
+    held_ = false;
+  }
 
  private:
   static constexpr std::size_t kStack = 64 << 10;
@@ -287,8 +297,12 @@ class HeldCommand {
   std::string name_, path_;
   std::vector<std::string> args_;
   std::vector<char*> argv_;
+  struct Unmap {
+    void operator()(void* p) const { munmap(p, kStack); }
+  };
   Child child_{};
-  void* stack_ = MAP_FAILED;
+  std::unique_ptr<void, Unmap> stack_;  // unmapped once ~HeldCommand() has let the child go
+  bool held_ = false;                   // a child runs on stack_, not yet exec'd or reaped
   pid_t pid_ = -1;
   glassrun::UniqueFd go_write_, err_read_;
 };
