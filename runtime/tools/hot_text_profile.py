@@ -19,12 +19,14 @@ busybox bundles; glasstrace: a command traced through a session, which
 every `glasstrace -- CMD` is while one runs, then one without, then `show`),
 and list the function (or data object) under each page fault of the
 binary's processes that is not listed yet (the container's init and exec'd
-process, the traced command, count until their execve), right after the one under that process's fault before it, so
-that code run together lies together (the start-up, a command's steps). A
+process, the traced command, count until their execve), right after the
+one under that process's fault before it, so that code run together lies
+together (the start-up, a command's steps). A
 round that fails puts the list and the binary back as they were. A fault
 shows only the first piece touched in a 64 KiB window; the rest show once
-that piece has moved, so the list grows until a round adds nothing. Names the code no longer has are harmless (lld skips
-them); run it again after the commands' paths change.
+that piece has moved, so the list grows until a round adds nothing. Names
+the code no longer has are harmless (lld skips them); run it again after the
+commands' paths change.
 """
 import argparse
 import bisect
@@ -101,7 +103,7 @@ def tracing(glasstrace, tmp):
     (the session's daemon started first: its faults are its own start-up,
     paid once per session), then without one, then rendered."""
     d, t = os.path.join(tmp, "session"), os.path.join(tmp, "trace.jsonl")
-    return [], "\n".join([
+    return "\n".join([
         f"{glasstrace} session start --dir {d} >/dev/null",
         f"{glasstrace} -o {t} --session --session-dir {d} -- true",
         f"{glasstrace} session stop --dir {d} >/dev/null",
@@ -125,7 +127,7 @@ def faults(kind, binary, tmp):
     """(pid, address) of the page faults of the binary's processes over its
     commands (kind: a key of LISTS), in order."""
     if kind == "glasstrace":
-        ids, script = tracing(binary, tmp)
+        script = tracing(binary, tmp)
         cleanup = [f"{binary} session stop --dir {os.path.join(tmp, 'session')}"]
     else:
         root = os.path.join(tmp, "root")
