@@ -219,7 +219,7 @@ class HeldCommand {
   // tracer. So the child runs only the system calls in held_child(), on
   // values made here, and signals stay blocked until its handlers are reset.
   HeldCommand(const std::string& path, const std::vector<std::string>& command)
-      : name_(command[0]), path_(path), args_(command) {
+      : path_(path), args_(command) {
     for (auto& a : args_) argv_.push_back(a.data());
     argv_.push_back(nullptr);
     int p1[2], p2[2];
@@ -257,7 +257,7 @@ class HeldCommand {
     // Exec'd (err_write closed on exec: its memory is its own) or reaped:
     // the stack is free.
     held_ = false;
-    if (failed) die(fmt::format("cannot start {}: {}", name_, strerror(e)), 127);
+    if (failed) die(fmt::format("cannot start {}: {}", args_[0], strerror(e)), 127);
   }
   // Before release: it never runs the command.
   void abandon() {
@@ -294,8 +294,8 @@ class HeldCommand {
     _exit(127);
   }
 
-  std::string name_, path_;
-  std::vector<std::string> args_;
+  std::string path_;
+  std::vector<std::string> args_;  // the command line; argv_ points into it
   std::vector<char*> argv_;
   struct Unmap {
     void operator()(void* p) const { munmap(p, kStack); }

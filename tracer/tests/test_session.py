@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from test_glasstrace import (GLASSRUN, GLASSTRACE, check_schema, containers, first_task_event, load, only_runc_races,  # noqa: F401
-                             make_bundle, run, runtime_binary, steps, workdir)
+from test_glasstrace import (GLASSRUN, GLASSTRACE, check_not_a_program_exits_127_naming_it, check_schema,  # noqa: F401
+                             containers, first_task_event, load, only_runc_races, make_bundle, run, runtime_binary,
+                             steps, workdir)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="glasstrace needs root to load BPF programs")
 
@@ -103,6 +104,11 @@ def test_start_record_stop_leaves_nothing(session, workdir):
     assert not [p for p in Path("/sys/fs/bpf").rglob("*") if "glasstrace" in p.name]
     status = run([GLASSTRACE, "session", "status", "--dir", session.dir])
     assert status.returncode == 1 and "no glasstrace session runs" in status.stdout
+
+
+def test_a_command_that_cannot_be_executed_exits_127_naming_it(session, workdir):
+    session.start()
+    check_not_a_program_exits_127_naming_it(workdir, "--session", env=session.env())
 
 
 def test_a_relative_directory_is_where_it_was_meant(session, workdir):
