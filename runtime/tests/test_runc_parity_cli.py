@@ -174,10 +174,18 @@ def test_events_stats_prints_one_object_in_runcs_layout(runtimes, make_bundle):
         event = json.loads(lines[0])
         assert (event["type"], event["id"]) == ("stats", cid)
         data = event["data"]
+        # memory.cache is the container's page cache, zero in one container
+        # and not in another: Go leaves it out when zero, so it is checked
+        # against its own raw counter (and its place, first) here and left
+        # out of the comparison between the two runtimes.
+        memory = list(data["memory"])
+        assert ("cache" in memory) == (data["memory"]["raw"].get("cache", 0) != 0), data["memory"]
+        assert "cache" not in memory or memory[0] == "cache", memory
+        memory = [k for k in memory if k != "cache"]
         # Values differ between two containers, and Go leaves zero counters
         # out: compare the layout of the parts whose keys do not depend on
         # counters (every object's order is compared where keys are shared).
-        return (list(event), list(data), shape(data["cpuset"]), list(data["memory"]),
+        return (list(event), list(data), shape(data["cpuset"]), memory,
                 list(data["memory"]["usage"]), list(data["pids"]), list(data["cpu"]),
                 list(data["cpu"]["throttling"]),
                 [list(v) for v in data["hugetlb"].values()], sorted(data["hugetlb"]),
