@@ -356,6 +356,53 @@ def test_the_parent_cpuset_is_read_once_per_file(glassrun, fast_bundle, tmp_path
     assert opened["cpuset/cpuset.cpus"] == 1 and opened["cpuset/cpuset.mems"] == 1, opened
 
 
+def test_cgroup_facts_are_read_only_for_the_limits_that_need_them(glassrun, fast_bundle, tmp_path):
+    """Whether swap accounting is on, the memory limit and usage now, and
+    whether block I/O weights are BFQ's only decide how memory and blockIO
+    limits are written: a config without them does not look (9 calls per
+    `run` on a v1 host did, for every container). With a memory limit they
+    are still looked at."""
+    facts = ("memory.memsw.limit_in_bytes", "memory.usage_in_bytes", "memory.current", "blkio.weight",
+             "blkio.bfq.weight", "io.bfq.weight")
+    b = fast_bundle("true")
+    assert not b.config["linux"].get("resources", {}).get("memory"), b.config["linux"]
+    lines = straced_run(glassrun, b, tmp_path / "plain", "%file")
+    assert any("mkdirat(" in x for x in lines), lines  # the cgroups were made under the trace
+    assert [x for x in lines if any(f in x for f in facts)] == []
+    b.edit(lambda c: c["linux"].setdefault("resources", {}).__setitem__("memory", {"limit": 64 << 20}))
+    lines = straced_run(glassrun, b, tmp_path / "limited", "%file")
+    v1 = Path("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists()
+    fact = "memory.memsw.limit_in_bytes" if v1 else "memory.current"
+    assert [x for x in lines if fact in x], lines
+
+
+def test_a_run_does_not_ask_whether_the_cgroups_it_made_are_frozen(glassrun, fast_bundle, tmp_path):
+    """A cgroup this run has just made is not frozen itself (a frozen
+    parent does not make it so): only a cgroup that was there before is
+    asked (test_reliability's frozen target is refused). Two files on a v1
+    host, opened and read each."""
+    lines = straced_run(glassrun, fast_bundle("true"), tmp_path / "trace", "%file")
+    assert any("mkdirat(" in x for x in lines), lines
+    asked = [x for x in lines if any(f in x for f in ("freezer.state", "freezer.self_freezing", "cgroup.freeze"))]
+    assert asked == [], asked
+
+
+def test_ambient_capabilities_the_sets_do_not_allow_are_not_asked_for(glassrun, fast_bundle, tmp_path):
+    """The kernel refuses to raise an ambient capability that is not both
+    permitted and inheritable (EPERM, which runc ignores): the default
+    config's three are not asked for. One the sets allow is raised."""
+    b = fast_bundle("true")
+    caps = b.config["process"]["capabilities"]
+    assert caps.get("ambient") and not set(caps["ambient"]) <= set(caps.get("inheritable", [])), caps
+    lines = straced_run(glassrun, b, tmp_path / "default", "prctl")
+    assert any("PR_CAPBSET_DROP" in x for x in lines), lines  # the init's capability step is in the trace
+    assert [x for x in lines if "PR_CAP_AMBIENT_RAISE" in x] == []
+    b.edit(lambda c: c["process"]["capabilities"].__setitem__("inheritable", ["CAP_KILL"]))
+    lines = straced_run(glassrun, b, tmp_path / "allowed", "prctl")
+    raised = [x for x in lines if "PR_CAP_AMBIENT_RAISE" in x]
+    assert len(raised) == 1 and "CAP_KILL" in raised[0] and raised[0].endswith(" = 0"), raised
+
+
 def test_default_devices_take_one_mknod_each(glassrun, fast_bundle, tmp_path):
     """As runc: made with the umask cleared and owned by the init's uid and
     gid (the config's 0:0), so neither a chmod nor a chown follows, and on

@@ -83,8 +83,9 @@ void apply_sets(const spec::Capabilities& c) {
     throw_sys("prctl PR_CAP_AMBIENT_CLEAR_ALL");
   if (!c.ambient) return;
   for (int cap : *c.ambient) {
-    if (cap > last_cap()) continue;
-    // runc ignores ambient capabilities the inheritable/permitted sets do not allow.
+    // runc ignores ambient capabilities the inheritable/permitted sets do not
+    // allow; the kernel refuses them (EPERM), so they are not asked for.
+    if (cap > last_cap() || !contains(c.permitted, cap) || !contains(c.inheritable, cap)) continue;
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0 && errno != EPERM)
       throw_sys(fmt::format("prctl PR_CAP_AMBIENT_RAISE {}", to_name(cap)));
   }

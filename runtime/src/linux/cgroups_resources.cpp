@@ -315,6 +315,10 @@ std::optional<std::string> v2_swap_max(int64_t swap, int64_t memory) {
   return std::to_string(swap - memory);
 }
 
+FactsWanted facts_wanted(const json& resources) {
+  return {section(resources, "memory").present(), section(resources, "blockIO").present()};
+}
+
 std::vector<FileWrite> plan_v1(const json& resources, const CgroupFacts& facts) {
   Section unified = section(resources, "unified");
   if (unified.present() && !unified.raw()->empty()) fail("{}: requires cgroup v2", unified.path());

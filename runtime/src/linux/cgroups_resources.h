@@ -49,6 +49,15 @@ uint64_t blkio_weight_to_io_weight(uint64_t weight);
 // memory.swap (memory+swap in the spec) → memory.swap.max; nullopt: leave it.
 std::optional<std::string> v2_swap_max(int64_t swap, int64_t memory);
 
+// Which CgroupFacts the plans read for these resources. Each fact costs
+// system calls on the live cgroup; most containers set no memory or blockIO
+// limits and need none of them.
+struct FactsWanted {
+  bool memory = false;
+  bool io = false;
+};
+FactsWanted facts_wanted(const nlohmann::json& resources);
+
 std::vector<FileWrite> plan_v1(const nlohmann::json& resources, const CgroupFacts& facts);
 std::vector<FileWrite> plan_v2(const nlohmann::json& resources, const CgroupFacts& facts);
 // v1 devices.deny "a" and then each rule: with "allow" rules to devices.allow.

@@ -148,7 +148,8 @@ class V1Manager : public Manager {
 
   CgroupFacts facts(const nlohmann::json& resources) const {
     CgroupFacts f;
-    if (auto it = paths_.find("memory"); it != paths_.end()) {
+    FactsWanted wanted = facts_wanted(resources);
+    if (auto it = paths_.find("memory"); wanted.memory && it != paths_.end()) {
       const std::string& mem = it->second;
       f.memsw = fs::exists(fs::join(mem, "memory.memsw.limit_in_bytes"));
       if (auto lim = fs::read_value_if_exists(fs::join(mem, "memory.limit_in_bytes")))
@@ -156,7 +157,7 @@ class V1Manager : public Manager {
       if (auto use = fs::read_value_if_exists(fs::join(mem, "memory.usage_in_bytes")))
         f.memory_usage = fs::parse_uint(*use, mem);
     }
-    if (auto it = paths_.find("blkio"); it != paths_.end())
+    if (auto it = paths_.find("blkio"); wanted.io && it != paths_.end())
       f.bfq = !fs::exists(fs::join(it->second, "blkio.weight")) && fs::exists(fs::join(it->second, "blkio.bfq.weight"));
     return f;
   }

@@ -100,7 +100,7 @@ class V2Manager : public Manager {
   }
 
   void update_resources(const nlohmann::json& resources) override {
-    apply_writes(plan_v2(resources, facts()), {{"", path_}});
+    apply_writes(plan_v2(resources, facts(resources)), {{"", path_}});
   }
 
   void add_process(pid_t pid) override {
@@ -158,11 +158,12 @@ class V2Manager : public Manager {
     }
   }
 
-  CgroupFacts facts() const {
+  CgroupFacts facts(const nlohmann::json& resources) const {
     CgroupFacts f;
-    if (auto cur = fs::read_value_if_exists(fs::join(path_, "memory.current")))
+    FactsWanted wanted = facts_wanted(resources);
+    if (auto cur = wanted.memory ? fs::read_value_if_exists(fs::join(path_, "memory.current")) : std::nullopt)
       f.memory_usage = fs::parse_uint(*cur, path_);
-    f.bfq = fs::exists(fs::join(path_, "io.bfq.weight"));
+    f.bfq = wanted.io && fs::exists(fs::join(path_, "io.bfq.weight"));
     return f;
   }
 
