@@ -214,6 +214,19 @@ TEST(CgroupResources, V1MemoryCpuPids) {
   EXPECT_EQ(render(plan_v1(r, {})), want);
 }
 
+// The live cgroup is asked only for what the config's limits need.
+TEST(CgroupResources, FactsAreWantedOnlyForMemoryAndBlockIO) {
+  auto wanted = [](const char* text) {
+    FactsWanted w = facts_wanted(json::parse(text));
+    return std::pair{w.memory, w.io};
+  };
+  EXPECT_EQ(wanted(R"({"devices":[{"allow":false,"access":"rwm"}]})"), std::pair(false, false));
+  EXPECT_EQ(wanted(R"({"cpu":{"shares":512},"pids":{"limit":10},"memory":null})"), std::pair(false, false));
+  EXPECT_EQ(wanted(R"({"memory":{"limit":1048576}})"), std::pair(true, false));
+  EXPECT_EQ(wanted(R"({"blockIO":{"weight":500}})"), std::pair(false, true));
+  EXPECT_EQ(wanted("null"), std::pair(false, false));
+}
+
 TEST(CgroupResources, V1MemorySwapOrderFollowsCurrentLimit) {
   json r = {{"memory", {{"limit", 100}, {"swap", 200}}}};
   CgroupFacts fresh;  // unlimited now: lowering, memory first
