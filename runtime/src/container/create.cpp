@@ -98,8 +98,9 @@ state::Extras record_pieces(const state::ContainerDir& dir, const spec::Config& 
 // runc refuses at once rather than starting an init that would never run.
 // Only a cgroup that was there before can be frozen: one this run has just
 // made is not frozen itself (frozen() reads its own state, not its
-// parent's), so a run with all of its cgroups new asks nothing.
-void refuse_frozen(const cgroups::Manager& cg, const std::vector<std::string>& made) {
+// parent's), so a run that made all of its cgroups asks nothing.
+void refuse_frozen(const cgroups::Manager& cg) {
+  std::vector<std::string> made = cg.created_dirs();
   auto is_new = [&](const auto& ctrl_dir) { return std::find(made.begin(), made.end(), ctrl_dir.second) != made.end(); };
   if (auto paths = cg.paths(); std::all_of(paths.begin(), paths.end(), is_new)) return;
   bool frozen = false;
@@ -137,7 +138,7 @@ std::shared_ptr<cgroups::Manager> make_cgroups(const spec::Config& c, const std:
     return cgroups::from_state({}, {});
   }
   cleanup.add([cg] { cg->destroy(); });
-  refuse_frozen(*cg, recorded.created_cgroups);
+  refuse_frozen(*cg);
   // Also without linux.resources: the default device rules apply (as runc).
   cg->apply_resources(c.linux_section("resources"));
   return cg;
