@@ -117,8 +117,16 @@ static __always_inline void fill_ids(struct gt_task *t) {
 // namespace itself is fixed at clone. Checking one pointer instead of
 // reading ~8 fields through the pid and nsproxy structs was ~50 ns off
 // every record (bpf_stats).
+//
+// Its cgroup id likewise, by its css_set (task->cgroups): a move to another
+// cgroup gives the task another css_set, found or allocated while it still
+// holds the old one, so never at the same address. One pointer compare
+// instead of bpf_get_current_cgroup_id was ~40 ns off every traced syscall
+// (the syscall figure of bench/tracer_cost.py, docs/BENCHMARKS.md).
 struct task_ids {
   __u64 nsproxy;
+  __u64 cgroups;  // the css_set cgroup_id was read for; 0: none yet
+  __u64 cgroup_id;
   __u32 ns_pid, ns_tid, mntns, pidns;
 };
 
@@ -187,20 +195,32 @@ static __always_inline bool followed_state(struct task_struct *task, struct task
 // The task fields but comm, with `st` the task's state (NULL: none).
 static __always_inline void fill_task_ids(struct gt_task *t, struct task_struct *task, struct task_state *st) {
   fill_ids(t);
+  // Read, not loaded through the BTF pointer: plain loads made the verifier
+  // 3-5x slower on every program (load phase 15 -> 33 ms).
   __u64 nsproxy = (__u64)BPF_CORE_READ(task, nsproxy);
+  __u64 cgroups = (__u64)BPF_CORE_READ(task, cgroups);
   struct task_ids fresh;
-  struct task_ids *ids = st ? &st->ids : NULL;
-  if (!ids || !nsproxy || ids->nsproxy != nsproxy) {
+  struct task_ids *ids;
+  if (st) {
+    ids = &st->ids;
+    if (!nsproxy || ids->nsproxy != nsproxy) {
+      read_task_ids(task, ids);
+      ids->nsproxy = nsproxy;
+    }
+  } else {
     read_task_ids(task, &fresh);
-    fresh.nsproxy = nsproxy;
-    if (st) st->ids = fresh;
+    fresh.cgroups = 0;
     ids = &fresh;
+  }
+  if (!cgroups || ids->cgroups != cgroups) {
+    ids->cgroup_id = bpf_get_current_cgroup_id();
+    ids->cgroups = cgroups;
   }
   t->ns_pid = ids->ns_pid;
   t->ns_tid = ids->ns_tid;
   t->pidns = ids->pidns;
   t->mntns = ids->mntns;
-  t->cgroup = bpf_get_current_cgroup_id();
+  t->cgroup = ids->cgroup_id;
 }
 
 // The header of a record of the current task, `st` its state (NULL: none).

@@ -226,6 +226,40 @@ def test_namespace_fields_follow_unshare_and_setns_in_one_task(workdir):
     assert {e["mntns"] for e in after} == {host}
 
 
+def cgroup2_mount():
+    for line in Path("/proc/mounts").read_text().splitlines():
+        fields = line.split()
+        if fields[2] == "cgroup2":
+            return Path(fields[1])
+    pytest.skip("no cgroup2 mounted")
+
+
+def test_cgroup_field_follows_a_move_to_another_cgroup(workdir):
+    """The BPF side keeps a task's cgroup id while its css_set is the same:
+    the records of one process after it moved itself into another cgroup
+    carry that cgroup's id, those before it the one it started in."""
+    mount = cgroup2_mount()
+    rel = next(line[3:] for line in Path("/proc/self/cgroup").read_text().splitlines() if line.startswith("0::"))
+    before = (mount / rel.lstrip("/")).stat().st_ino
+    target = mount / f"glasstrace-test-{uuid.uuid4().hex[:8]}"
+    target.mkdir()
+    try:
+        out = workdir / "t.jsonl"
+        script = f"echo $$ > {target}/cgroup.procs; read x < /dev/null; exit 0"
+        assert run([GLASSTRACE, "-o", out, "--", "sh", "-c", script]).returncode == 0
+        after = target.stat().st_ino
+    finally:
+        target.rmdir()
+    calls = syscalls(load(out))
+    move = next(e for e in calls if e["name"] == "write" and (e["decoded"].get("fd_path") or "").endswith("cgroup.procs"))
+    same = [e for e in calls if e["tid"] == move["tid"]]
+    earlier = [e for e in same if e["ts"] < move["ts"]]
+    later = [e for e in same if e["ts"] > move["ts"] + move["dur_ns"]]
+    assert earlier and later
+    assert {e["cgroup"] for e in earlier} == {before}
+    assert {e["cgroup"] for e in later} == {after} and after != before
+
+
 def test_calls_recorded_at_exit_are_one_record_with_their_entry_comm(workdir):
     """Calls that return without waiting (tracer/src/capture_plan.cpp) are
     recorded whole at their exit: one BPF record instead of an entry and an
