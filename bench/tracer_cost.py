@@ -145,6 +145,7 @@ def remove_trace(trace_file):
         pass
 
 
+FIGURES = ("loop", "attach", "syscall")
 SYSCALLS = 10000  # per bench_syscall_loop sample: ~2 MB of records, which the ring buffers hold
 
 
@@ -263,27 +264,28 @@ def bench(args):
         sessions = start_sessions(tracers, tmp)
         try:
             loop_variants = variants + [(label, s) for label, s in sessions if not s.via_glassrun]
-            for rt in runtimes:
+            for rt in runtimes if "loop" in args.figures else []:
                 lc.log(f"tracer_cost: {rt.name}: loops of {args.loop} runs, {args.rounds} rounds (+1 warm-up), "
                        f"{', '.join(v for v, _ in loop_variants)}")
                 interleaved(result, f"loop_{rt.name}", loop_variants, args.rounds,
                             lambda gt, rt=rt: loop_once(rt, bundle, args.loop, gt, trace_file), sessions,
                             steady=True)
             g = next((rt for rt in runtimes if rt.name == "glassrun"), None)
-            if g and args.attach_samples:
+            if g and args.attach_samples and "attach" in args.figures:
                 lc.log(f"tracer_cost: one glassrun run, {args.attach_samples} rounds, "
                        f"{', '.join(v for v, _ in variants + sessions)}")
                 interleaved(result, "attach", variants + sessions, args.attach_samples,
                             lambda gt: attach_once(g, bundle, gt, trace_file), sessions)
             loop_bin = os.path.join(os.path.dirname(os.path.dirname(args.glassrun)), "bench/bench_syscall_loop")
-            if args.syscall_rounds and os.access(loop_bin, os.X_OK):
-                lc.log(f"tracer_cost: {SYSCALLS} getppid() calls, {args.syscall_rounds} rounds, "
-                       f"{', '.join(v for v, _ in loop_variants)}")
-                interleaved(result, "syscall", loop_variants, args.syscall_rounds,
-                            lambda gt: syscall_once(loop_bin, gt, trace_file), sessions,
-                            steady=True)
-            elif args.syscall_rounds:
-                lc.log(f"tracer_cost: no syscall figure: {loop_bin} not built")
+            if "syscall" in args.figures and args.syscall_rounds:
+                if os.access(loop_bin, os.X_OK):
+                    lc.log(f"tracer_cost: {SYSCALLS} getppid() calls, {args.syscall_rounds} rounds, "
+                           f"{', '.join(v for v, _ in loop_variants)}")
+                    interleaved(result, "syscall", loop_variants, args.syscall_rounds,
+                                lambda gt: syscall_once(loop_bin, gt, trace_file), sessions,
+                                steady=True)
+                else:
+                    lc.log(f"tracer_cost: no syscall figure: {loop_bin} not built")
         finally:
             stop_sessions(sessions)
     finally:
@@ -371,6 +373,9 @@ def main():
     ap.add_argument("--glasstrace", nargs="+", metavar="[LABEL=]PATH",
                     help="tracer binaries to compare (default: the build's tracer/glasstrace)")
     ap.add_argument("--only", nargs="+", help="only these runtimes")
+    ap.add_argument("--figures", nargs="+", choices=FIGURES, default=list(FIGURES),
+                    help="only these figures (default: all); e.g. an A/B of two tracer builds on the syscall "
+                         "figure: --figures syscall --glasstrace old=A new=B")
     ap.add_argument("--youki", help=argparse.SUPPRESS)
     ap.add_argument("--results", default=os.path.join(HERE, "results"))
     ap.add_argument("--report", metavar="JSON", help="print the table of an existing result and exit")

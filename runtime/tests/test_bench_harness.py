@@ -1,5 +1,6 @@
 """The benchmark's own process starter (bench/spawn/bench_spawn.c): what the
 concurrent figure's batch mode reports, since the figure is computed from it."""
+import json
 import sys
 
 import pytest
@@ -83,3 +84,20 @@ def test_ratios_carry_a_confidence_interval_of_their_median():
     assert lc.with_ci(lc.summarize([1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6]), 3) == "1.300 [1.000-1.600]"
     assert lc.with_ci(lc.summarize([1.0, 1.1])) == "1.05"
     assert lc.with_ci(None) == "-"
+
+
+def test_tracer_cost_runs_only_the_figures_asked_for(tmp_path):
+    """`bench/tracer_cost.py --figures syscall` (an A/B of tracer builds on
+    one figure) measures that figure alone: no loop of any runtime and no
+    attach samples, each tracer variant and its session in the result."""
+    tracer = BUILD / "tracer" / "glasstrace"
+    if not (BUILD / "bench" / "bench_syscall_loop").exists() or not tracer.exists():
+        pytest.fail("bench_syscall_loop or glasstrace is not built (`make build` builds them)")
+    r = run([sys.executable, REPO / "bench" / "tracer_cost.py",
+             "--glassrun", BUILD / "runtime" / "glassrun", "--glasstrace", f"a={tracer}", f"b={tracer}",
+             "--figures", "syscall", "--syscall-rounds", "1", "--results", tmp_path], timeout=300)
+    assert r.returncode == 0, r.stderr
+    [result] = [json.loads(p.read_text()) for p in tmp_path.glob("tracer-cost-*.json")]
+    assert set(result["samples"]) == {"syscall"}
+    assert set(result["samples"]["syscall"]) == {"untraced", "a", "b", "a+session", "b+session"}
+    assert all(len(v) == 1 and v[0]["wall"] > 0 for v in result["samples"]["syscall"].values())
