@@ -120,9 +120,10 @@ static __always_inline void fill_ids(struct gt_task *t) {
 //
 // Its cgroup id likewise, by its css_set (task->cgroups): a move to another
 // cgroup gives the task another css_set, found or allocated while it still
-// holds the old one, so never at the same address. One pointer compare
-// instead of bpf_get_current_cgroup_id was ~40 ns off every traced syscall
-// (the syscall figure of bench/tracer_cost.py, docs/BENCHMARKS.md).
+// holds the old one, so never at the same address. One pointer read and
+// compare instead of bpf_get_current_cgroup_id: 20-40 ns off a traced
+// syscall in a tight loop, within the noise of bench/tracer_cost.py's
+// syscall figure (docs/BENCHMARKS.md "Session 20").
 struct task_ids {
   __u64 nsproxy;
   __u64 cgroups;  // the css_set cgroup_id was read for; 0: none yet
