@@ -25,6 +25,13 @@
             ("--trace+session": glassrun is the session's client itself).
             The other variants never use a session (GLASSTRACE_SESSION_DIR
             points nowhere).
+  start     the loop figure's script with no runs (`sh -c` of a loop of
+            `seq 0`), untraced and traced in the same variants: what every
+            traced loop pays once, whatever its length (glasstrace's own
+            process, the session's round trips, sh and seq recorded). With
+            the loop figure it gives each loop's "per run" ratio: the loop's
+            extra less the start's, over its untraced time less the start's
+            (the steady state of recording, runs only).
   syscall   what recording one syscall costs the traced task: a tight loop
             of N (10000) getppid() calls (bench_syscall_loop) times itself,
             untraced and traced; the ns per call, its ratio and the extra
@@ -33,6 +40,7 @@
             traced loops (the largest single process: glasstrace).
 
   bench/tracer_cost.py [--rounds 5] [--loop 20] [--attach-samples 20] [--syscall-rounds 10] [--markdown]
+                       [--figures loop start attach syscall]
                        [--glasstrace [LABEL=]PATH ...]
 
 Several --glasstrace binaries (e.g. before=/tmp/old/glasstrace after=build/...)
@@ -145,7 +153,7 @@ def remove_trace(trace_file):
         pass
 
 
-FIGURES = ("loop", "attach", "syscall")
+FIGURES = ("loop", "start", "attach", "syscall")
 SYSCALLS = 10000  # per bench_syscall_loop sample: ~2 MB of records, which the ring buffers hold
 
 
@@ -271,6 +279,11 @@ def bench(args):
                             lambda gt, rt=rt: loop_once(rt, bundle, args.loop, gt, trace_file), sessions,
                             steady=True)
             g = next((rt for rt in runtimes if rt.name == "glassrun"), None)
+            if g and "start" in args.figures:
+                lc.log(f"tracer_cost: the loop's script with no runs, {args.rounds} rounds, "
+                       f"{', '.join(v for v, _ in loop_variants)}")
+                interleaved(result, "start", loop_variants, args.rounds,
+                            lambda gt: loop_once(g, bundle, 0, gt, trace_file), sessions, steady=True)
             if g and args.attach_samples and "attach" in args.figures:
                 lc.log(f"tracer_cost: one glassrun run, {args.attach_samples} rounds, "
                        f"{', '.join(v for v, _ in variants + sessions)}")
@@ -319,12 +332,27 @@ def analyze(result):
                  "peak_rss_kib": max((s["rss"] for s in ok), default=None),
                  "events": statistics.median([s.get("events") or 0 for s in ok]) if ok else None,
                  "dropped": sum((s.get("dropped") or 0) for s in ok)}
+            if fig.startswith("loop_"):
+                v["per_run"] = per_run_ratio(tr, un, result["samples"].get("start", {}), label)
             phases = [s["phases_ms"] for s in ok if "phases_ms" in s]
             if phases:
                 v["phases_ms"] = {k: statistics.median(p.get(k, 0) for p in phases) for k in phases[0]}
             out[fig][label] = v
             first = first or tr
     result["summary"] = out
+
+
+def per_run_ratio(traced, untraced, start, label):
+    """A loop's traced / untraced with the start figure's medians taken out
+    of both: 1 + (extra - the start's extra) / (untraced - the start's
+    untraced), per round; None without start samples of this variant."""
+    pairs = [(t["wall"], u["wall"]) for t, u in zip(start.get(label, []), start.get("untraced", [])) if t and u]
+    if not pairs:
+        return None
+    start_extra = statistics.median(t - u for t, u in pairs)
+    start_untraced = statistics.median(u for _, u in pairs)
+    return lc.summarize([1 + (t - u - start_extra) / (u - start_untraced)
+                         for t, u in zip(traced, untraced) if t and u and u > start_untraced])
 
 
 def table(result, markdown=False):
@@ -334,7 +362,7 @@ def table(result, markdown=False):
             f"load {load[0]:.1f} at start, {result['settings']['rounds']} rounds of {result['settings']['loop']} runs, "
             f"{result['settings']['attach_samples']} attach rounds")
     rows = [["figure", "tracer", "untraced ms", "traced ms", "traced ÷ untraced (paired median [95 % CI])", "ratio min–max",
-             "CPU traced ÷ untraced", "÷ first tracer", "extra ms (median)", "peak RSS MiB", "events", "dropped"]]
+             "CPU traced ÷ untraced", "per run (start taken out)", "÷ first tracer", "extra ms (median)", "peak RSS MiB", "events", "dropped"]]
     phase_lines = []
     for fig, s in result["summary"].items():
         for label, v in s.items():
@@ -345,6 +373,7 @@ def table(result, markdown=False):
                          f"{v['traced_ms']:.1f}" if v["traced_ms"] else "-",
                          lc.with_ci(r, 3), f"{r['min']:.2f}–{r['max']:.2f}" if r else "-",
                          f"{v['cpu_ratio']['median']:.3f}" if v.get("cpu_ratio") else "-",
+                         lc.with_ci(v.get("per_run"), 3),
                          f"{v['vs_first']['median']:.3f}" if v.get("vs_first") else "-",
                          f"{x['median']:.1f}" if x else "-",
                          f"{v['peak_rss_kib'] / 1024:.1f}" if v["peak_rss_kib"] else "-",

@@ -101,3 +101,48 @@ def test_tracer_cost_runs_only_the_figures_asked_for(tmp_path):
     assert set(result["samples"]) == {"syscall"}
     assert set(result["samples"]["syscall"]) == {"untraced", "a", "b", "a+session", "b+session"}
     assert all(len(v) == 1 and v[0]["wall"] > 0 for v in result["samples"]["syscall"].values())
+
+
+def test_tracer_cost_takes_the_start_out_of_a_loop_per_run():
+    """tracer_cost.analyze: a loop's "per run" ratio is its extra less the
+    start figure's median extra, over its untraced time less the start's
+    median untraced time, round by round; none without start samples."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import tracer_cost as tc
+
+    def walls(*ms):
+        return [{"wall": x / 1e3, "cpu": x / 1e3, "rss": 1} for x in ms]
+
+    result = {"samples": {
+        "loop_glassrun": {"untraced": walls(200, 210, 190), "s": walls(220, 231, 210), "t": walls(230, 240, 220)},
+        "start": {"untraced": walls(10, 9, 11), "s": walls(15, 13, 16)},
+    }}
+    tc.analyze(result)
+    loop = result["summary"]["loop_glassrun"]
+    # start: extra 5, 4, 5 -> median 5 ms; untraced median 10 ms
+    want = [1 + (20 - 5) / (200 - 10), 1 + (21 - 5) / (210 - 10), 1 + (20 - 5) / (190 - 10)]
+    assert loop["s"]["per_run"]["median"] == pytest.approx(sorted(want)[1])
+    assert loop["s"]["ratio"]["median"] == pytest.approx(1.1)  # the whole loop's, unchanged
+    assert loop["t"]["per_run"] is None  # no start samples of this variant
+    assert "per_run" not in result["summary"]["start"]["s"]
+
+
+def test_tracer_cost_start_figure_runs_the_loop_script_without_runs(tmp_path):
+    """`--figures loop start`: the start samples (the loop's script with
+    `seq 0`) of every loop variant, and each traced loop variant's per-run
+    ratio computed from them."""
+    tracer = BUILD / "tracer" / "glasstrace"
+    if not tracer.exists():
+        pytest.fail("glasstrace is not built (`make build` builds it)")
+    r = run([sys.executable, REPO / "bench" / "tracer_cost.py", "--glassrun", BUILD / "runtime" / "glassrun",
+             "--glasstrace", tracer, "--only", "glassrun", "--figures", "loop", "start", "--rounds", "1",
+             "--loop", "1", "--results", tmp_path], timeout=300)
+    assert r.returncode == 0, r.stderr
+    [result] = [json.loads(p.read_text()) for p in tmp_path.glob("tracer-cost-*.json")]
+    assert set(result["samples"]) == {"loop_glassrun", "start"}
+    assert set(result["samples"]["start"]) == {"untraced", "traced", "traced+session"}
+    # the start's traces hold sh's own records and no container's
+    assert all(s["events"] > 0 for s in result["samples"]["start"]["traced+session"])
+    for label in ("traced", "traced+session"):
+        assert result["summary"]["loop_glassrun"][label]["per_run"]["n"] == 1
+    assert "per run (start taken out)" in r.stdout
