@@ -279,11 +279,12 @@ def bench(args):
                             lambda gt, rt=rt: loop_once(rt, bundle, args.loop, gt, trace_file), sessions,
                             steady=True)
             g = next((rt for rt in runtimes if rt.name == "glassrun"), None)
-            if g and "start" in args.figures:
+            if runtimes and "start" in args.figures:
+                # no run in it: which runtime's loop text it is does not matter
                 lc.log(f"tracer_cost: the loop's script with no runs, {args.rounds} rounds, "
                        f"{', '.join(v for v, _ in loop_variants)}")
                 interleaved(result, "start", loop_variants, args.rounds,
-                            lambda gt: loop_once(g, bundle, 0, gt, trace_file), sessions, steady=True)
+                            lambda gt: loop_once(runtimes[0], bundle, 0, gt, trace_file), sessions, steady=True)
             if g and args.attach_samples and "attach" in args.figures:
                 lc.log(f"tracer_cost: one glassrun run, {args.attach_samples} rounds, "
                        f"{', '.join(v for v, _ in variants + sessions)}")

@@ -127,22 +127,24 @@ def test_tracer_cost_takes_the_start_out_of_a_loop_per_run():
     assert "per_run" not in result["summary"]["start"]["s"]
 
 
-def test_tracer_cost_start_figure_runs_the_loop_script_without_runs(tmp_path):
+@pytest.mark.parametrize("runtime", ["glassrun", "runc"])
+def test_tracer_cost_start_figure_runs_the_loop_script_without_runs(tmp_path, runtime):
     """`--figures loop start`: the start samples (the loop's script with
     `seq 0`) of every loop variant, and each traced loop variant's per-run
-    ratio computed from them."""
+    ratio computed from them; also when glassrun's own loop is not asked
+    for (the start runs no runtime)."""
     tracer = BUILD / "tracer" / "glasstrace"
     if not tracer.exists():
         pytest.fail("glasstrace is not built (`make build` builds it)")
     r = run([sys.executable, REPO / "bench" / "tracer_cost.py", "--glassrun", BUILD / "runtime" / "glassrun",
-             "--glasstrace", tracer, "--only", "glassrun", "--figures", "loop", "start", "--rounds", "1",
+             "--glasstrace", tracer, "--only", runtime, "--figures", "loop", "start", "--rounds", "1",
              "--loop", "1", "--results", tmp_path], timeout=300)
     assert r.returncode == 0, r.stderr
     [result] = [json.loads(p.read_text()) for p in tmp_path.glob("tracer-cost-*.json")]
-    assert set(result["samples"]) == {"loop_glassrun", "start"}
+    assert set(result["samples"]) == {f"loop_{runtime}", "start"}
     assert set(result["samples"]["start"]) == {"untraced", "traced", "traced+session"}
     # the start's traces hold sh's own records and no container's
     assert all(s["events"] > 0 for s in result["samples"]["start"]["traced+session"])
     for label in ("traced", "traced+session"):
-        assert result["summary"]["loop_glassrun"][label]["per_run"]["n"] == 1
+        assert result["summary"][f"loop_{runtime}"][label]["per_run"]["n"] == 1
     assert "per run (start taken out)" in r.stdout
