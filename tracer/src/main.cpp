@@ -308,13 +308,20 @@ class HeldCommand {
 };
 
 // Binaries whose glassrun step probes are attached: the command's own, if it
-// has them, and those given with --usdt (each once).
+// has them, and those given with --usdt (each once). Named by absolute path:
+// a session's daemon, which attaches them, works from / (a relative
+// `-- build/runtime/glassrun` found nothing there).
 std::vector<std::string> usdt_targets(const std::optional<std::string>& cmd_path,
                                       const std::vector<std::string>& requested) {
+  auto absolute = [](const std::string& p) {
+    std::error_code ec;
+    auto a = std::filesystem::absolute(p, ec);
+    return ec ? p : a.lexically_normal().string();
+  };
   std::vector<std::pair<std::string, bool>> targets;  // path, explicit
-  if (cmd_path && gt::has_usdt_provider(*cmd_path, "glassrun")) targets.emplace_back(*cmd_path, false);
+  if (cmd_path && gt::has_usdt_provider(*cmd_path, "glassrun")) targets.emplace_back(absolute(*cmd_path), false);
   for (const auto& p : requested)
-    if (!already_listed(targets, p)) targets.emplace_back(p, true);
+    if (!already_listed(targets, p)) targets.emplace_back(absolute(p), true);
   std::vector<std::string> out;
   for (const auto& [path, explicit_target] : targets) {
     if (explicit_target && !gt::has_usdt_provider(path, "glassrun"))

@@ -130,6 +130,25 @@ def test_a_relative_directory_is_where_it_was_meant(session, workdir):
     assert daemon_gone(session.pids[-1], timeout=0)
 
 
+def test_usdt_of_a_command_named_by_a_relative_path(session, workdir, containers):
+    """`glasstrace -o F --session -- runtime/glassrun run ...` from the build
+    directory: the daemon, which works from /, attaches the step probes of
+    the binary the caller meant (it warned `USDT attach to
+    runtime/glassrun failed: No such file or directory` and recorded no
+    step)."""
+    glassrun = Path(os.path.abspath(GLASSRUN))
+    cwd, rel = glassrun.parent.parent, glassrun.relative_to(glassrun.parent.parent)
+    bundle = make_bundle(workdir / "bundle", ["true"])
+    session.start()
+    out, cid = workdir / "rel.jsonl", containers.new_id(glassrun)
+    r = run([os.path.abspath(GLASSTRACE), "-o", out, "--session", "--session-dir", session.dir, "--",
+             rel, "run", "--bundle", bundle, cid], cwd=cwd)
+    assert r.returncode == 0 and "USDT" not in r.stderr, r.stderr
+    events = load(out)
+    assert events[0]["usdt"] == [str(glassrun)]
+    assert ("begin", "create.config", 0) in steps(events)
+
+
 def first_exec(events):
     return next(e for e in events if e["type"] == "exec")
 
