@@ -313,10 +313,11 @@ class HeldCommand {
 // `-- build/runtime/glassrun` found nothing there).
 std::vector<std::string> usdt_targets(const std::optional<std::string>& cmd_path,
                                       const std::vector<std::string>& requested) {
+  // Not normalized: "dir/../x" is left for the kernel, which knows whether dir is a link.
   auto absolute = [](const std::string& p) {
     std::error_code ec;
     auto a = std::filesystem::absolute(p, ec);
-    return ec ? p : a.lexically_normal().string();
+    return ec ? p : a.string();
   };
   std::vector<std::pair<std::string, bool>> targets;  // path, explicit
   if (cmd_path && gt::has_usdt_provider(*cmd_path, "glassrun")) targets.emplace_back(absolute(*cmd_path), false);
