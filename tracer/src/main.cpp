@@ -515,7 +515,12 @@ int record(const RecordOptions& o) {
 
 gt::Trace load_or_die(const std::string& path) {
   try {
-    return gt::read_trace(path);
+    gt::Trace t = gt::read_trace(path);
+    if (t.cut_short_line)
+      std::cerr << fmt::format("glasstrace: warning: {}:{}: the last line is cut short (the recording stopped "
+                               "while writing it); read the lines before it\n",
+                               path, t.cut_short_line);
+    return t;
   } catch (const std::exception& e) {
     die(e.what(), 2);
   }

@@ -23,16 +23,24 @@ Trace read_trace(const std::string& path) {
   std::vector<Json> events;
   std::string line;
   int lineno = 0;
+  int cut_short = 0;
   while (std::getline(in, line)) {
     lineno++;
     if (line.empty()) continue;
     try {
       events.push_back(Json::parse(line));
     } catch (const Json::parse_error& e) {
+      // getline hit the end without a newline: the writer stopped mid-line.
+      if (in.eof()) {
+        cut_short = lineno;
+        break;
+      }
       throw std::runtime_error(path + ":" + std::to_string(lineno) + ": not JSON");
     }
   }
-  return trace_from_events(std::move(events));
+  Trace t = trace_from_events(std::move(events));
+  t.cut_short_line = cut_short;
+  return t;
 }
 
 uint64_t wall_ns(const Trace& t, uint64_t ts) {

@@ -13,9 +13,15 @@ struct Trace {
   std::vector<Json> events;  // in file order, without meta, summary and sched
   std::vector<Json> sched;   // `sched` records, in file order (critical_path.h reads them)
   Json summary;              // null if the trace was cut short
+  // The number of the file's last line if the recording stopped in the
+  // middle of writing it (killed, disk full): no newline after it and not
+  // JSON. It is left out; 0 if there is none.
+  int cut_short_line = 0;
 };
 
-Trace read_trace(const std::string& path);  // throws std::runtime_error
+// Throws std::runtime_error for a file that cannot be read or a line that
+// is not JSON, but for a last line cut short (Trace::cut_short_line).
+Trace read_trace(const std::string& path);
 Trace trace_from_events(std::vector<Json> events);
 
 // Wall-clock ns of an event's ts, using the meta record's anchor (or ts).

@@ -561,6 +561,31 @@ def test_show_strace(runc_trace):
     assert any(' pivot_root(".", ".") = 0' in l for l in lines)
 
 
+def test_a_trace_cut_short_mid_line_is_read_up_to_the_cut(workdir):
+    """A recording killed (or out of space) while writing a line leaves it
+    without its newline: every reader (show, milestones, critical-path,
+    diff ...) reads the lines before it and says so on one line; a broken
+    line anywhere else is still an error (exit 2 naming file and line)."""
+    whole = workdir / "whole.jsonl"
+    assert run([GLASSTRACE, "-o", whole, "--", "true"]).returncode == 0
+    text = whole.read_text()
+    lines = text.splitlines()
+    cut = workdir / "cut.jsonl"
+    cut.write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:len(lines[-1]) // 2])
+    r = run([GLASSTRACE, "show", cut])
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == (f"glasstrace: warning: {cut}:{len(lines)}: the last line is cut short "
+                        "(the recording stopped while writing it); read the lines before it\n")
+    assert r.stdout == run([GLASSTRACE, "show", whole]).stdout  # the summary line is the one cut
+    for command in (["milestones"], ["critical-path"], ["diff", whole]):
+        r = run([GLASSTRACE, *command, cut])
+        assert r.returncode in (0, 1) and "cut short" in r.stderr, (command, r.stderr)
+    broken = workdir / "broken.jsonl"
+    broken.write_text("\n".join(lines[:2] + [lines[2][:10]] + lines[3:]) + "\n")
+    r = run([GLASSTRACE, "show", broken])
+    assert r.returncode == 2 and r.stderr == f"glasstrace: {broken}:3: not JSON\n", r.stderr
+
+
 def test_show_chrome(workdir):
     out = workdir / "u.jsonl"
     assert run([GLASSTRACE, "-o", out, "--", PROBE_DEMO]).returncode == 0
