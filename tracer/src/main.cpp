@@ -513,7 +513,10 @@ int record(const RecordOptions& o) {
   return g_stop_requests ? 128 + int(g_last_signal) : 0;
 }
 
+std::vector<std::string> g_traces_read;  // for the message of a malformed record (main)
+
 gt::Trace load_or_die(const std::string& path) {
+  g_traces_read.push_back(path);
   try {
     gt::Trace t = gt::read_trace(path);
     if (t.cut_short_line)
@@ -719,59 +722,73 @@ int main(int argc, char** argv) {
       die(e.what());
     }
   }
-  if (*show) {
-    gt::Trace t = load_or_die(show_file);
-    if (format == "strace") gt::render_strace(t, std::cout);
-    else if (format == "chrome") gt::render_chrome(t, std::cout);
-    else gt::render_summary(t, std::cout);
-    return 0;
-  }
-  if (*ms) {
-    auto m = gt::extract_milestones(load_or_die(ms_file));
-    if (ms_json) std::cout << gt::milestones_json(m).dump(2) << '\n';
-    else std::cout << gt::milestones_text(m);
-    return 0;
-  }
-  if (*df) {
-    gt::Trace trace_a = load_or_die(diff_a), trace_b = load_or_die(diff_b);
-    auto a = gt::extract_milestones(trace_a);
-    auto b = gt::extract_milestones(trace_b);
-    if (diff_changes) return print_changes(a, b, subst_a, subst_b);
-    auto d = gt::diff_milestones(a, b);
-    if (diff_json) {
-      gt::Json lines = gt::Json::array();
-      for (const auto& l : d)
-        lines.push_back({{"op", l.op == gt::DiffLine::Same ? "same" : l.op == gt::DiffLine::OnlyA ? "only_a" : "only_b"},
-                         {"a", l.a ? gt::Json(l.a->key()) : gt::Json(nullptr)},
-                         {"b", l.b ? gt::Json(l.b->key()) : gt::Json(nullptr)}});
-      std::cout << gt::Json{{"v", 1}, {"equal", !gt::has_differences(d)}, {"lines", lines}}.dump(2) << '\n';
-    } else {
-      std::cout << gt::diff_text(d, diff_a, diff_b);
-      std::cout << gt::hot_spots_text(gt::hot_spots(trace_a, trace_b, diff_top), diff_a, diff_b);
+  // The commands that read traces; nullopt: none of them was asked for.
+  auto read_command = [&]() -> std::optional<int> {
+    if (*show) {
+      gt::Trace t = load_or_die(show_file);
+      if (format == "strace") gt::render_strace(t, std::cout);
+      else if (format == "chrome") gt::render_chrome(t, std::cout);
+      else gt::render_summary(t, std::cout);
+      return 0;
     }
-    return gt::has_differences(d) ? 1 : 0;
-  }
-  if (*sp) {
-    try {
-      bool without_filter = false;
-      std::cout << gt::seccomp_profile(load_or_die(sp_file), &without_filter).dump(2) << '\n';
-      if (without_filter)
-        std::cerr << "glasstrace: seccomp-profile: warning: no seccomp filter was installed before the container's "
-                     "exec, so the runtime's own calls under a filter are not in the profile (trace under "
-                     "{\"defaultAction\": \"SCMP_ACT_ALLOW\"} to include them)\n";
-    } catch (const std::runtime_error& e) {
-      die(fmt::format("seccomp-profile: {}", e.what()));
+    if (*ms) {
+      auto m = gt::extract_milestones(load_or_die(ms_file));
+      if (ms_json) std::cout << gt::milestones_json(m).dump(2) << '\n';
+      else std::cout << gt::milestones_text(m);
+      return 0;
     }
-    return 0;
+    if (*df) {
+      gt::Trace trace_a = load_or_die(diff_a), trace_b = load_or_die(diff_b);
+      auto a = gt::extract_milestones(trace_a);
+      auto b = gt::extract_milestones(trace_b);
+      if (diff_changes) return print_changes(a, b, subst_a, subst_b);
+      auto d = gt::diff_milestones(a, b);
+      if (diff_json) {
+        gt::Json lines = gt::Json::array();
+        for (const auto& l : d)
+          lines.push_back({{"op", l.op == gt::DiffLine::Same ? "same" : l.op == gt::DiffLine::OnlyA ? "only_a" : "only_b"},
+                           {"a", l.a ? gt::Json(l.a->key()) : gt::Json(nullptr)},
+                           {"b", l.b ? gt::Json(l.b->key()) : gt::Json(nullptr)}});
+        std::cout << gt::Json{{"v", 1}, {"equal", !gt::has_differences(d)}, {"lines", lines}}.dump(2) << '\n';
+      } else {
+        std::cout << gt::diff_text(d, diff_a, diff_b);
+        std::cout << gt::hot_spots_text(gt::hot_spots(trace_a, trace_b, diff_top), diff_a, diff_b);
+      }
+      return gt::has_differences(d) ? 1 : 0;
+    }
+    if (*sp) {
+      try {
+        bool without_filter = false;
+        std::cout << gt::seccomp_profile(load_or_die(sp_file), &without_filter).dump(2) << '\n';
+        if (without_filter)
+          std::cerr << "glasstrace: seccomp-profile: warning: no seccomp filter was installed before the container's "
+                       "exec, so the runtime's own calls under a filter are not in the profile (trace under "
+                       "{\"defaultAction\": \"SCMP_ACT_ALLOW\"} to include them)\n";
+      } catch (const std::runtime_error& e) {
+        die(fmt::format("seccomp-profile: {}", e.what()));
+      }
+      return 0;
+    }
+    if (*ex) return explain(ex_file, ex_config, ex_json);
+    if (*cp) {
+      gt::Trace t = load_or_die(cp_file);
+      if (cp_json) std::cout << gt::critical_path_json(t).dump(2) << '\n';
+      else std::cout << gt::critical_path_text(t);
+      return 0;
+    }
+    if (*au) return audit(au_file, au_policy, au_json);
+    return std::nullopt;
+  };
+  // A record that parses but lacks a field a reader needs, or has it of
+  // another type (a trace edited or made by something else): one line and
+  // exit 2, not an abort.
+  try {
+    if (auto status = read_command()) return *status;
+  } catch (const gt::Json::exception& e) {
+    die(fmt::format("{}: a record lacks a field or has one of another type: {}", fmt::join(g_traces_read, ", "),
+                    e.what()),
+        2);
   }
-  if (*ex) return explain(ex_file, ex_config, ex_json);
-  if (*cp) {
-    gt::Trace t = load_or_die(cp_file);
-    if (cp_json) std::cout << gt::critical_path_json(t).dump(2) << '\n';
-    else std::cout << gt::critical_path_text(t);
-    return 0;
-  }
-  if (*au) return audit(au_file, au_policy, au_json);
   if (*pid_opt) ro.attach_pid = pid;
   ro.sched = !no_sched;
   ro.session = use_session ? SessionUse::Required : no_session ? SessionUse::Never : SessionUse::Auto;

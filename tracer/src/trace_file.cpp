@@ -27,8 +27,9 @@ Trace read_trace(const std::string& path) {
   while (std::getline(in, line)) {
     lineno++;
     if (line.empty()) continue;
+    Json record;
     try {
-      events.push_back(Json::parse(line));
+      record = Json::parse(line);
     } catch (const Json::parse_error& e) {
       // getline hit the end without a newline: the writer stopped mid-line.
       if (in.eof()) {
@@ -37,7 +38,13 @@ Trace read_trace(const std::string& path) {
       }
       throw std::runtime_error(path + ":" + std::to_string(lineno) + ": not JSON");
     }
+    // Every reader keys on "type": a JSON line without one is not ours.
+    if (!record.is_object() || !record.contains("type") || !record["type"].is_string())
+      throw std::runtime_error(path + ":" + std::to_string(lineno) +
+                               ": not a glasstrace record (a JSON object with a string \"type\")");
+    events.push_back(std::move(record));
   }
+  if (events.empty()) throw std::runtime_error(path + ": no complete record: not a trace");
   Trace t = trace_from_events(std::move(events));
   t.cut_short_line = cut_short;
   return t;

@@ -19,8 +19,9 @@ struct Trace {
   int cut_short_line = 0;
 };
 
-// Throws std::runtime_error for a file that cannot be read or a line that
-// is not JSON, but for a last line cut short (Trace::cut_short_line).
+// Throws std::runtime_error for a file that cannot be read, has no
+// complete record, or has a line that is not a JSON object with a string
+// "type" (but for a last line cut short: Trace::cut_short_line).
 Trace read_trace(const std::string& path);
 Trace trace_from_events(std::vector<Json> events);
 

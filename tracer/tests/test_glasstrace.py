@@ -586,6 +586,27 @@ def test_a_trace_cut_short_mid_line_is_read_up_to_the_cut(workdir):
     assert r.returncode == 2 and r.stderr == f"glasstrace: {broken}:3: not JSON\n", r.stderr
 
 
+@pytest.mark.parametrize("content,message", [
+    ('{"a": 1}\n', "1: not a glasstrace record"),
+    ('[1, 2]\n', "1: not a glasstrace record"),
+    ('', "no complete record: not a trace"),
+    ('{"v": 1, "type": "syscall", "pid": "x"}\n', "a record lacks a field or has one of another type"),
+])
+def test_a_file_that_is_not_a_trace_is_one_line_and_exit_2(workdir, content, message):
+    """JSON Lines that are not glasstrace's (another tool's, an empty file, a
+    record with a field of another type) make every reader say so on one
+    line and exit 2; they aborted (`terminate called after throwing an
+    instance of 'nlohmann::...::type_error'`, SIGABRT) or rendered nothing."""
+    f = workdir / "not-a-trace.jsonl"
+    f.write_text(content)
+    for command in (["show"], ["show", "--format", "chrome"], ["show", "--format", "summary"], ["milestones"],
+                    ["critical-path"], ["seccomp-profile"], ["diff", f]):
+        r = run([GLASSTRACE, *command, f])
+        assert r.returncode == 2, (command, r.returncode, r.stderr)
+        assert r.stderr.startswith(f"glasstrace: {f}") and message in r.stderr, (command, r.stderr)
+        assert r.stderr.count("\n") == 1, (command, r.stderr)
+
+
 def test_show_chrome(workdir):
     out = workdir / "u.jsonl"
     assert run([GLASSTRACE, "-o", out, "--", PROBE_DEMO]).returncode == 0

@@ -66,3 +66,31 @@ TEST_F(TraceFile, ALineThatIsNotJsonBeforeTheEndIsAnError) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(TraceFile, JsonThatIsNotARecordIsAnError) {
+  for (const char* line : {R"({"a":1})", "[1,2]", R"({"type":3})", "7"}) {
+    write(std::string(kMeta) + "\n" + line + "\n");
+    try {
+      read_trace(path_);
+      ADD_FAILURE() << "read " << line;
+    } catch (const std::runtime_error& e) {
+      EXPECT_EQ(std::string(e.what()), path_ + R"(:2: not a glasstrace record (a JSON object with a string "type"))");
+    }
+  }
+}
+
+TEST_F(TraceFile, NoCompleteRecordIsNotATrace) {
+  for (const char* text : {"", "\n\n", R"({"v":1,"type":"me)"}) {
+    write(text);
+    try {
+      read_trace(path_);
+      ADD_FAILURE() << "read " << text;
+    } catch (const std::runtime_error& e) {
+      EXPECT_EQ(std::string(e.what()), path_ + ": no complete record: not a trace");
+    }
+  }
+}
+
+}  // namespace
