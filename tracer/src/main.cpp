@@ -322,7 +322,7 @@ std::vector<std::string> usdt_targets(const std::optional<std::string>& cmd_path
   std::vector<std::pair<std::string, bool>> targets;  // path, explicit
   if (cmd_path && gt::has_usdt_provider(*cmd_path, "glassrun")) targets.emplace_back(absolute(*cmd_path), false);
   for (const auto& p : requested)
-    if (!already_listed(targets, p)) targets.emplace_back(absolute(p), true);
+    if (std::string a = absolute(p); !already_listed(targets, a)) targets.emplace_back(a, true);
   std::vector<std::string> out;
   for (const auto& [path, explicit_target] : targets) {
     if (explicit_target && !gt::has_usdt_provider(path, "glassrun"))
