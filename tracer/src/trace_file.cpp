@@ -44,6 +44,8 @@ Trace read_trace(const std::string& path) {
                                ": not a glasstrace record (a JSON object with a string \"type\")");
     events.push_back(std::move(record));
   }
+  // A failed read ends getline as the end of the file would.
+  if (in.bad()) throw std::runtime_error("cannot read " + path + ": a read failed");
   if (events.empty()) throw std::runtime_error(path + ": no complete record: not a trace");
   Trace t = trace_from_events(std::move(events));
   t.cut_short_line = cut_short;

@@ -607,6 +607,15 @@ def test_a_file_that_is_not_a_trace_is_one_line_and_exit_2(workdir, content, mes
         assert r.stderr.count("\n") == 1, (command, r.stderr)
 
 
+def test_a_trace_that_cannot_be_read_says_so(workdir):
+    """A read that fails (strace -e inject) is not taken for the end of the
+    file: one line saying the file could not be read, exit 2."""
+    f = workdir / "t.jsonl"
+    assert run([GLASSTRACE, "-o", f, "--", "true"]).returncode == 0
+    r = run(["strace", "-f", "-q", "-o", "/dev/null", "-e", "inject=read:error=EIO", GLASSTRACE, "show", f])
+    assert r.returncode == 2 and r.stderr == f"glasstrace: cannot read {f}: a read failed\n", r.stderr
+
+
 def test_show_chrome(workdir):
     out = workdir / "u.jsonl"
     assert run([GLASSTRACE, "-o", out, "--", PROBE_DEMO]).returncode == 0
