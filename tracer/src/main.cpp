@@ -370,9 +370,10 @@ std::optional<int> record_in_session(const RecordOptions& o, glassrun::trace_ses
 }
 
 int record(const RecordOptions& o) {
-  if (o.output.empty()) die("-o FILE is required when recording");
-  if (o.attach_pid.has_value() == !o.command.empty()) die("give either -p PID or -- CMD ARGS");
-  if (o.attach_pid && o.session == SessionUse::Required) die("--session records a command (-- CMD), not -p PID");
+  // Usage errors: exit 2, as the parser's own.
+  if (o.output.empty()) die("-o FILE is required when recording (see glasstrace --help)", 2);
+  if (o.attach_pid.has_value() == !o.command.empty()) die("give either -p PID or -- CMD ARGS (see glasstrace --help)", 2);
+  if (o.attach_pid && o.session == SessionUse::Required) die("--session records a command (-- CMD), not -p PID", 2);
 
   std::optional<std::string> cmd_path;
   if (!o.command.empty()) {
@@ -532,7 +533,7 @@ gt::Trace load_or_die(const std::string& path) {
 // A JSON file named on the command line; exit 2 naming the command otherwise.
 gt::Json read_json_or_die(const std::string& path, const char* command) {
   std::ifstream in(path);
-  if (!in) die(fmt::format("{}: cannot read {}", command, path), 2);
+  if (!in) die(fmt::format("{}: cannot read {}: {}", command, path, std::strerror(errno)), 2);
   try {
     return gt::Json::parse(in);
   } catch (const std::exception&) {
@@ -709,7 +710,16 @@ int main(int argc, char** argv) {
   try {
     app.parse(cli_argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // A usage error is bad input like any other: one line, exit 2 (as an
+    // unreadable trace), naming the subcommand whose usage it breaks.
+    std::string subcommands;  // " show", " session start", or none
+    for (const CLI::App* sub = &app; !sub->get_subcommands().empty();) {
+      sub = sub->get_subcommands().back();
+      subcommands += " " + sub->get_name();
+    }
+    std::string named = subcommands.empty() ? "" : subcommands.substr(1) + ": ";
+    die(fmt::format("{}{} (see glasstrace{} --help)", named, e.what(), subcommands), 2);
   }
 
   if (*session) {

@@ -1,5 +1,7 @@
 #include "trace_file.h"
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 
@@ -19,7 +21,7 @@ Trace trace_from_events(std::vector<Json> events) {
 
 Trace read_trace(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read " + path);
+  if (!in) throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
   std::vector<Json> events;
   std::string line;
   int lineno = 0;

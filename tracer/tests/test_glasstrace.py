@@ -616,6 +616,30 @@ def test_a_trace_that_cannot_be_read_says_so(workdir):
     assert r.returncode == 2 and r.stderr == f"glasstrace: cannot read {f}: a read failed\n", r.stderr
 
 
+@pytest.mark.parametrize("args,message", [
+    (["--bogus"], "glasstrace: The following argument was not expected: --bogus (see glasstrace --help)"),
+    (["show"], "glasstrace: show: file is required (see glasstrace show --help)"),
+    (["show", "--format", "xml", "t.jsonl"],
+     "glasstrace: show: --format: xml not in {strace,chrome,summary} (see glasstrace show --help)"),
+    (["diff", "t.jsonl"], "glasstrace: diff: b is required (see glasstrace diff --help)"),
+    (["critical-path", "--bogus", "t.jsonl"],
+     "glasstrace: critical-path: The following argument was not expected: --bogus (see glasstrace critical-path --help)"),
+    (["session", "start", "--bogus"],
+     "glasstrace: session start: The following argument was not expected: --bogus (see glasstrace session start --help)"),
+    (["--", "true"], "glasstrace: -o FILE is required when recording (see glasstrace --help)"),
+    (["-o", "t.jsonl", "-p", "1", "--", "true"], "glasstrace: give either -p PID or -- CMD ARGS (see glasstrace --help)"),
+    (["show", "missing.jsonl"], "glasstrace: cannot read missing.jsonl: No such file or directory"),
+])
+def test_a_usage_error_is_one_line_naming_the_subcommand_and_exit_2(workdir, args, message):
+    """Bad usage is bad input: one line naming the subcommand and its help,
+    exit 2 for every subcommand. CLI11's own exits were 105-114 with two lines
+    and no "glasstrace:"; a file that could not be opened had no reason."""
+    (workdir / "t.jsonl").write_text("")
+    r = run([GLASSTRACE, *args], cwd=workdir)
+    assert (r.returncode, r.stderr) == (2, message + "\n")
+    assert not (workdir / "t.jsonl").read_text(), "a usage error wrote the trace file"
+
+
 def test_show_chrome(workdir):
     out = workdir / "u.jsonl"
     assert run([GLASSTRACE, "-o", out, "--", PROBE_DEMO]).returncode == 0
