@@ -4,8 +4,9 @@
   bench/ab.py --rt base=/tmp/glassrun-base --rt new=build/runtime/glassrun \
               --rt crun=/usr/bin/crun [--rounds 30] [--concurrent 32 64] [--json OUT]
 
-Every round runs each runtime once per figure, in rotated order (A B C,
-B C A, ...), so the load of the rest of the machine hits all alike; the
+Every round runs each runtime once per figure, in the rounds' balanced
+order (lifecycle.round_order: each runtime in every place and after every
+other alike), so the load of the rest of the machine hits all alike; the
 ratios are paired (sample i of X over sample i of the first --rt, same
 round) and reported as median and p25-p75. Wall time and CPU time
 ("run cpu": user+sys of the runtime and the processes it reaped); lifecycle.py's
@@ -82,7 +83,7 @@ def main():
     targets = {r.name: lc.ExecTarget(r, sleep_b) for r in rts} if "exec" in args.figures else {}
     try:
         for i in range(-args.warmup, args.rounds):
-            for rt in lc.rotated(rts, i):
+            for rt in lc.round_order(rts, i):
                 for fig in args.figures:
                     if args.gap:
                         time.sleep(args.gap)
@@ -91,7 +92,7 @@ def main():
                         samples.setdefault(fig, {}).setdefault(rt.name, []).append(r["wall"])
                         samples.setdefault(fig + " cpu", {}).setdefault(rt.name, []).append(r["cpu"])
             for n in args.concurrent:
-                for rt in lc.rotated(rts, i):
+                for rt in lc.round_order(rts, i):
                     per_s = lc.fig_concurrent(rt, true_b, n)["per_s"]
                     if i >= 0:  # containers/s: stored as seconds per container, so lower is better too
                         samples.setdefault(f"concurrent_{n}", {}).setdefault(rt.name, []).append(1 / per_s)

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Lifecycle benchmark: glassrun against runc, crun (and youki) on one bundle.
 
-Figures, each sampled interleaved across runtimes (A B C, B C A, ...) after a
-warm-up, so drift on a busy machine hits every runtime alike:
+Figures, each sampled interleaved across runtimes after a warm-up, every
+round in the order round_order() gives it (each runtime in every place and
+after every other alike), so drift on a busy machine and what one sample
+leaves behind hit every runtime alike:
 
   run         `RT run` of `true`, foreground: the whole cycle, wall time
   create      `RT create` (process `true`, held on the exec fifo)
@@ -431,9 +433,28 @@ def _os_release():
 # --------------------------------------------------------------------------
 # the benchmark
 
-def rotated(items, i):
-    k = i % len(items)
-    return items[k:] + items[:k]
+def round_order(items, i):
+    """The order of round i: a Williams design. Over len(items) rounds (twice
+    that for an odd count) every item takes every place once and follows
+    every other item once, so what one sample leaves behind in the kernel
+    (a cpuset's static key still on, a namespace being torn down) is paid
+    alike by all. A plain rotation (A B C D, B C D A, ...) puts every item
+    after the same one each round: on this VM glassrun's `run` after
+    crun's lifecycle took ~2 ms longer than after its own, whose cpuset
+    left the kernel's cpuset key on (docs/BENCHMARKS.md "Session 22")."""
+    n = len(items)
+    first, lo, hi = [0], 1, n - 1
+    while len(first) < n:
+        if len(first) % 2:
+            first.append(lo)
+            lo += 1
+        else:
+            first.append(hi)
+            hi -= 1
+    rows = [[(k + r) % n for k in first] for r in range(n)]
+    if n % 2:
+        rows += [row[::-1] for row in rows]
+    return [items[k] for k in rows[i % len(rows)]]
 
 
 def log(msg):
@@ -528,7 +549,7 @@ def bench(args):
         # run + phases, interleaved, after a warm-up
         log(f"lifecycle: run/create/start/wait/delete x{samples} (+{warmup} warm-up) for {', '.join(names)}")
         for i in range(-warmup, samples):
-            for rt in rotated(runtimes, i):
+            for rt in round_order(runtimes, i):
                 r = fig_run(rt, bundle)
                 ph = fig_phases(rt, bundle, tmp)
                 if i >= 0:
@@ -553,7 +574,7 @@ def bench(args):
                     result["missing"].setdefault("exec", {})[rt.name] = f"run -d failed: {e}"
             live = [rt for rt in runtimes if rt.name in targets]
             for i in range(-warmup, samples):
-                for rt in rotated(live, i):
+                for rt in round_order(live, i):
                     t = targets[rt.name]
                     try:
                         r = t.exec_true()
@@ -575,7 +596,7 @@ def bench(args):
         for n in conc_levels:
             key = f"concurrent_{n}"
             for i in range(conc_samples):
-                for rt in rotated(runtimes, i):
+                for rt in round_order(runtimes, i):
                     try:
                         r = fig_concurrent(rt, bundle, n)
                     except RuntimeError as e:
@@ -614,7 +635,7 @@ def trace_cost(g, bundle, tmp, samples, warmup, result):
         result["missing"]["trace.strace"] = "strace not installed"
     log(f"lifecycle: tracer cost ({', '.join(v for v, _ in variants)}) x{samples}")
     for i in range(-warmup, samples):
-        for name, fn in rotated(variants, i):
+        for name, fn in round_order(variants, i):
             try:
                 r = fn()
             except Failed as e:

@@ -5,7 +5,7 @@
             `glasstrace -o F -- sh -c LOOP`, for glassrun, runc and crun:
             the steady-state cost of recording (goal: traced / untraced
             <= 1.10). Each round runs both variants of every runtime, in
-            rotated order; the ratio is traced / untraced of the same round.
+            a balanced order (lifecycle.round_order); the ratio is traced / untraced of the same round.
             Each tracer with `glasstrace session` is also measured through
             a session ("+session": `glasstrace -o F --session -- sh -c
             LOOP`), whose CPU includes the daemon's, in its steady state:
@@ -204,12 +204,12 @@ def attach_now(s):
 
 
 def interleaved(result, figure, variants, rounds, fn, sessions=(), steady=False):
-    """rounds (+1 warm-up) of every variant in rotated order into
+    """rounds (+1 warm-up) of every variant in a balanced order into
     samples[figure][label]. Each sample starts with every session's programs
     detached; with steady, a session's own sample starts with them attached
     (the steady state of tracing, whose attach the attach figure measures)."""
     for i in range(-1, rounds):
-        for label, glasstrace in lc.rotated(variants, i):
+        for label, glasstrace in lc.round_order(variants, i):
             wait_until_detached(sessions)
             if steady and isinstance(glasstrace, Session) and not glasstrace.via_glassrun:
                 attach_now(glasstrace)

@@ -148,3 +148,27 @@ def test_tracer_cost_start_figure_runs_the_loop_script_without_runs(tmp_path, ru
     for label in ("traced", "traced+session"):
         assert result["summary"][f"loop_{runtime}"][label]["per_run"]["n"] == 1
     assert "per run (start taken out)" in r.stdout
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 6])
+def test_round_order_puts_every_runtime_in_every_place_and_after_every_other_alike(n):
+    """The benchmarks' round order is a Williams design: over its rows (n, or
+    2n for odd n) each item takes every place equally often and follows every
+    other item equally often. A rotation (session 21's order) has the first
+    property but puts each item after the same one in every round: what that
+    one leaves behind in the kernel (a cpuset key still on) then always helps
+    or hurts the same runtime."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import lifecycle as lc
+
+    items = [chr(ord("A") + k) for k in range(n)]
+    rows = [lc.round_order(items, i) for i in range(2 * n)]  # a whole number of designs either way
+    assert all(sorted(r) == items for r in rows)
+    places = {(r[p], p) for r in rows for p in range(n)}
+    assert len(places) == n * n
+    counts = {}
+    for r in rows:
+        for a, b in zip(r, r[1:]):
+            counts[(a, b)] = counts.get((a, b), 0) + 1
+    assert len(counts) == n * (n - 1) and len(set(counts.values())) == 1, counts
+    assert lc.round_order(items, -1) == rows[-1]  # warm-up rounds count from -1
