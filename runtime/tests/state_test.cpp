@@ -34,6 +34,24 @@ TEST(State, JsonRoundTrip) {
   EXPECT_EQ(back.annotations(), (std::map<std::string, std::string>{{"k", "v"}}));
 }
 
+// state.json is written by state_text, which splices the config's text in
+// rather than copying it into a new document: the bytes must be to_json's.
+TEST(State, TextIsTheDocumentsDump) {
+  state::State s;
+  EXPECT_EQ(state::state_text(s), state::to_json(s).dump());
+  s.id = "c\"1";
+  s.init_pid = 42;
+  s.init_start = 18446744073709551615u;
+  s.created = "2026-01-01T00:00:00.000000001Z";
+  s.rootless = true;
+  s.config = {{"rootfs", "/b/rootfs\\"}, {"labels", {"bundle=/b", "k=v\u00e9"}}, {"mounts", {{{"a", 1}}, nullptr}}};
+  s.cgroup_paths = {{"", "/sys/fs/cgroup/unified/c1"}, {"pids", "/sys/fs/cgroup/pids/c1"}};
+  s.namespace_paths = {{"NEWPID", "/proc/42/ns/pid"}, {"NEWNET", "/proc/42/ns/net"}};
+  s.external_descriptors = {"/dev/null", "pipe:[1]", "/dev/pts/0"};
+  s.intel_rdt_path = "x";
+  EXPECT_EQ(state::state_text(s), state::to_json(s).dump());
+}
+
 TEST(State, RuncTopLevelKeys) {
   auto j = state::to_json(state::State{});
   for (const char* k : {"id", "init_process_pid", "init_process_start", "created", "config", "rootless",

@@ -75,6 +75,24 @@ json to_json(const State& s) {
               {"intel_rdt_path", s.intel_rdt_path}};
 }
 
+std::string state_text(const State& s) {
+  // The keys in the order nlohmann's object (a std::map) dumps them.
+  std::string out;
+  out += R"({"cgroup_paths":)" + json(s.cgroup_paths).dump();
+  out += R"(,"config":)";
+  out += s.config.dump();
+  out += R"(,"created":)" + json(s.created).dump();
+  out += R"(,"external_descriptors":)" + json(s.external_descriptors).dump();
+  out += R"(,"id":)" + json(s.id).dump();
+  out += R"(,"init_process_pid":)" + json(s.init_pid).dump();
+  out += R"(,"init_process_start":)" + json(s.init_start).dump();
+  out += R"(,"intel_rdt_path":)" + json(s.intel_rdt_path).dump();
+  out += R"(,"namespace_paths":)" + json(s.namespace_paths).dump();
+  out += R"(,"rootless":)" + json(s.rootless).dump();
+  out += '}';
+  return out;
+}
+
 State parse_state_json(std::string_view text) {
   // Of runc's config view only "labels" (bundle, annotations) and "rootfs"
   // are read after create, and create alone writes state.json: the rest of
@@ -186,7 +204,7 @@ bool ContainerDir::is_at_its_path() const {
 }
 
 void ContainerDir::write_state(const State& s) const {
-  fileio::write_atomic(dirfd_.get(), "state.json", to_json(s).dump(), 0600);
+  fileio::write_atomic(dirfd_.get(), "state.json", state_text(s), 0600);
 }
 
 State ContainerDir::read_state() const {

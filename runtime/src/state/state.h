@@ -38,6 +38,9 @@ struct State {
 };
 
 nlohmann::json to_json(const State& s);
+// to_json(s).dump(), the same bytes, without copying s.config into a new
+// document first (a few hundred allocations for the default config).
+std::string state_text(const State& s);
 // Throws Error("state.json: ...") on anything malformed.
 State parse_state_json(std::string_view text);
 
