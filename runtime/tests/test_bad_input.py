@@ -42,6 +42,13 @@ CASES = {
     "impossible mount": (lambda c: c["mounts"].append({"destination": "/x", "type": "nosuchfs", "source": "none"}),
                          None, "create: init: mount none on /x (type nosuchfs"),
     "wrong type": (lambda c: c["process"].__setitem__("cwd", 7), None, "config.json: process.cwd: must be a string"),
+    # a number of the wrong kind is named as such (it used to read "must be a number, not number")
+    "negative id": (lambda c: c["process"]["user"].__setitem__("uid", -1), None,
+                    "config.json: process.user.uid: must be a non-negative integer, not -1"),
+    "fractional id": (lambda c: c["process"]["user"].__setitem__("gid", 1.5), None,
+                      "config.json: process.user.gid: must be a non-negative integer, not 1.5"),
+    "fractional integer": (lambda c: c["process"].__setitem__("oomScoreAdj", 2.5), None,
+                           "config.json: process.oomScoreAdj: must be an integer, not 2.5"),
 }
 
 

@@ -356,3 +356,105 @@ def test_exec_supplementary_groups_as_runc(side_by_side, record_property):
         seen[name] = out
     assert seen["glassrun"] == seen["runc"], seen
     assert seen["runc"][1][1:] == ["5", "7"], seen
+
+
+# ---- process.user ids the kernel cannot switch to -----------------------------
+# 4294967295 is (uid_t)-1 and (gid_t)-1: setresuid/setresgid read it as "leave
+# unchanged", so a container asked to run as it ran as root (crun 1.8.1 still
+# does). runc refuses every id above 2147483647; glassrun refuses this one and
+# any beyond 32 bits (an additional gid of 2^32 used to be truncated to 0, the
+# root group), and runs the rest of the uint32 range as asked, as crun does
+# (accepted difference "process.user.uid:above-2147483647").
+
+def status_ids(out):
+    return {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.startswith(("Uid:", "Gid:", "Groups:"))}
+
+
+@pytest.mark.parametrize("field,user,why", [
+    ("process.user.uid", {"uid": 4294967295, "gid": 0}, "(uid_t)-1"),
+    ("process.user.gid", {"uid": 0, "gid": 4294967295}, "(gid_t)-1"),
+    ("process.user.additionalGids[0]", {"uid": 1000, "gid": 1000, "additionalGids": [4294967295]}, "(gid_t)-1"),
+    ("process.user.additionalGids[0]", {"uid": 1000, "gid": 1000, "additionalGids": [4294967296]}, "out of range"),
+], ids=["uid-minus-one", "gid-minus-one", "additional-gid-minus-one", "additional-gid-beyond-32-bits"])
+def test_an_id_the_kernel_cannot_switch_to_is_refused_not_run_as_root(side_by_side, record_property, field, user, why):
+    pairs = side_by_side(lambda c: c["process"].__setitem__("user", user), "grep", "-E", "^(Uid|Gid|Groups):",
+                         "/proc/self/status")
+    res = run_each(pairs, record_property, prefix="uid")
+    assert res["runc"].returncode != 0, res["runc"].stdout
+    g = res["glassrun"]
+    assert g.returncode == 1, (g.stdout, g.stderr)
+    assert g.stdout == "", status_ids(g.stdout)  # nothing of the user's ran, as root or at all
+    assert g.stderr.strip().splitlines() == [f"glassrun: run: config.json: {field}: " + (
+        f"4294967295 is {why}, which setres{'uid' if 'uid' in why else 'gid'} takes as \"leave unchanged\": not an id"
+        if why != "out of range" else why)], g.stderr
+    assert_nothing_left(pairs["glassrun"][0], pairs["glassrun"][0].ids[-1])
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--user", "4294967295"], '--user 4294967295: 4294967295 is (uid_t)-1, which setresuid takes as "leave unchanged": not an id'),
+    (["--user", "0:4294967295"], '--user 0:4294967295: 4294967295 is (gid_t)-1, which setresgid takes as "leave unchanged": not an id'),
+    (["--additional-gids", "4294967295"],
+     '--additional-gids 4294967295: 4294967295 is (gid_t)-1, which setresgid takes as "leave unchanged": not an id'),
+], ids=["uid", "gid", "additional-gid"])
+def test_exec_user_the_kernel_cannot_switch_to_is_refused(side_by_side, record_property, args, message):
+    pairs = side_by_side(None, "sleep", "100000")
+    for name, (rt, b) in pairs.items():
+        cid = rt.new_id("execuid")
+        assert rt("run", "-d", "-b", b.path, cid, stdin=subprocess.DEVNULL).returncode == 0, name
+        r = rt("exec", *args, cid, "grep", "^Uid:", "/proc/self/status")
+        record(record_property, name, r)
+        assert r.returncode == 255, (name, r.stdout, r.stderr)
+        assert r.stdout == "", (name, r.stdout)
+        if name == "glassrun":
+            assert r.stderr.strip().splitlines() == [f"glassrun: exec: {message}"], r.stderr
+            # the container itself is untouched
+            assert json.loads(rt("state", cid).stdout)["status"] == "running"
+            assert rt("exec", cid, "true").returncode == 0
+
+
+def test_ids_above_runcs_range_run_as_asked(glassrun, runc, crun, fast_bundle, record_property):
+    seen = {}
+    for name, rt in [("runc", runc), ("crun", crun), ("glassrun", glassrun)]:
+        b = fast_bundle("grep", "-E", "^(Uid|Gid|Groups):", "/proc/self/status", name=f"{name}-bigid")
+        b.edit(lambda c: c["process"].__setitem__("user", {"uid": 4294967294, "gid": 4294967294,
+                                                             "additionalGids": [2147483648]}))
+        r = rt("run", "-b", b.path, rt.new_id("bigid"), stdin=subprocess.DEVNULL)
+        record(record_property, name, r)
+        seen[name] = r
+    assert seen["runc"].returncode != 0 and "must be in range 0-2147483647" in seen["runc"].stderr, seen["runc"].stderr
+    for name in ("crun", "glassrun"):
+        r = seen[name]
+        assert r.returncode == 0, (name, r.stderr)
+        assert status_ids(r.stdout) == {"Uid:": ["4294967294"] * 4, "Gid:": ["4294967294"] * 4,
+                                        "Groups:": ["2147483648"]}, (name, r.stdout)
+
+
+# ---- config fields glassrun refuses as the runtime-spec (or runc 1.2) does -----
+
+@pytest.mark.parametrize("case", ["ociVersion-missing", "device-path-relative", "uidMappings-without-user-namespace"])
+def test_config_refused_where_runc_1_1_runs_it(glassrun, runc, crun, fast_bundle, record_property, case):
+    """Each is an accepted difference (conformance/accepted_differences.toml,
+    check "cli"): runc 1.1.5 runs these configs; glassrun refuses them before
+    anything is made, naming the field."""
+    edit, message, crun_refuses = {
+        "ociVersion-missing": (lambda c: c.pop("ociVersion"), "config.json: ociVersion: must be set", True),
+        "device-path-relative": (
+            lambda c: c["linux"].__setitem__("devices", [{"path": "dev/x", "type": "c", "major": 1, "minor": 3}]),
+            'config.json: linux.devices[0].path: must be an absolute path, not "dev/x"', True),
+        "uidMappings-without-user-namespace": (
+            lambda c: c["linux"].__setitem__("uidMappings", [{"containerID": 0, "hostID": 1000, "size": 1}]),
+            "config.json: linux.uidMappings: id mappings need a user namespace", False),
+    }[case]
+    out = {}
+    for name, rt in [("runc", runc), ("crun", crun), ("glassrun", glassrun)]:
+        b = fast_bundle("true", name=f"{name}-{case}")
+        b.edit(edit)
+        cid = rt.new_id("refused")
+        r = rt("run", "-b", b.path, cid, stdin=subprocess.DEVNULL)
+        record(record_property, name, r)
+        out[name] = r
+    assert out["runc"].returncode == 0, out["runc"].stderr
+    assert (out["crun"].returncode != 0) == crun_refuses, out["crun"].stderr
+    assert out["glassrun"].returncode == 1
+    assert out["glassrun"].stderr.strip().splitlines() == [f"glassrun: run: {message}"], out["glassrun"].stderr
+    assert_nothing_left(glassrun, glassrun.ids[-1])

@@ -33,6 +33,7 @@
 #include "linux/lsm.h"
 #include "linux/namespaces.h"
 #include "linux/seccomp.h"
+#include "linux/user.h"
 #include "linux/sync.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -124,8 +125,13 @@ spec::Process build_process(const ExecOptions& o, const spec::Config& c) {
     };
     p.user.uid = num(o.user.substr(0, colon));
     p.user.gid = colon == std::string::npos ? 0 : num(o.user.substr(colon + 1));
+    for (auto [id, is_uid] : {std::pair{p.user.uid, true}, std::pair{p.user.gid, false}})
+      if (auto why = user::unusable_id(id, is_uid); !why.empty()) throw Error(fmt::format("--user {}: {}", o.user, why));
   }
-  for (unsigned g : o.additional_gids) p.user.additional_gids.push_back(g);
+  for (unsigned g : o.additional_gids) {
+    if (auto why = user::unusable_id(g, false); !why.empty()) throw Error(fmt::format("--additional-gids {}: {}", g, why));
+    p.user.additional_gids.push_back(g);
+  }
   if (!o.caps.empty()) {
     if (!p.capabilities) p.capabilities.emplace();
     for (const auto& name : o.caps) {

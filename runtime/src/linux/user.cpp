@@ -15,7 +15,19 @@
 
 namespace glassrun::user {
 
+std::string unusable_id(uint64_t id, bool is_uid) {
+  if (id > 0xffffffffu) return "out of range";
+  if (id == 0xffffffffu)
+    return fmt::format("4294967295 is ({}_t)-1, which set{} takes as \"leave unchanged\": not an id", is_uid ? "uid" : "gid",
+                       is_uid ? "resuid" : "resgid");
+  return "";
+}
+
 void switch_to(const spec::User& u, bool setgroups_allowed) {
+  for (gid_t g : u.additional_gids)
+    if (auto why = unusable_id(g, false); !why.empty()) throw Error(fmt::format("setgroups: {}", why));
+  if (auto why = unusable_id(u.gid, false); !why.empty()) throw Error(fmt::format("setresgid: {}", why));
+  if (auto why = unusable_id(u.uid, true); !why.empty()) throw Error(fmt::format("setresuid: {}", why));
   if (setgroups_allowed) {
     std::vector<gid_t> groups = u.additional_gids;
     if (setgroups(groups.size(), groups.data()) != 0) throw_sys("setgroups");

@@ -11,6 +11,7 @@
 #include "linux/capabilities.h"
 #include "linux/mount_options.h"
 #include "linux/rlimits.h"
+#include "linux/user.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/paths.h"
@@ -40,6 +41,9 @@ const json* member(const json& obj, const char* key, const Field& f, json::value
   bool ok = it->type() == want ||
             (want == json::value_t::number_integer && it->is_number_unsigned()) ||
             (want == json::value_t::number_unsigned && it->is_number_integer() && it->get<int64_t>() >= 0);
+  if (!ok && it->is_number() && (want == json::value_t::number_unsigned || want == json::value_t::number_integer))
+    bad(f[key], fmt::format("must be {}, not {}",
+                            want == json::value_t::number_unsigned ? "a non-negative integer" : "an integer", it->dump()));
   if (!ok) {
     const char* w = want == json::value_t::string    ? "string"
                     : want == json::value_t::boolean ? "boolean"
@@ -161,10 +165,19 @@ Capabilities parse_capabilities(const json& j, const Field& f) {
   return c;
 }
 
+// A uid or gid: a uint32 that is an id (user::unusable_id).
+uint32_t get_id(const json& o, const char* key, const Field& f, bool is_uid) {
+  const json* v = member(o, key, f, json::value_t::number_unsigned);
+  if (!v) return 0;
+  if (v->is_number_float()) bad(f[key], "must be an integer");
+  if (auto why = user::unusable_id(v->get<uint64_t>(), is_uid); !why.empty()) bad(f[key], why);
+  return static_cast<uint32_t>(v->get<uint64_t>());
+}
+
 User parse_user(const json& j, const Field& f) {
   User u;
-  u.uid = get_uint<uid_t>(j, "uid", f).value_or(0);
-  u.gid = get_uint<gid_t>(j, "gid", f).value_or(0);
+  u.uid = get_id(j, "uid", f, true);
+  u.gid = get_id(j, "gid", f, false);
   if (auto m = get_uint<uint32_t>(j, "umask", f)) {
     if (*m > 0777) bad(f["umask"], "must be at most 0777");
     u.umask = *m;
@@ -172,7 +185,8 @@ User parse_user(const json& j, const Field& f) {
   if (const json* g = member(j, "additionalGids", f, json::value_t::array))
     for (size_t i = 0; i < g->size(); ++i) {
       if (!(*g)[i].is_number_unsigned()) bad(f["additionalGids"][i], "must be a non-negative integer");
-      u.additional_gids.push_back((*g)[i].get<gid_t>());
+      if (auto why = user::unusable_id((*g)[i].get<uint64_t>(), false); !why.empty()) bad(f["additionalGids"][i], why);
+      u.additional_gids.push_back(static_cast<gid_t>((*g)[i].get<uint64_t>()));
     }
   return u;
 }
