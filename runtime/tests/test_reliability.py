@@ -3,6 +3,7 @@ crashed, hung or left the id taken, each side by side with runc where runc
 has a behaviour to match; kill -9 at many points of create; parallel load."""
 import json
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -47,6 +48,26 @@ def test_rejected_cpu_period_fails_cleanly(glassrun, runc, make_bundle, command)
     # The id is free again: the same id fails for the same reason, not "exists".
     r = glassrun(command, "-b", b.path, cid)
     assert "exists" not in r.stderr and r.returncode == 1
+
+
+# An init the kernel kills before it is ready (here the OOM killer, under a
+# 4 KiB memory limit) closes its channel without a message: the error used to
+# be "the other side exited without a word". Now it says how the init ended
+# and what its cgroup saw (runc: `unable to set memory limit to 4096 (current
+# usage: ...)`; crun: `OOM: the memory limit could be too low`).
+@pytest.mark.parametrize("command", ["run", "create"])
+def test_init_killed_before_ready_says_how_and_leaves_nothing(glassrun, runc, make_bundle, command):
+    b = make_bundle("true").edit(lambda c: c["linux"].setdefault("resources", {}).__setitem__(
+        "memory", {"limit": 4096}))
+    for rt, (cid, r) in both(glassrun, runc, b, command).items():
+        assert r.returncode == 1, (rt.binary, r.returncode, r.stderr)
+        assert leftovers(rt.root, cid, b.path) == [], rt.binary
+    cid, r = both(glassrun, runc, b, command)[glassrun]
+    line = one_error_line(r.stderr)
+    assert re.fullmatch(rf"glassrun: {command}: init \(pid \d+\) ended before it was ready, without a word: "
+                        r"killed by signal 9 \(Killed\); the container's cgroup has had 1 OOM kill: "
+                        r"linux.resources.memory.limit \(4096\) may be too low", line), line
+    assert leftovers(glassrun.root, cid, b.path) == []
 
 
 # Issue 16 item 18 / issue 15 item 13: refused before anything is made.

@@ -334,7 +334,16 @@ Created create(const CreateOptions& o, bool foreground) {
       cg->add_process(pid);
     }
     parent_chan.send_unless_gone(sync::Msg::Continue);
-    serve_init(parent_chan, o, config, pid, filter.get(), out, foreground);
+    try {
+      serve_init(parent_chan, o, config, pid, filter.get(), out, foreground);
+    } catch (const sync::PeerGone&) {
+      const auto& res = config.linux_section("resources");
+      int64_t limit = 0;
+      if (res.is_object() && res.contains("memory") && res["memory"].is_object() && res["memory"].contains("limit") &&
+          res["memory"]["limit"].is_number_integer())
+        limit = res["memory"]["limit"].get<int64_t>();
+      throw process::silent_end(pid, "init", *cg, limit);
+    }
     // Never report a created container whose init is already gone.
     if (int status; waitpid(pid, &status, WNOHANG) == pid)
       throw Error(fmt::format("init (pid {}) exited before create finished ({})", pid,

@@ -430,7 +430,11 @@ Started start_process(const ExecOptions& o) {
       target.add_process(pid);
     }
     parent_chan.send_unless_gone(sync::Msg::Continue);
-    started.master = serve_child(parent_chan, o, c, pid, filter.get());
+    try {
+      started.master = serve_child(parent_chan, o, c, pid, filter.get());
+    } catch (const sync::PeerGone&) {
+      throw process::silent_end(pid, "process", target, 0);
+    }
   } catch (const Error& e) {
     kill_and_reap(pid);
     throw;

@@ -5,9 +5,11 @@
 #include <linux/close_range.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -130,6 +132,34 @@ void close_fds_except(int preserve_fds, std::vector<int> keep) {
     from = static_cast<unsigned>(k) + 1;
   }
   if (syscall(SYS_close_range, from, ~0U, 0) != 0) throw_sys("close_range");
+}
+
+Error silent_end(pid_t pid, const char* who, const cgroups::Manager& cg, int64_t memory_limit) {
+  // Its socket closed as it exited; the exit itself may show a moment later.
+  siginfo_t si{};
+  for (int i = 0; i < 100; ++i) {
+    si.si_pid = 0;
+    if (waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == pid) break;
+    usleep(10000);
+  }
+  std::string how = "still running";
+  if (si.si_pid == pid && si.si_code == CLD_EXITED)
+    how = fmt::format("exit code {}", si.si_status);
+  else if (si.si_pid == pid)
+    how = fmt::format("killed by signal {} ({})", si.si_status, strsignal(si.si_status));
+  std::string oom;
+  if (si.si_pid == pid && si.si_code != CLD_EXITED) {
+    unsigned long kills = 0;
+    try {
+      kills = cg.oom_kill_count();
+    } catch (const Error&) {
+    }
+    if (kills > 0)
+      oom = fmt::format("; the container's cgroup has had {} OOM kill{}{}", kills, kills == 1 ? "" : "s",
+                        memory_limit > 0 ? fmt::format(": linux.resources.memory.limit ({}) may be too low", memory_limit)
+                                         : "");
+  }
+  return Error(fmt::format("{} (pid {}) ended before it was ready, without a word: {}{}", who, pid, how, oom));
 }
 
 void report_failure(const sync::Channel& channel, const char* who, const char* what, int err) {

@@ -10,9 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "linux/cgroups.h"
 #include "linux/seccomp.h"
 #include "linux/sync.h"
 #include "spec/config.h"
+#include "util/error.h"
 
 namespace glassrun::container::process {
 
@@ -50,6 +52,13 @@ Ready finalize(const Finalize& f);
 // Signals unblocked, SIGPIPE default, execve (step init.exec or
 // exec.execve). Returns only on failure, with errno set.
 void exec(const Ready& r, bool is_exec);
+
+// The parent's error for a child (`who`: "init", "process") whose end of the
+// channel closed before it was ready, without a message (sync::PeerGone):
+// how it ended, peeked at without reaping it (the caller's clean-up reaps),
+// and, when it was killed while its cgroup's OOM killer has struck, that
+// (`memory_limit`: the config's linux.resources.memory.limit, or 0).
+Error silent_end(pid_t pid, const char* who, const cgroups::Manager& cg, int64_t memory_limit);
 
 // Tells the parent why the child failed, over the channel, or on stderr
 // ("glassrun: <who>: ...") when the channel is gone or refused (a seccomp
