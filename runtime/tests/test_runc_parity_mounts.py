@@ -369,3 +369,51 @@ def test_sys_fs_cgroup_layout_matches_runc(runc, glassrun, fast_bundle, record_p
     g = [l.replace("/sys/fs/cgroup ro,", "/sys/fs/cgroup rw,") for l in g if "unified" not in l]
     assert g == [l.rstrip() for l in out["runc"].stdout.splitlines()]
     assert any(l.endswith(" cgroup") for l in g), g
+
+
+# ---- runc's proc-safety check (checkProcMount) --------------------------------
+# A bind, or any type but proc, sysfs, mqueue, tmpfs and cgroup, may not land
+# inside the container's /proc (where it would cover what masking and the
+# LSMs rely on: a bind over /proc/self/attr/exec keeps the process from its
+# exec label, CVE-2019-19921), except on the files lxcfs emulates; on /proc
+# itself only a procfs. The target counts where it resolves to. glassrun let
+# all of these through before session 23.
+
+PROC_CASES = [
+    # (id, type, source ("F": a host file, "D": a host directory), destination, runc's outcome)
+    ("cpuinfo", "bind", "F", "/proc/cpuinfo", "ok"),
+    ("ns_last_pid", "bind", "F", "/proc/sys/kernel/ns_last_pid", "ok"),
+    ("proc-sys", "bind", "D", "/proc/sys", '"/proc/sys" cannot be mounted because it is inside /proc'),
+    ("attr-exec", "bind", "F", "/proc/self/attr/exec", '"/proc/1/attr/exec" cannot be mounted because it is inside /proc'),
+    ("net-dev", "bind", "F", "/proc/net/dev", '"/proc/1/net/dev" cannot be mounted because it is inside /proc'),
+    ("proc-acpi", "bind", "D", "/proc/acpi", '"/proc/acpi" cannot be mounted because it is inside /proc'),
+    ("devpts-in-proc", "devpts", "devpts", "/proc/bus", '"/proc/bus" cannot be mounted because it is inside /proc'),
+    ("mqueue-in-proc", "mqueue", "mqueue", "/proc/sys/fs/mqueue", "ok"),
+    ("hosts-proc-on-proc", "bind", "/proc", "/proc", "ok"),
+    ("dir-on-proc", "bind", "D", "/proc", '"/proc" cannot be mounted because it is not of type proc'),
+]
+
+
+@pytest.mark.parametrize("case", PROC_CASES, ids=[c[0] for c in PROC_CASES])
+def test_mounts_inside_proc_are_refused_as_runc(glassrun, runc, fast_bundle, record_property, tmp_path, case):
+    name, typ, source, dest, expected = case
+    (tmp_path / "hostfile").write_text("not what the kernel says\n")
+    (tmp_path / "hostdir").mkdir()
+    source = {"F": str(tmp_path / "hostfile"), "D": str(tmp_path / "hostdir")}.get(source, source)
+    mount = {"destination": dest, "type": typ, "source": source}
+    if typ == "bind":
+        mount["options"] = ["bind"]
+    res = run_each({"runc": runc, "glassrun": glassrun}, fast_bundle, record_property, f"proc-{name}", "true",
+                   edit=lambda c: c["mounts"].append(mount))
+    if expected == "ok":
+        for rt_name, r in res.items():
+            assert r.returncode == 0, (rt_name, r.stderr)
+        return
+    assert res["runc"].returncode != 0 and expected.split('"')[2] in res["runc"].stderr, res["runc"].stderr
+    g = res["glassrun"]
+    assert g.returncode == 1
+    shown = source if typ == "bind" else typ
+    assert g.stderr.strip().splitlines() == [f"glassrun: run: init: mount {shown} on {dest}: {expected}"], g.stderr
+    cid = glassrun.ids[-1]
+    assert not Path(glassrun.root, cid).exists()
+    assert mounts_mentioning(str(tmp_path)) == []

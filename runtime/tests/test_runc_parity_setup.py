@@ -7,6 +7,7 @@ and listed in conformance/accepted_differences.toml."""
 import errno
 import json
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -431,7 +432,8 @@ def test_ids_above_runcs_range_run_as_asked(glassrun, runc, crun, fast_bundle, r
 
 # ---- config fields glassrun refuses as the runtime-spec (or runc 1.2) does -----
 
-@pytest.mark.parametrize("case", ["ociVersion-missing", "device-path-relative", "uidMappings-without-user-namespace"])
+@pytest.mark.parametrize("case", ["ociVersion-missing", "device-path-relative", "uidMappings-without-user-namespace",
+                                  "maskedPaths-relative", "readonlyPaths-relative", "mount-destination-relative"])
 def test_config_refused_where_runc_1_1_runs_it(glassrun, runc, crun, fast_bundle, record_property, case):
     """Each is an accepted difference (conformance/accepted_differences.toml,
     check "cli"): runc 1.1.5 runs these configs; glassrun refuses them before
@@ -444,6 +446,13 @@ def test_config_refused_where_runc_1_1_runs_it(glassrun, runc, crun, fast_bundle
         "uidMappings-without-user-namespace": (
             lambda c: c["linux"].__setitem__("uidMappings", [{"containerID": 0, "hostID": 1000, "size": 1}]),
             "config.json: linux.uidMappings: id mappings need a user namespace", False),
+        "maskedPaths-relative": (lambda c: c["linux"].__setitem__("maskedPaths", ["proc/kcore"]),
+                                 'config.json: linux.maskedPaths[0]: must be an absolute path, not "proc/kcore"', False),
+        "readonlyPaths-relative": (lambda c: c["linux"].__setitem__("readonlyPaths", ["proc/sys"]),
+                                   'config.json: linux.readonlyPaths[0]: must be an absolute path, not "proc/sys"', False),
+        "mount-destination-relative": (
+            lambda c: c.__setitem__("mounts", c["mounts"] + [{"destination": "mnt/rel", "type": "tmpfs", "source": "tmpfs"}]),
+            None, False),
     }[case]
     out = {}
     for name, rt in [("runc", runc), ("crun", crun), ("glassrun", glassrun)]:
@@ -456,5 +465,32 @@ def test_config_refused_where_runc_1_1_runs_it(glassrun, runc, crun, fast_bundle
     assert out["runc"].returncode == 0, out["runc"].stderr
     assert (out["crun"].returncode != 0) == crun_refuses, out["crun"].stderr
     assert out["glassrun"].returncode == 1
+    if case == "mount-destination-relative":
+        message = re.fullmatch(r'glassrun: run: config.json: mounts\[\d+\].destination: must be an absolute path, not "mnt/rel"',
+                               out["glassrun"].stderr.strip()) and out["glassrun"].stderr.strip()[len("glassrun: run: "):]
+        assert message, out["glassrun"].stderr
     assert out["glassrun"].stderr.strip().splitlines() == [f"glassrun: run: {message}"], out["glassrun"].stderr
     assert_nothing_left(glassrun, glassrun.ids[-1])
+
+
+# ---- args[0] without a PATH in process.env ------------------------------------
+
+@pytest.mark.parametrize("env", [[], ["PATH="]], ids=["unset", "empty"])
+def test_no_path_in_env_searches_nothing_as_runc(glassrun, runc, crun, fast_bundle, record_property, env):
+    """runc 1.1.5 and crun 1.8.1 search only the container's PATH; glassrun
+    used to fall back to a default list of directories when it had none."""
+    out = {}
+    for name, rt in [("runc", runc), ("crun", crun), ("glassrun", glassrun)]:
+        for args in (["sh", "-c", "echo ran"], ["/bin/sh", "-c", "echo ran"]):
+            b = fast_bundle(*args, name=f"{name}-nopath-{len(out)}")
+            b.edit(lambda c: c["process"].__setitem__("env", list(env)))
+            r = rt("run", "-b", b.path, rt.new_id("nopath"), stdin=subprocess.DEVNULL)
+            record(record_property, name, r)
+            out[(name, args[0])] = r
+    for name in ("runc", "crun", "glassrun"):
+        assert out[(name, "sh")].returncode != 0 and out[(name, "sh")].stdout == "", (name, out[(name, "sh")].stdout)
+        assert "not found in $PATH" in out[(name, "sh")].stderr, (name, out[(name, "sh")].stderr)
+        assert (out[(name, "/bin/sh")].returncode, out[(name, "/bin/sh")].stdout) == (0, "ran\n"), name
+    assert out[("glassrun", "sh")].stderr.strip().splitlines() == [
+        'glassrun: run: init: exec: "sh": executable file not found in $PATH']
+    assert_nothing_left(glassrun, glassrun.ids[-2])

@@ -1,10 +1,12 @@
 #include "linux/mounts.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <linux/mount.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -76,6 +78,52 @@ void attach_tree(int tree_fd, int target_fd, const std::string& what) {
     throw_sys(fmt::format("{}: move_mount", what));
 }
 
+// Where fd is, as this process sees it (the rootfs is not pivoted yet).
+std::string real_path(int fd) {
+  char buf[PATH_MAX];
+  ssize_t n = readlink(inroot::fd_path(fd).c_str(), buf, sizeof buf - 1);
+  if (n < 0) throw_sys(fmt::format("readlink {}", inroot::fd_path(fd)));
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+// runc 1.1.5's checkProcMount, for binds and every type but proc, sysfs,
+// mqueue, tmpfs and cgroup: nothing may be mounted inside the container's
+// /proc, where it could cover what masking and the LSMs rely on (a bind
+// over /proc/self/attr/exec would keep the process from its AppArmor or
+// SELinux label, CVE-2019-19921), except on the few files lxcfs emulates;
+// on /proc itself only a procfs (source_is_proc: a bind of a procfs). The
+// target is taken where it resolved to, symlinks followed inside the rootfs.
+void check_proc_mount(int root_fd, int target_fd, const spec::Mount& m, bool source_is_proc) {
+  static constexpr const char* kAllowed[] = {"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo",
+                                             "/proc/stat",    "/proc/swaps",     "/proc/uptime",
+                                             "/proc/loadavg", "/proc/slabinfo",  "/proc/net/dev",
+                                             "/proc/sys/kernel/ns_last_pid"};
+  std::string root = real_path(root_fd), target = real_path(target_fd);
+  if (root == "/") root.clear();
+  if (target.compare(0, root.size(), root) != 0) return;  // not under the rootfs: not ours to judge
+  std::string in_root = target.substr(root.size());
+  if (in_root == "/proc") {
+    if (source_is_proc) return;
+    throw Error(fmt::format("mount {} on {}: \"{}\" cannot be mounted because it is not of type proc", m.source,
+                            m.destination, in_root));
+  }
+  if (in_root.rfind("/proc/", 0) != 0) return;
+  for (const char* allowed : kAllowed)
+    if (in_root == allowed) return;
+  throw Error(fmt::format("mount {} on {}: \"{}\" cannot be mounted because it is inside /proc",
+                          m.source.empty() ? m.type : m.source, m.destination, in_root));
+}
+
+bool is_procfs(int fd) {
+  struct statfs sf;
+  return fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+}
+
+bool is_procfs(const std::string& path) {
+  struct statfs sf;
+  return statfs(path.c_str(), &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+}
+
 std::string bind_source_path(const spec::Mount& m, const std::string& bundle) {
   return m.source[0] == '/' ? m.source : bundle + "/" + m.source;
 }
@@ -88,6 +136,7 @@ void bind_mount(int root_fd, const spec::Mount& m, const ParsedOptions& o, const
     throw_sys(fmt::format("bind source {} for {}", source, m.destination));
   auto kind = S_ISDIR(st.st_mode) ? inroot::Kind::Directory : inroot::Kind::File;
   UniqueFd target = inroot::open_or_create(root_fd, m.destination, kind);
+  check_proc_mount(root_fd, target.get(), m, tree != ctx.bind_sources.end() ? is_procfs(tree->second) : is_procfs(source));
   if (!m.uid_mappings.empty() || !m.gid_mappings.empty())
     idmapped::attach(ctx.idmapped_trees.at(m.index), target.get(), m);
   else if (tree != ctx.bind_sources.end())
@@ -242,6 +291,8 @@ void mount_entry(int root_fd, const spec::Mount& m, const MountContext& ctx) {
   if (m.type == "proc" || m.type == "sysfs") check_plain_directory(root_fd, m);
   if (m.type == "tmpfs" && o.tmpcopyup) return tmpfs_copyup(root_fd, m, o);
   UniqueFd target = inroot::open_or_create(root_fd, m.destination, inroot::Kind::Directory);
+  if (m.type != "proc" && m.type != "sysfs" && m.type != "mqueue" && m.type != "tmpfs")
+    check_proc_mount(root_fd, target.get(), m, true);  // runc lets any such type onto /proc itself
   if (m.type == "sysfs" && ctx.user_ns &&
       ::mount("sysfs", inroot::fd_path(target.get()).c_str(), "sysfs", o.flags, o.data.empty() ? nullptr : o.data.c_str()) != 0) {
     // A user namespace without its own network namespace may not mount sysfs:

@@ -83,9 +83,12 @@ Lookup find_executable(const std::string& name, const std::vector<std::string>& 
     int err = check(name);
     return err ? Lookup{"", err, name} : Lookup{name, 0, ""};
   }
-  std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  // The container's PATH only: without one nothing is searched, as runc 1.1.5
+  // and crun 1.8.1 (Go's LookPath and crun's own search of an unset PATH).
+  std::string path;
   for (const auto& e : env)
     if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+  if (path.empty()) return {"", ENOENT, ""};
   // As Go's LookPath (runc 1.1.5): on PATH, a file that is not executable is
   // passed over, and none found is "not found", whatever was passed over.
   size_t i = 0;
