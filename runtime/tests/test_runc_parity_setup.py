@@ -494,3 +494,39 @@ def test_no_path_in_env_searches_nothing_as_runc(glassrun, runc, crun, fast_bund
     assert out[("glassrun", "sh")].stderr.strip().splitlines() == [
         'glassrun: run: init: exec: "sh": executable file not found in $PATH']
     assert_nothing_left(glassrun, glassrun.ids[-2])
+
+
+# ---- process.cwd is REQUIRED and absolute, for run, exec --process and --cwd ----
+
+@pytest.mark.parametrize("how", ["run-without-cwd", "exec-process-without-cwd", "exec-cwd-relative"])
+def test_cwd_missing_or_relative_is_refused_as_runc(glassrun, runc, crun, fast_bundle, record_property, tmp_path, how):
+    """runc 1.1.5 and crun 1.8.1 refuse a process without cwd; runc refuses a
+    relative --cwd. glassrun ran the first two in / and the third relative to /."""
+    out = {}
+    for name, rt in [("runc", runc), ("crun", crun), ("glassrun", glassrun)]:
+        if how == "run-without-cwd":
+            b = fast_bundle("pwd", name=f"{name}-nocwd")
+            b.edit(lambda c: c["process"].pop("cwd"))
+            r = rt("run", "-b", b.path, rt.new_id("nocwd"), stdin=subprocess.DEVNULL)
+        else:
+            b = fast_bundle("sleep", "100000", name=f"{name}-execcwd")
+            cid = rt.new_id("execcwd")
+            assert rt("run", "-d", "-b", b.path, cid, stdin=subprocess.DEVNULL).returncode == 0, name
+            if how == "exec-cwd-relative":
+                r = rt("exec", "--cwd", "tmp", cid, "pwd")
+            else:
+                proc = dict(b.config["process"], args=["pwd"], terminal=False)
+                proc.pop("cwd")
+                pj = tmp_path / f"process-{name}.json"
+                pj.write_text(json.dumps(proc))
+                r = rt("exec", "--process", str(pj), cid)
+        record(record_property, name, r)
+        out[name] = r
+    for name in (["runc", "glassrun"] if how == "exec-cwd-relative" else ["runc", "crun", "glassrun"]):
+        assert out[name].returncode != 0 and out[name].stdout == "", (name, out[name].stdout)
+    expected = {"run-without-cwd": "glassrun: run: config.json: process.cwd: must be set",
+                "exec-process-without-cwd": "glassrun: exec: config.json: process.cwd: must be set",
+                "exec-cwd-relative": "glassrun: exec: --cwd tmp: must be an absolute path"}[how]
+    assert out["glassrun"].stderr.strip().splitlines() == [expected], out["glassrun"].stderr
+    if how == "run-without-cwd":
+        assert_nothing_left(glassrun, glassrun.ids[-1])

@@ -210,3 +210,27 @@ def test_exec_foreground_proxies_the_terminal(glassrun, make_bundle, tmux, tmp_p
         tmp_path, f"{shlex.quote(glassrun.binary)} --root {shlex.quote(glassrun.root)} exec -t -e 'PS1=[gr]' {cid} sh")
     tmux.start(script)
     check_interactive(tmux, tmp_path, before, after)
+
+
+# ---- a foreground terminal when the caller has none ----------------------------
+
+@pytest.mark.parametrize("command", ["run", "exec"])
+def test_foreground_terminal_without_a_caller_tty_relays(glassrun, runc, make_bundle, command):
+    """Accepted difference (conformance/accepted_differences.toml,
+    process.terminal:foreground-without-a-tty): runc and crun fail when the
+    caller's stdin is no terminal; glassrun relays the container's pty."""
+    outs = {}
+    for name, rt in [("runc", runc), ("glassrun", glassrun)]:
+        cid = rt.new_id("notty")
+        if command == "run":
+            b = make_bundle("sh", "-c", "tty; echo done").edit(lambda c: c["process"].__setitem__("terminal", True))
+            r = rt("run", "-b", b.path, cid, stdin=subprocess.DEVNULL)
+        else:
+            b = make_bundle("sleep", "100000")
+            assert rt("run", "-d", "-b", b.path, cid, stdin=subprocess.DEVNULL).returncode == 0, name
+            r = rt("exec", "-t", cid, "sh", "-c", "tty; echo done", stdin=subprocess.DEVNULL)
+        outs[name] = r
+    assert outs["runc"].returncode != 0 and "/dev/tty" in outs["runc"].stderr, outs["runc"].stderr
+    g = outs["glassrun"]
+    assert g.returncode == 0, g.stderr
+    assert g.stdout.replace("\r", "").splitlines() == ["/dev/pts/0", "done"], g.stdout

@@ -107,7 +107,10 @@ spec::Process build_process(const ExecOptions& o, const spec::Config& c) {
     if (e.find('=') == std::string::npos) throw Error(fmt::format("--env {}: must be KEY=VALUE", e));
     p.env.push_back(e);
   }
-  if (!o.cwd.empty()) p.cwd = o.cwd;
+  if (!o.cwd.empty()) {
+    if (o.cwd[0] != '/') throw Error(fmt::format("--cwd {}: must be an absolute path", o.cwd));  // as runc
+    p.cwd = o.cwd;
+  }
   // As runc: without -t the process gets no terminal, whatever
   // process.terminal says in config.json (a process.json keeps its own).
   p.terminal = o.tty.value_or(false);

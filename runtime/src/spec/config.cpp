@@ -437,7 +437,10 @@ Process parse_process(const json& j, const std::string& where) {
   for (size_t i = 0; i < p.env.size(); ++i)
     if (p.env[i].find('=') == std::string::npos) bad(f["env"][i], "must be KEY=VALUE");
   require_execable(p.args, p.env, f);
-  p.cwd = get_string(j, "cwd", f, "/");
+  // REQUIRED by the runtime-spec; runc ("Cwd property must not be empty") and
+  // crun refuse a process without one.
+  if (!j.contains("cwd") || j["cwd"].is_null()) bad(f["cwd"], "must be set");
+  p.cwd = get_string(j, "cwd", f);
   require_absolute(p.cwd, f["cwd"]);
   if (j.contains("capabilities") && !j["capabilities"].is_null())
     p.capabilities = parse_capabilities(get_object(j, "capabilities", f), f["capabilities"]);
