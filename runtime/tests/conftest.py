@@ -186,3 +186,31 @@ def leftovers(root, cid, bundle=None):
         left += [f"process {p} ({text})" for p in processes_mentioning(text) if int(p) != os.getpid()]
         left += [f"mount {m}" for m in mounts_mentioning(text)]
     return left
+
+
+# ---- the host's cgroups, before and after the session -------------------------
+# Tests never change host state: a cgroup directory at the top of any
+# hierarchy that the session made and left (podman's /libpod_parent did, from
+# session 22 on, and kept the kernel's cpuset switch on for every later
+# benchmark) fails the run.
+
+def top_level_cgroups():
+    root = Path("/sys/fs/cgroup")
+    if not root.is_dir():
+        return set()
+    return {str(d) for h in [root, *root.iterdir()] if h.is_dir() for d in h.iterdir()
+            if d.is_dir() and not d.name.startswith(("cgroup.", "cpuset.", "memory.", "cpu.", "io.", "pids."))}
+
+
+def pytest_sessionstart(session):
+    session.config._cgroups_before = top_level_cgroups()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = getattr(session.config, "_cgroups_before", None)
+    if before is None:
+        return
+    left = sorted(top_level_cgroups() - before)
+    if left:
+        print(f"\nhost state changed: cgroups the session made and left: {left}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -77,7 +77,27 @@ CONTAINERD_RUN_DIRS = [Path("/run/containerd/runc/glassrun"), Path("/run/contain
                        Path("/run/containerd/fifo"), Path("/run/containerd/s"), Path("/run/containerd")]
 
 
-def stop_engines(engine_dir, session, made_run_dirs=()):
+def podman_cgroup_parents():
+    """podman's cgroupfs parent (/libpod_parent, with conmon's cgroup in it) in
+    every hierarchy: podman makes it on its first container and never removes it."""
+    root = Path("/sys/fs/cgroup")
+    return [d for d in [*root.glob("*/libpod_parent"), root / "libpod_parent"] if d.is_dir()]
+
+
+def remove_cgroup_tree(d):
+    """rmdir d and everything below it, deepest first (empty cgroups only)."""
+    for sub in sorted((p for p in d.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        try:
+            sub.rmdir()
+        except OSError:
+            pass
+    try:
+        d.rmdir()
+    except OSError:
+        pass
+
+
+def stop_engines(engine_dir, session, made_run_dirs=(), podman_parents_before=None):
     env = {**os.environ, "CONTAINERS_CONF": str(engine_dir / "containers.conf")}
     ids = run(["podman", "ps", "-aq", "--filter", f"label={LABEL}={session}"], env=env).stdout.split()
     if ids:
@@ -111,6 +131,12 @@ def stop_engines(engine_dir, session, made_run_dirs=()):
             d.rmdir()
         except FileNotFoundError:
             pass
+    # podman's cgroup parent, where the session made it (empty once its
+    # containers and their conmons are gone).
+    if podman_parents_before is not None:
+        for d in podman_cgroup_parents():
+            if d not in podman_parents_before:
+                remove_cgroup_tree(d)
     # Those of containerd's /run directories that did not exist before the
     # session (deepest first; empty once its tasks are gone).
     for d in CONTAINERD_RUN_DIRS:
@@ -130,6 +156,7 @@ def engines():
         pytest.fail(f"{GLASSRUN} is not built (make build)")
     engine_dir = Path(tempfile.mkdtemp(prefix="glassrun-engines."))
     made_run_dirs = [d for d in CONTAINERD_RUN_DIRS if not d.exists()]
+    podman_parents_before = podman_cgroup_parents()
     session = uuid.uuid4().hex[:10]
     try:
         r = run(["bash", SETUP, "--glassrun", GLASSRUN, "--dir", engine_dir], timeout=600)
@@ -138,7 +165,7 @@ def engines():
             pytest.fail(f"tools/engines/setup.sh failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
         yield Engines(values, session)
     finally:
-        stop_engines(engine_dir, session, made_run_dirs)
+        stop_engines(engine_dir, session, made_run_dirs, podman_parents_before)
 
 
 @pytest.fixture(params=RUNTIMES)
