@@ -338,11 +338,9 @@ Created create(const CreateOptions& o, bool foreground) {
       serve_init(parent_chan, o, config, pid, filter.get(), out, foreground);
     } catch (const sync::PeerGone&) {
       const auto& res = config.linux_section("resources");
-      int64_t limit = 0;
-      if (res.is_object() && res.contains("memory") && res["memory"].is_object() && res["memory"].contains("limit") &&
-          res["memory"]["limit"].is_number_integer())
-        limit = res["memory"]["limit"].get<int64_t>();
-      throw process::silent_end(pid, "init", *cg, limit);
+      const nlohmann::json::json_pointer limit("/memory/limit");
+      bool has_limit = res.is_object() && res.contains(limit) && res[limit].is_number_integer();
+      throw process::silent_end(pid, "init", *cg, has_limit ? res[limit].get<int64_t>() : 0);
     }
     // Never report a created container whose init is already gone.
     if (int status; waitpid(pid, &status, WNOHANG) == pid)

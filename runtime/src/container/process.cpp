@@ -137,12 +137,14 @@ void close_fds_except(int preserve_fds, std::vector<int> keep) {
 Error silent_end(pid_t pid, const char* who, const cgroups::Manager& cg, int64_t memory_limit) {
   // Its socket closed as it exited; the exit itself may show a moment later.
   siginfo_t si{};
+  int err = 0;
   for (int i = 0; i < 100; ++i) {
     si.si_pid = 0;
-    if (waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == pid) break;
+    err = waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED | WNOHANG | WNOWAIT) == 0 ? 0 : errno;
+    if ((err != 0 && err != EINTR) || si.si_pid == pid) break;
     usleep(10000);
   }
-  std::string how = "still running";
+  std::string how = err ? fmt::format("unknown (waitid: {})", errno_text(err)) : "still running";
   if (si.si_pid == pid && si.si_code == CLD_EXITED)
     how = fmt::format("exit code {}", si.si_status);
   else if (si.si_pid == pid)

@@ -78,11 +78,12 @@ void attach_tree(int tree_fd, int target_fd, const std::string& what) {
     throw_sys(fmt::format("{}: move_mount", what));
 }
 
-// Where fd is, as this process sees it (the rootfs is not pivoted yet).
-std::string real_path(int fd) {
+// Where fd (`what`, for errors) is, as this process sees it (the rootfs is
+// not pivoted yet).
+std::string real_path(int fd, const std::string& what) {
   char buf[PATH_MAX];
   ssize_t n = readlink(inroot::fd_path(fd).c_str(), buf, sizeof buf - 1);
-  if (n < 0) throw_sys(fmt::format("readlink {}", inroot::fd_path(fd)));
+  if (n < 0) throw_sys(fmt::format("where {} resolves: readlink {}", what, inroot::fd_path(fd)));
   return std::string(buf, static_cast<size_t>(n));
 }
 
@@ -91,19 +92,22 @@ std::string real_path(int fd) {
 // /proc, where it could cover what masking and the LSMs rely on (a bind
 // over /proc/self/attr/exec would keep the process from its AppArmor or
 // SELinux label, CVE-2019-19921), except on the few files lxcfs emulates;
-// on /proc itself only a procfs (source_is_proc: a bind of a procfs). The
+// on /proc itself only a procfs (source_is_proc, asked only then). The
 // target is taken where it resolved to, symlinks followed inside the rootfs.
-void check_proc_mount(int root_fd, int target_fd, const spec::Mount& m, bool source_is_proc) {
+template <typename SourceIsProc>
+void check_proc_mount(int root_fd, int target_fd, const spec::Mount& m, SourceIsProc source_is_proc) {
   static constexpr const char* kAllowed[] = {"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo",
                                              "/proc/stat",    "/proc/swaps",     "/proc/uptime",
                                              "/proc/loadavg", "/proc/slabinfo",  "/proc/net/dev",
                                              "/proc/sys/kernel/ns_last_pid"};
-  std::string root = real_path(root_fd), target = real_path(target_fd);
+  std::string target = real_path(target_fd, "mount target " + m.destination);
+  if (target.find("/proc") == std::string::npos) return;  // the usual case: one readlink
+  std::string root = real_path(root_fd, "the rootfs");
   if (root == "/") root.clear();
   if (target.compare(0, root.size(), root) != 0) return;  // not under the rootfs: not ours to judge
   std::string in_root = target.substr(root.size());
   if (in_root == "/proc") {
-    if (source_is_proc) return;
+    if (source_is_proc()) return;
     throw Error(fmt::format("mount {} on {}: \"{}\" cannot be mounted because it is not of type proc", m.source,
                             m.destination, in_root));
   }
@@ -114,14 +118,10 @@ void check_proc_mount(int root_fd, int target_fd, const spec::Mount& m, bool sou
                           m.source.empty() ? m.type : m.source, m.destination, in_root));
 }
 
-bool is_procfs(int fd) {
+bool on_procfs(int fd_or_minus_one, const std::string& path) {
   struct statfs sf;
-  return fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
-}
-
-bool is_procfs(const std::string& path) {
-  struct statfs sf;
-  return statfs(path.c_str(), &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+  int r = fd_or_minus_one >= 0 ? fstatfs(fd_or_minus_one, &sf) : statfs(path.c_str(), &sf);
+  return r == 0 && sf.f_type == PROC_SUPER_MAGIC;
 }
 
 std::string bind_source_path(const spec::Mount& m, const std::string& bundle) {
@@ -136,7 +136,8 @@ void bind_mount(int root_fd, const spec::Mount& m, const ParsedOptions& o, const
     throw_sys(fmt::format("bind source {} for {}", source, m.destination));
   auto kind = S_ISDIR(st.st_mode) ? inroot::Kind::Directory : inroot::Kind::File;
   UniqueFd target = inroot::open_or_create(root_fd, m.destination, kind);
-  check_proc_mount(root_fd, target.get(), m, tree != ctx.bind_sources.end() ? is_procfs(tree->second) : is_procfs(source));
+  check_proc_mount(root_fd, target.get(), m,
+                   [&] { return on_procfs(tree != ctx.bind_sources.end() ? tree->second : -1, source); });
   if (!m.uid_mappings.empty() || !m.gid_mappings.empty())
     idmapped::attach(ctx.idmapped_trees.at(m.index), target.get(), m);
   else if (tree != ctx.bind_sources.end())
@@ -292,7 +293,7 @@ void mount_entry(int root_fd, const spec::Mount& m, const MountContext& ctx) {
   if (m.type == "tmpfs" && o.tmpcopyup) return tmpfs_copyup(root_fd, m, o);
   UniqueFd target = inroot::open_or_create(root_fd, m.destination, inroot::Kind::Directory);
   if (m.type != "proc" && m.type != "sysfs" && m.type != "mqueue" && m.type != "tmpfs")
-    check_proc_mount(root_fd, target.get(), m, true);  // runc lets any such type onto /proc itself
+    check_proc_mount(root_fd, target.get(), m, [] { return true; });  // runc lets any such type onto /proc itself
   if (m.type == "sysfs" && ctx.user_ns &&
       ::mount("sysfs", inroot::fd_path(target.get()).c_str(), "sysfs", o.flags, o.data.empty() ? nullptr : o.data.c_str()) != 0) {
     // A user namespace without its own network namespace may not mount sysfs:

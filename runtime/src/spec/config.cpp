@@ -168,8 +168,7 @@ Capabilities parse_capabilities(const json& j, const Field& f) {
 // A uid or gid: a uint32 that is an id (user::unusable_id).
 uint32_t get_id(const json& o, const char* key, const Field& f, bool is_uid) {
   const json* v = member(o, key, f, json::value_t::number_unsigned);
-  if (!v) return 0;
-  if (v->is_number_float()) bad(f[key], "must be an integer");
+  if (!v) return 0;  // member() refused a float or a negative number already
   if (auto why = user::unusable_id(v->get<uint64_t>(), is_uid); !why.empty()) bad(f[key], why);
   return static_cast<uint32_t>(v->get<uint64_t>());
 }
