@@ -305,3 +305,114 @@ def test_exec_joins_the_inits_namespaces(request, make_bundle, tmp_path, how, us
         setns = [line for line in log.read_text().splitlines() if " setns(" in line]
         joined = len([n for n in ("user", "mnt", "uts", "ipc", "net", "pid") if n != "user" or userns])
         assert len(setns) == (2 if how == "pidfd" else joined), setns
+
+
+# ---- how exec's process is cloned (issue 18: cgroups::clone_into_sharing_memory)
+
+def clone_flags(trace_text, made=True):
+    """The flags of the clone3 and clone calls in an `strace -f` log, in
+    order: of those that made a process (made), or of those refused."""
+    import re
+    out = []
+    for line in trace_text.splitlines():
+        m = re.search(r"\bclone3?\(.*?flags=([A-Z_|0-9x]+).*\) = (-?\d+)", line)
+        if m and (int(m.group(2)) > 0) == made:
+            out.append(m.group(1))
+    return out
+
+
+def traced_exec(glassrun, cid, log, *args):
+    if not shutil.which("strace"):
+        pytest.fail("strace is not installed (Debian's strace package): how exec clones cannot be observed")
+    return run(["strace", "-f", "-qq", "-o", str(log), "-e", "trace=clone,clone3", glassrun.binary,
+                "--root", glassrun.root, "exec", *args, cid, "sh", "-c", "echo in; exit 3"], stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("tty", [False, True], ids=["plain", "tty"])
+def test_exec_process_shares_the_parents_memory_until_it_executes(glassrun, running, tmp_path, tty):
+    """One clone3 with CLONE_VM | CLONE_VFORK (as posix_spawn's child): no
+    page tables copied, no copy-on-write faults on either side; the parent
+    sleeps until the execve and then serves what the child sent (the
+    terminal's master with -t). The process is exec's as before."""
+    cid, _ = running()
+    log = tmp_path / "strace.log"
+    r = traced_exec(glassrun, cid, log, *(["-t"] if tty else []))
+    assert r.returncode == 3, r.stderr
+    assert r.stdout.replace("\r", "") == "in\n"
+    flags = clone_flags(log.read_text())
+    assert len(flags) == 1 and {"CLONE_VM", "CLONE_VFORK"} <= set(flags[0].split("|")), log.read_text()
+
+
+def test_exec_child_failing_before_its_execve_is_reported_and_the_parent_goes_on(glassrun, running):
+    """A child that shared the parent's memory and failed (no such
+    executable) left the parent's objects intact: the error arrives over the
+    channel, named as before, and the next exec works."""
+    cid, _ = running()
+    r = glassrun("exec", cid, "/no/such/program")
+    assert r.returncode == 255
+    assert r.stderr.strip() == ('glassrun: exec: process: exec: "/no/such/program": '
+                                "stat /no/such/program: no such file or directory"), r.stderr
+    r = glassrun("exec", cid, "sh", "-c", "echo again")
+    assert (r.returncode, r.stdout) == (0, "again\n"), r.stderr
+
+
+@pytest.mark.parametrize("why", ["user namespace", "time namespace", "seccomp listener", "paused", "CAP_SYS_PTRACE",
+                                 "--cap CAP_SYS_PTRACE", "clone3 refused"])
+def test_exec_process_is_forked_where_it_cannot_share_memory(glassrun, running, tmp_path, why):
+    """The kernel refuses setns into a user or time namespace to a process
+    sharing its memory; a seccomp agent gets the notify fd through the
+    parent, and a child frozen in a paused container's cgroups must not hold
+    the parent past its timeout, so those need the parent awake; a container
+    whose processes (the config's, or this one's with --cap) may hold
+    CAP_SYS_PTRACE can reach the child, and so must not reach the parent's
+    memory through it: a fork, as before. clone3 refused (ENOSYS): the
+    fork's fallback, a plain clone."""
+    edit = None
+    listener = None
+    if why == "user namespace":
+        edit = userns_edit(tmp_path)
+    elif why == "time namespace":
+        if not os.path.exists("/proc/self/timens_offsets"):
+            pytest.skip("this kernel has no time namespaces (/proc/self/timens_offsets)")
+        edit = lambda c: c["linux"]["namespaces"].append({"type": "time"})  # noqa: E731
+    elif why == "CAP_SYS_PTRACE":
+        edit = lambda c: c["process"]["capabilities"]["bounding"].append("CAP_SYS_PTRACE")  # noqa: E731
+    elif why == "seccomp listener":
+        from test_runc_parity_setup import Listener
+        listener = Listener(tmp_path / "agent.sock")
+        profile = {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": listener.path,
+                   "syscalls": [{"names": ["acct"], "action": "SCMP_ACT_NOTIFY"}]}
+        edit = lambda c: c["linux"].__setitem__("seccomp", profile)  # noqa: E731
+    try:
+        cid, _ = running(edit)
+        log = tmp_path / "strace.log"
+        if why == "paused":
+            assert glassrun("pause", cid).returncode == 0
+            p = subprocess.Popen(["strace", "-f", "-qq", "-o", str(log), "-e", "trace=clone,clone3", glassrun.binary,
+                                  "--root", glassrun.root, "exec", "--ignore-paused", cid, "sh", "-c", "echo in; exit 3"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                give_up = time.monotonic() + 60  # against hangs only
+                while "clone" not in (log.read_text() if log.exists() else ""):
+                    assert time.monotonic() < give_up
+                    time.sleep(0.01)
+                assert glassrun("resume", cid).returncode == 0
+                out, err = p.communicate(timeout=60)
+            finally:
+                p.kill()
+                p.wait()
+            r = subprocess.CompletedProcess(p.args, p.returncode, out, err)
+        else:
+            inject = ["-e", "inject=clone3:error=ENOSYS"] if why == "clone3 refused" else []
+            cap = ["--cap", "CAP_SYS_PTRACE"] if why == "--cap CAP_SYS_PTRACE" else []
+            r = run(["strace", "-f", "-qq", "-o", str(log), "-e", "trace=clone,clone3", *inject, glassrun.binary,
+                     "--root", glassrun.root, "exec", *cap, cid, "sh", "-c", "echo in; exit 3"], stdin=subprocess.DEVNULL)
+        assert (r.returncode, r.stdout) == (3, "in\n"), r.stderr
+        flags = clone_flags(log.read_text())
+        assert len(flags) == 1 and "CLONE_VM" not in flags[0], log.read_text()
+        if why == "clone3 refused":  # the sharing clone3 was tried first, then the fork's
+            assert flags == ["SIGCHLD"], log.read_text()
+            assert [("CLONE_VM" in f) for f in clone_flags(log.read_text(), made=False)] == [True, False], log.read_text()
+    finally:
+        if listener:
+            listener.close()

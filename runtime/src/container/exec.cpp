@@ -1,11 +1,16 @@
 // `exec`: the parent becomes non-dumpable, joins the container's pid
-// namespace and forks once; the child closes what it does not need, waits
-// until the parent moved it into the container's cgroups, joins the other
-// namespaces (user first), takes the container's root and its terminal, and
-// becomes the process on the init's path (container/process.cpp).
+// namespace and clones once; the child closes what it does not need, moves
+// itself into the container's cgroups (or waits until the parent did),
+// joins the other namespaces (user first), takes the container's root and
+// its terminal, and becomes the process on the init's path
+// (container/process.cpp). Where it can, the child shares the parent's
+// memory until it executes, as posix_spawn's does, and the parent sleeps
+// meanwhile (cgroups::clone_into_sharing_memory): so the child leaves the
+// parent's objects as they are.
 #include "container/exec.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -20,6 +25,8 @@
 
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <array>
 #include <optional>
 
 #include "container/loaded.h"
@@ -63,18 +70,19 @@ struct NsJoin {
   std::vector<NsFd> fds;  // without pidfd
 };
 
-// What the forked child needs; everything is prepared by the parent.
+// What the child needs; everything is prepared by the parent, and the child
+// only reads it (it may be the parent's own memory).
 struct ChildContext {
   const spec::Config* config = nullptr;
   const spec::Process* process = nullptr;
-  NsJoin* namespaces = nullptr;
+  const NsJoin* namespaces = nullptr;
   int root_fd = -1;                         // O_PATH /proc/<init>/root
-  sync::Channel* channel = nullptr;
-  sync::Channel* parent_channel = nullptr;
+  const sync::Channel* channel = nullptr;
   seccomp::Filter* seccomp = nullptr;
   int preserve_fds = 0;
   std::vector<int> keep_fds;                // besides stdio and the preserved ones
-  cgroups::Placement* placement = nullptr;  // the v1 cgroups the child moves itself into
+  const cgroups::Placement* placement = nullptr;  // the v1 cgroups the child moves itself into
+  bool await_continue = true;               // false: the parent sleeps until our execve
 };
 
 // ---- the process: config.process with the flags applied (runc's getProcess)
@@ -220,19 +228,20 @@ NsJoin join_pid_namespace(const spec::Config& c, pid_t init) {
 
 // ---- the child
 
+// The fds are closed by number: the NsJoin stays the parent's.
 void join_namespaces(const ChildContext& x) {
   Step s("exec.namespaces");
-  NsJoin& j = *x.namespaces;
+  const NsJoin& j = *x.namespaces;
   if (j.pidfd) {
     if (j.flags != 0 && setns(j.pidfd.get(), j.flags) != 0) throw_sys(fmt::format("setns {}", j.what));
     if (j.flags & CLONE_NEWUSER) process::become_root_in_user_ns();
-    j.pidfd.reset();
+    ::close(j.pidfd.get());
     return;
   }
-  for (auto& ns : j.fds) {
+  for (const auto& ns : j.fds) {
     if (setns(ns.fd.get(), ns.flag) != 0) throw_sys(fmt::format("setns {}", ns.path));
     if (ns.flag == CLONE_NEWUSER) process::become_root_in_user_ns();
-    ns.fd.reset();
+    ::close(ns.fd.get());
   }
 }
 
@@ -259,18 +268,19 @@ bool setgroups_allowed(const spec::Config& c) {
 
 void child_flow(const ChildContext& x) {
   const spec::Process& p = *x.process;
-  x.parent_channel->close();
   // Born in the container's pid namespace: hold nothing of the host's that a
-  // container process could reach through us (CVE-2016-9962).
+  // container process could reach through us (CVE-2016-9962); the parent's
+  // end of the channel goes too.
   process::close_fds_except(x.preserve_fds, x.keep_fds);
   // Nothing of the user's runs before we are in the container's cgroups:
   // born in the unified one, we move ourselves into the v1 ones, or the
   // parent moves us before Continue (cgroups_placement.h).
   if (!x.placement->empty()) {
     Step s("exec.cgroup_attach");
-    cgroups::place_self(*x.placement);
+    cgroups::Placement mine = cgroups::same_fds(*x.placement);
+    cgroups::place_self(mine);
   }
-  x.channel->expect(sync::Msg::Continue);
+  if (x.await_continue) x.channel->expect(sync::Msg::Continue);
   // Still on the host's side: once in the container's user namespace, a
   // non-dumpable process's /proc/self belongs to a root not mapped there.
   if (p.oom_score_adj) fileio::write_file("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj));
@@ -292,6 +302,38 @@ void child_flow(const ChildContext& x) {
 
 [[noreturn]] void run_child(const ChildContext& x) {
   process::run_child(*x.channel, "exec", 255, [&] { child_flow(x); });
+}
+
+int run_child_sharing_memory(void* x) { run_child(*static_cast<const ChildContext*>(x)); }
+
+bool may_ptrace(const spec::Process* p) {
+  if (!p || !p->capabilities) return false;
+  const auto& k = *p->capabilities;
+  for (const auto* set : {&k.bounding, &k.effective, &k.permitted, &k.inheritable, &k.ambient})
+    if (*set && std::find((*set)->begin(), (*set)->end(), CAP_SYS_PTRACE) != (*set)->end()) return true;
+  return false;
+}
+
+// Whether the child may share our memory until it executes: not when it
+// joins a user or a time namespace (the kernel refuses a process that shares
+// its memory), nor when it needs us awake before its execve: a seccomp
+// listener gets the notify fd through us first, and a child frozen in a
+// paused container's cgroups must not hold us past serve_child's timeout.
+// Nor where the container's processes are given CAP_SYS_PTRACE: without a
+// user namespace that lets them into a non-dumpable root process they see
+// (docs/SECURITY.md, CVE-2016-9962), and our memory stays out of that reach.
+bool child_can_share_memory(const spec::Config& c, const spec::Process& p, state::Status status,
+                            const seccomp::Filter* filter) {
+  return !c.has_namespace("user") && !c.has_namespace("time") && !(filter && filter->uses_notify()) &&
+         status != state::Status::Paused && !may_ptrace(c.process ? &*c.process : nullptr) && !may_ptrace(&p);
+}
+
+// Returns once the child has executed or exited; -1 (errno): nothing cloned.
+[[gnu::noinline]] pid_t clone_child_sharing_memory(const cgroups::Placement& placement, const ChildContext& x) {
+  // The child's stack: this frame's, below everything of ours that is live
+  // (we sleep meanwhile), and near pages this process has touched already.
+  std::array<char, 256 * 1024> stack;
+  return cgroups::clone_into_sharing_memory(placement, run_child_sharing_memory, const_cast<ChildContext*>(&x), stack);
 }
 
 // ---- the parent after fork
@@ -356,9 +398,10 @@ Started start_process(const ExecOptions& o) {
   // the final execve makes the container's process dumpable again.
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw_sys("prctl PR_SET_DUMPABLE 0");
   Loaded c = Loaded::open(o.root, o.id);
+  state::Status status = c.status();
   {
     Step s("exec.status");
-    switch (c.status()) {
+    switch (status) {
       case state::Status::Stopped: throw Error("cannot exec in a stopped container");
       case state::Status::Paused:
         if (!o.ignore_paused) throw Error("cannot exec in a paused container (use --ignore-paused to override)");
@@ -403,7 +446,6 @@ Started start_process(const ExecOptions& o) {
   x.namespaces = &nss;
   x.root_fd = root_fd.get();
   x.channel = &child_chan;
-  x.parent_channel = &parent_chan;
   x.seccomp = filter.get();
   x.preserve_fds = o.preserve_fds;
   x.keep_fds = {child_chan.fd(), root_fd.get()};
@@ -414,12 +456,19 @@ Started start_process(const ExecOptions& o) {
   for (int fd : placement.fds()) x.keep_fds.push_back(fd);
   x.placement = &placement;
 
-  pid_t pid;
+  pid_t pid = -1;
   {
     Step s("exec.fork");
-    pid = cgroups::clone_into(0, placement);
-    if (pid < 0) throw_sys("fork");
-    if (pid == 0) run_child(x);
+    if (child_can_share_memory(config, p, status, filter.get())) {
+      x.await_continue = false;
+      pid = clone_child_sharing_memory(placement, x);
+      x.await_continue = pid < 0;
+    }
+    if (pid < 0) {
+      pid = cgroups::clone_into(0, placement);
+      if (pid < 0) throw_sys("fork");
+      if (pid == 0) run_child(x);
+    }
   }
   child_chan.close();
   nss = NsJoin{};
@@ -432,7 +481,7 @@ Started start_process(const ExecOptions& o) {
       Step s("exec.cgroup_attach");
       target.add_process(pid);
     }
-    parent_chan.send_unless_gone(sync::Msg::Continue);
+    if (x.await_continue) parent_chan.send_unless_gone(sync::Msg::Continue);
     try {
       started.master = serve_child(parent_chan, o, c, pid, filter.get());
     } catch (const sync::PeerGone&) {

@@ -32,6 +32,9 @@ At at(const std::string& path);
 // the child: no process that enters a container may hold a host directory
 // (".." climbs out of any mount).
 void close_mount_fd(bool for_good = false);
+// Undoes for_good: for the parent of a child that shared its memory (and so
+// that flag) until it executed (clone_into_sharing_memory).
+void allow_mount_fd();
 
 bool exists(const std::string& path);
 // access(F_OK) through at(): false on any error.

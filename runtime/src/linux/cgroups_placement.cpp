@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 
 #include "linux/cgroups_fs.h"
 #include "util/error.h"
@@ -50,6 +51,68 @@ pid_t clone_into(unsigned long flags, Placement& placement) {
   if (pid < 0) pid = syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0);
   if (pid == 0) fs::close_mount_fd(true);  // nor open it again
   return static_cast<pid_t>(pid);
+}
+
+namespace {
+
+// clone3 for a child on its own stack: the child calls child(arg) there and
+// exits with its return value; the parent gets the pid or -errno. In
+// assembly because the child starts with nothing on that stack to return to.
+extern "C" long glassrun_clone3_on_stack(clone_args* args, size_t size, int (*child)(void*), void* arg);
+__asm__(R"(
+    .text
+    .globl glassrun_clone3_on_stack
+    .type glassrun_clone3_on_stack, @function
+glassrun_clone3_on_stack:
+    .cfi_startproc
+    mov %rdx, %r8
+    mov %rcx, %r9
+    mov $435, %eax
+    syscall
+    test %rax, %rax
+    jz 1f
+    ret
+1:
+    .cfi_undefined rip
+    xor %ebp, %ebp
+    mov %r9, %rdi
+    call *%r8
+    mov %eax, %edi
+    mov $60, %eax
+    syscall
+    hlt
+    .cfi_endproc
+    .size glassrun_clone3_on_stack, .-glassrun_clone3_on_stack
+)");
+
+}  // namespace
+
+pid_t clone_into_sharing_memory(const Placement& placement, int (*child)(void*), void* arg, std::span<char> stack) {
+  // The child's top of stack, 16-byte aligned as the ABI wants at a call.
+  auto top = reinterpret_cast<uintptr_t>(stack.data() + stack.size()) & ~uintptr_t{15};
+  clone_args args{};
+  args.flags = CLONE_VM | CLONE_VFORK | (placement.unified ? CLONE_INTO_CGROUP : 0);
+  args.exit_signal = SIGCHLD;
+  args.stack = reinterpret_cast<uintptr_t>(stack.data());
+  args.stack_size = top - reinterpret_cast<uintptr_t>(stack.data());
+  if (placement.unified) args.cgroup = static_cast<__u64>(placement.unified.get());
+  // As clone_into: the child holds no host directory and opens none (the
+  // flag is in the memory it shares); this process may again once it is gone.
+  fs::close_mount_fd(true);
+  long pid = glassrun_clone3_on_stack(&args, sizeof args, child, arg);
+  fs::allow_mount_fd();
+  if (pid < 0) {
+    errno = static_cast<int>(-pid);
+    return -1;
+  }
+  return static_cast<pid_t>(pid);
+}
+
+Placement same_fds(const Placement& placement) {
+  Placement mine;
+  if (placement.unified) mine.unified.reset(placement.unified.get());
+  for (const auto& [path, fd] : placement.tasks) mine.tasks.emplace_back(path, UniqueFd(fd.get()));
+  return mine;
 }
 
 void place_self(Placement& placement) {

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,6 +48,24 @@ Placement open_placement(const std::map<std::string, std::string>& paths);
 // Neither side's copy of the cgroupfs directory fd (fs::at) reaches the
 // child, which then walks cgroup paths from /.
 pid_t clone_into(unsigned long flags, Placement& placement);
+
+// clone_into for a child that shares this process's memory until its execve
+// (CLONE_VM | CLONE_VFORK, as posix_spawn does): no page tables are copied
+// and neither side takes copy-on-write faults afterwards, ~1 ms of an `exec`
+// here (docs/BENCHMARKS.md, session 24). This process sleeps in the call
+// until the child has executed or exited; the child runs child(arg) on
+// `stack`, and must leave this process's objects as they are (it may read
+// them and allocate: what it allocates stays allocated here) and end in
+// execve or _exit. Not for a child that joins a user or time namespace (the
+// kernel refuses a process sharing its memory) or that needs its parent
+// awake before it executes. Into placement.unified when there is one.
+// Returns the child's pid, or -1 with errno when nothing was cloned (the
+// caller forks instead).
+pid_t clone_into_sharing_memory(const Placement& placement, int (*child)(void*), void* arg, std::span<char> stack);
+
+// For such a child: a Placement of its own holding the same fd numbers (in
+// its own fd table), so that place_self there leaves the parent's as it was.
+Placement same_fds(const Placement& placement);
 
 // In the child, while it is single-threaded and before anything of the
 // user's runs: "0" into each v1 `tasks` file; closes them all.
