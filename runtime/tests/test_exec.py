@@ -416,3 +416,30 @@ def test_exec_process_is_forked_where_it_cannot_share_memory(glassrun, running, 
     finally:
         if listener:
             listener.close()
+
+
+def test_oom_score_adj_of_a_child_sharing_memory_stays_its_own(glassrun, running, tmp_path):
+    """The kernel gives an oom_score_adj written by one process to every
+    other process sharing its memory, except a vfork child's (CLONE_VFORK):
+    exec's process gets process.oomScoreAdj, its parent keeps its own."""
+    cid, b = running()
+    proc = dict(b.config["process"], args=["sleep", "100000"], oomScoreAdj=500)
+    pf = tmp_path / "process.json"
+    pf.write_text(json.dumps(proc))
+    own = Path("/proc/self/oom_score_adj").read_text().strip()
+    p = subprocess.Popen([glassrun.binary, "--root", glassrun.root, "exec", "--process", str(pf), cid],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        children = Path(f"/proc/{p.pid}/task/{p.pid}/children")
+        give_up = time.monotonic() + 60  # against hangs only
+        while not children.read_text().split() or \
+                Path(f"/proc/{children.read_text().split()[0]}/comm").read_text().strip() != "sleep":
+            assert p.poll() is None, p.stderr.read()
+            assert time.monotonic() < give_up
+            time.sleep(0.01)
+        child = children.read_text().split()[0]
+        assert Path(f"/proc/{child}/oom_score_adj").read_text().strip() == "500"
+        assert Path(f"/proc/{p.pid}/oom_score_adj").read_text().strip() == own
+    finally:
+        p.kill()
+        p.wait()
