@@ -2,6 +2,7 @@
 containers that are always deleted, also when a test fails."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -156,6 +157,34 @@ def namespace_holder(ns, *unshare_args):
     finally:
         p.kill()
         p.wait()
+
+
+def clone_calls(trace_text):
+    """(pid, flags, result) of the clone3 and clone calls in an `strace -f`
+    log, in order; a call strace split (`<unfinished ...>` then `<...
+    clone3 resumed>`, as a CLONE_VFORK parent's) is put back together."""
+    out, pending = [], {}
+    for line in trace_text.splitlines():
+        m = re.match(r"(\d+)\s+(clone3?)\(.*?flags=([A-Z_|0-9x]+)", line)
+        if m:
+            r = re.search(r"\)\s+=\s+(-?\d+)", line)
+            if r:
+                out.append((int(m.group(1)), m.group(3), int(r.group(1))))
+            elif "<unfinished" in line:
+                pending[(m.group(1), m.group(2))] = len(out)
+                out.append((int(m.group(1)), m.group(3), None))
+            continue
+        m = re.match(r"(\d+)\s+<\.\.\. (clone3?) resumed>.*\)\s+=\s+(-?\d+)", line)
+        if m and (m.group(1), m.group(2)) in pending:
+            i = pending.pop((m.group(1), m.group(2)))
+            out[i] = (out[i][0], out[i][1], int(m.group(3)))
+    return out
+
+
+def clone_flags(trace_text, made=True):
+    """The flags of the clone3 and clone calls in an `strace -f` log, in
+    order: of those that made a process (made), or of those refused."""
+    return [f for _, f, r in clone_calls(trace_text) if r is not None and (r > 0) == made]
 
 
 def processes_mentioning(text):

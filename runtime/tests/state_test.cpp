@@ -1,5 +1,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -81,6 +82,27 @@ TEST(State, StatusFromLivenessAndFifo) {
   EXPECT_TRUE(state::init_alive(s));
   s.init_start += 1;  // a reused pid: not our init
   EXPECT_FALSE(state::init_alive(s));
+}
+
+// A child that ran to its end before its state was written (run's init that
+// shared our memory): a zombie is gone for liveness, yet its start time is
+// the one to record, or the reaped init would later match a recorded 0.
+TEST(State, StartTimeOfAnExitedChild) {
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) _exit(0);
+  siginfo_t si{};
+  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(child), &si, WEXITED | WNOWAIT), 0);  // a zombie now
+  uint64_t recorded = glassrun::state::process_start_time(child, /*exited_too=*/true);
+  EXPECT_GT(recorded, 0u);
+  EXPECT_EQ(glassrun::state::process_start_time(child), 0u);
+  glassrun::state::State s;
+  s.init_pid = child;
+  s.init_start = recorded;
+  EXPECT_FALSE(glassrun::state::init_alive(s));
+  ASSERT_EQ(waitpid(child, nullptr, 0), child);
+  EXPECT_EQ(glassrun::state::process_start_time(child, true), 0u);
+  EXPECT_FALSE(glassrun::state::init_alive(s));
 }
 
 TEST(State, RuncConfigViewCarriesDerivedFields) {

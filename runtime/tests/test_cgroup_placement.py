@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import leftovers, run
+from conftest import clone_calls, leftovers, run
 from security.helpers import bundle_template, fast_bundle, probe_binary  # noqa: F401
 
 UNIFIED = Path("/sys/fs/cgroup/unified")
@@ -49,8 +49,7 @@ def placement_writes(trace_text):
 
 def into_cgroup_clones(trace_text):
     """Pids made by clone3 with CLONE_INTO_CGROUP."""
-    return [int(m.group(1)) for m in re.finditer(r"clone3\(\{flags=[^}]*CLONE_INTO_CGROUP[^}]*\}.*= (\d+)$",
-                                                 trace_text, re.M)]
+    return [r for _, flags, r in clone_calls(trace_text) if "CLONE_INTO_CGROUP" in flags and r and r > 0]
 
 
 def test_run_places_the_init_without_a_cgroup_procs_write(glassrun, fast_bundle, tmp_path):

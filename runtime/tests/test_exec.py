@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run
+from conftest import clone_flags, run
 
 
 @pytest.fixture
@@ -308,18 +308,6 @@ def test_exec_joins_the_inits_namespaces(request, make_bundle, tmp_path, how, us
 
 
 # ---- how exec's process is cloned (issue 18: cgroups::clone_into_sharing_memory)
-
-def clone_flags(trace_text, made=True):
-    """The flags of the clone3 and clone calls in an `strace -f` log, in
-    order: of those that made a process (made), or of those refused."""
-    import re
-    out = []
-    for line in trace_text.splitlines():
-        m = re.search(r"\bclone3?\(.*?flags=([A-Z_|0-9x]+).*\) = (-?\d+)", line)
-        if m and (int(m.group(2)) > 0) == made:
-            out.append(m.group(1))
-    return out
-
 
 def traced_exec(glassrun, cid, log, *args):
     if not shutil.which("strace"):

@@ -311,8 +311,8 @@ def test_start_of_an_init_that_already_ran_and_exited(glassrun, make_bundle, mod
     if mode == "create+start":
         assert glassrun("create", "-b", b.path, cid).returncode == 0
         args = ["start", cid]
-    else:
-        args = ["run", "-b", b.path, cid]
+    else:  # --pid-file: run forks its init, which then waits for a start (test_run_clone.py)
+        args = ["run", "--pid-file", str(Path(glassrun.root).parent / "pid"), "-b", b.path, cid]
     r = run([STRACE, "-f", "-qq", "-o", str(Path(glassrun.root).parent / "strace.out"), *inject, glassrun.binary,
              "--root", glassrun.root, *args], timeout=60)
     assert r.returncode == 0, r.stderr

@@ -27,6 +27,7 @@ struct CreateOptions {
 
 struct Created {
   pid_t init_pid = 0;
+  bool started = false;     // the init shared our memory (run) and has executed: no start
   UniqueFd console_master;  // set when the terminal stays with us (foreground run)
   // The container as create wrote it: run starts and deletes it without
   // reading state.json and glassrun.json back (as runc's run keeps its object).
@@ -34,7 +35,8 @@ struct Created {
 };
 
 // `create`: returns once the init waits on exec.fifo. foreground: the caller
-// will `start` and wait itself (run), and keeps the console master if any.
+// will `start` and wait itself (run), and keeps the console master if any;
+// there the init may also have been started already (Created::started).
 Created create(const CreateOptions& o, bool foreground);
 void start(const std::string& root, const std::string& id);
 void start(const Loaded& c);

@@ -1,6 +1,7 @@
 // `create`: the parent's side of the flow, top-down as the seeds list it.
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <memory>
 
@@ -170,6 +172,49 @@ pid_t clone_init(int flags, cgroups::Placement& placement) {
   return pid;
 }
 
+int run_init_sharing_memory(void* ctx) { run_init(*static_cast<const InitContext*>(ctx)); }
+
+// Whether `run` may clone the init sharing our memory until its execve
+// (cgroups::clone_into_sharing_memory): we sleep meanwhile, so nothing may
+// need us before the execve, and the init starts at once (no exec.fifo;
+// state.json is written once the process runs). Not for create or run -d
+// (the init waits for a start while we go on); not with a user or time
+// namespace (refused to a process sharing its memory) or a namespace joined
+// by path (the joins keep runc's order, on the fork's path); only with a
+// new pid namespace, so that no process but the host's sees the init (and
+// through it our memory) before its execve; not with hooks (they run between
+// the init's steps and ours), a seccomp listener (it gets the notify fd
+// through us first), a terminal or --pid-file (handed out before the process
+// runs, as runc), a memory resource (the init's pages before its execve are
+// charged to our memory cgroup, not the container's), or CAP_SYS_PTRACE in
+// the container's process.
+bool init_can_share_memory(const CreateOptions& o, const spec::Config& c, bool foreground,
+                           const seccomp::Filter* filter) {
+  if (!foreground || !o.pid_file.empty() || !o.console_socket.empty()) return false;
+  if (!c.process || c.process->terminal || caps::grants(*c.process, CAP_SYS_PTRACE)) return false;
+  if (!c.find_namespace("pid") || c.has_namespace("user") || c.has_namespace("time")) return false;
+  for (const auto& ns : c.namespaces)
+    if (!ns.path.empty()) return false;
+  const auto& h = c.hooks;
+  if (!h.prestart.empty() || !h.create_runtime.empty() || !h.create_container.empty() || !h.start_container.empty() ||
+      !h.poststart.empty())
+    return false;
+  if (filter && filter->uses_notify()) return false;
+  const auto& res = c.linux_section("resources");
+  return !(res.is_object() && res.contains("memory") && !res["memory"].empty());
+}
+
+// Returns once the init has executed or exited; -1 (errno): nothing cloned.
+[[gnu::noinline]] pid_t clone_init_sharing_memory(int flags, const cgroups::Placement& placement,
+                                                  const InitContext& ctx) {
+  // The init's stack: this frame's, below everything of ours that is live
+  // (we sleep meanwhile); grown down further if the init needs it.
+  std::array<char, 256 * 1024> stack;
+  Step s("create.clone");
+  return cgroups::clone_into_sharing_memory(placement, run_init_sharing_memory, const_cast<InitContext*>(&ctx), stack,
+                                            static_cast<unsigned long>(flags));
+}
+
 // Joining a user namespace by path, the new namespaces must be made after the
 // join, so that they belong to it (made before, they are the host's: the init
 // may not even sethostname). A joiner child joins every namespace given by
@@ -251,11 +296,13 @@ void serve_init(const sync::Channel& chan, const CreateOptions& o, const spec::C
   }
 }
 
-state::State make_state(const CreateOptions& o, const spec::Config& c, pid_t pid, const cgroups::Manager& cg) {
+state::State make_state(const CreateOptions& o, const spec::Config& c, pid_t pid, pid_t stdio_of,
+                        const cgroups::Manager& cg) {
   state::State s;
   s.id = o.id;
   s.init_pid = pid;
-  s.init_start = state::process_start_time(pid);
+  // exited too: an init that shared our memory has been started, and may be done already.
+  s.init_start = state::process_start_time(pid, /*exited_too=*/true);
   s.created = clock::now_rfc3339();
   s.config = state::runc_config_view(c, o.id, o.no_pivot, o.no_new_keyring);
   s.cgroup_paths = cg.paths();
@@ -263,7 +310,7 @@ state::State make_state(const CreateOptions& o, const spec::Config& c, pid_t pid
   s.namespace_paths = namespaces::state_paths(c, pid);
   for (int i = 0; i < 3; ++i) {
     char buf[4096];
-    ssize_t n = readlink(fmt::format("/proc/{}/fd/{}", pid, i).c_str(), buf, sizeof buf - 1);
+    ssize_t n = readlink(fmt::format("/proc/{}/fd/{}", stdio_of, i).c_str(), buf, sizeof buf - 1);
     s.external_descriptors.push_back(n > 0 ? std::string(buf, static_cast<size_t>(n)) : "/dev/null");
   }
   return s;
@@ -284,10 +331,12 @@ Created create(const CreateOptions& o, bool foreground) {
 
   dir = std::make_shared<state::ContainerDir>(state::ContainerDir::create(o.root, o.id));
   cleanup.add([dir] { dir->remove(); });
-  UniqueFd fifo = dir->make_exec_fifo();
   state::Extras recorded;
   cg = make_cgroups(config, o.id, *dir, cleanup, recorded);
   auto filter = compile_seccomp(config);
+  bool shares_memory = init_can_share_memory(o, config, foreground, filter.get());
+  UniqueFd fifo;
+  if (!shares_memory) fifo = dir->make_exec_fifo();
 
   auto [parent_chan, init_chan] = sync::Channel::pair();
   bool joins_user = namespaces::joins_user(config);
@@ -316,8 +365,19 @@ Created create(const CreateOptions& o, bool foreground) {
   if (!joins_user) placement = cgroups::open_placement(cg->paths());
   ctx.placement = &placement;
 
-  pid_t pid = joins_user ? clone_init_from_joiner(config, ctx, parent_chan)
-                         : clone_init(namespaces::clone_flags(config), placement);
+  pid_t pid = -1;
+  if (shares_memory) {
+    ctx.shares_memory = true;
+    pid = clone_init_sharing_memory(namespaces::clone_flags(config), placement, ctx);
+    if (pid < 0) {  // refused (an older kernel, a seccomp profile): the fork, with its exec.fifo
+      shares_memory = ctx.shares_memory = false;
+      fifo = dir->make_exec_fifo();
+      ctx.exec_fifo_fd = fifo.get();
+    }
+  }
+  if (pid < 0)
+    pid = joins_user ? clone_init_from_joiner(config, ctx, parent_chan)
+                     : clone_init(namespaces::clone_flags(config), placement);
   if (pid == 0) run_init(ctx);
   idmapped_trees.clear();  // the init has its own copies
   bind_sources.clear();
@@ -333,7 +393,7 @@ Created create(const CreateOptions& o, bool foreground) {
       Step s("create.cgroup_attach");
       cg->add_process(pid);
     }
-    parent_chan.send_unless_gone(sync::Msg::Continue);
+    if (!shares_memory) parent_chan.send_unless_gone(sync::Msg::Continue);
     try {
       serve_init(parent_chan, o, config, pid, filter.get(), out, foreground);
     } catch (const sync::PeerGone&) {
@@ -342,15 +402,17 @@ Created create(const CreateOptions& o, bool foreground) {
       bool has_limit = res.is_object() && res.contains(limit) && res[limit].is_number_integer();
       throw process::silent_end(pid, "init", *cg, has_limit ? res[limit].get<int64_t>() : 0);
     }
-    // Never report a created container whose init is already gone.
-    if (int status; waitpid(pid, &status, WNOHANG) == pid)
+    // Never report a created container whose init is already gone (one that
+    // shared our memory has been started: its process may be done already).
+    if (int status; !shares_memory && waitpid(pid, &status, WNOHANG) == pid)
       throw Error(fmt::format("init (pid {}) exited before create finished ({})", pid,
                               WIFSIGNALED(status) ? fmt::format("signal {}", WTERMSIG(status))
                                                   : fmt::format("exit code {}", WEXITSTATUS(status))));
   }
 
   Step s("create.state");
-  state::State st = make_state(o, config, pid, *cg);
+  // Stdio as the init had it: it still has ours, unless it already executed.
+  state::State st = make_state(o, config, pid, shares_memory ? getpid() : pid, *cg);
   // config is not used past this point: its JSON moves, not copied.
   state::Extras extras{std::move(config.raw), cg->created_dirs(), cg->paths()};
   // Usually the cgroups made are the ones recorded before: then the file
@@ -361,6 +423,7 @@ Created create(const CreateOptions& o, bool foreground) {
   if (!o.pid_file.empty()) write_pid_file(o.pid_file, pid);
   cleanup.disarm();
   out.init_pid = pid;
+  out.started = shares_memory;
   out.loaded = Loaded::made(std::move(*dir), std::move(st), std::move(extras));
   return out;
 }

@@ -25,7 +25,6 @@
 
 #include <fmt/ranges.h>
 
-#include <algorithm>
 #include <array>
 #include <optional>
 
@@ -306,14 +305,6 @@ void child_flow(const ChildContext& x) {
 
 int run_child_sharing_memory(void* x) { run_child(*static_cast<const ChildContext*>(x)); }
 
-bool may_ptrace(const spec::Process* p) {
-  if (!p || !p->capabilities) return false;
-  const auto& k = *p->capabilities;
-  for (const auto* set : {&k.bounding, &k.effective, &k.permitted, &k.inheritable, &k.ambient})
-    if (*set && std::find((*set)->begin(), (*set)->end(), CAP_SYS_PTRACE) != (*set)->end()) return true;
-  return false;
-}
-
 // Whether the child may share our memory until it executes: not when it
 // joins a user or a time namespace (the kernel refuses a process that shares
 // its memory), nor when it needs us awake before its execve: a seccomp
@@ -325,7 +316,8 @@ bool may_ptrace(const spec::Process* p) {
 bool child_can_share_memory(const spec::Config& c, const spec::Process& p, state::Status status,
                             const seccomp::Filter* filter) {
   return !c.has_namespace("user") && !c.has_namespace("time") && !(filter && filter->uses_notify()) &&
-         status != state::Status::Paused && !may_ptrace(c.process ? &*c.process : nullptr) && !may_ptrace(&p);
+         status != state::Status::Paused && !(c.process && caps::grants(*c.process, CAP_SYS_PTRACE)) &&
+         !caps::grants(p, CAP_SYS_PTRACE);
 }
 
 // Returns once the child has executed or exited; -1 (errno): nothing cloned.

@@ -78,12 +78,13 @@ void wait_for_start(int fifo_fd) {
 void init_flow(const InitContext& ctx) {
   const spec::Config& c = *ctx.config;
   const spec::Process& p = *c.process;
-  ctx.parent_channel->close();
+  ::close(ctx.parent_channel->fd());  // by number: the Channel may be the parent's own memory
   if (ctx.placement && !ctx.placement->empty()) {
     Step s("init.cgroup_attach");
-    cgroups::place_self(*ctx.placement);
+    cgroups::Placement mine = cgroups::same_fds(*ctx.placement);
+    cgroups::place_self(mine);
   }
-  ctx.channel->expect(sync::Msg::Continue);
+  if (!ctx.shares_memory) ctx.channel->expect(sync::Msg::Continue);
   UniqueFd time_offsets = timens::open_offsets(c);  // with the credentials we were cloned with
   if (c.has_namespace("user")) process::become_root_in_user_ns();
   join_namespaces(c);
@@ -126,7 +127,7 @@ void init_flow(const InitContext& ctx) {
   process::Ready ready = process::finalize({&p, ctx.channel, ctx.seccomp, ctx.preserve_fds, setgroups_allowed, false});
 
   ctx.channel->send(sync::Msg::Ready);
-  wait_for_start(ctx.exec_fifo_fd);
+  if (!ctx.shares_memory) wait_for_start(ctx.exec_fifo_fd);  // else run starts us now: no exec.fifo
   hooks::run_all("startContainer", c.hooks.start_container, state_json);
   process::exec(ready, false);
   // After Ready nobody reads the channel: say it on stderr, where engines look.

@@ -28,6 +28,10 @@ struct InitContext {
   std::string id;
   std::map<size_t, int> idmapped_trees;   // made by `create` on the host, moved into place here
   std::map<size_t, int> bind_sources;     // opened by `create` on the host (mounts::open_bind_sources)
+  // Cloned sharing the parent's memory (`run`, create.cpp): the parent sleeps
+  // until our execve, so there is no Continue and no start to wait for, and
+  // the parent's objects are only read.
+  bool shares_memory = false;
 };
 
 [[noreturn]] void run_init(const InitContext& ctx);

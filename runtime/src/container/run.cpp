@@ -28,7 +28,7 @@ int run(const CreateOptions& o, bool detach, bool keep) {
   Created c = create(o, true);
   int status;
   try {
-    start_created(*c.loaded);
+    if (!c.started) start_created(*c.loaded);
     status = supervise(c.init_pid, c.console_master ? c.console_master.get() : -1, sfd.get());
   } catch (...) {
     try {

@@ -91,4 +91,12 @@ void apply_sets(const spec::Capabilities& c) {
   }
 }
 
+bool grants(const spec::Process& p, int cap) {
+  if (!p.capabilities) return false;
+  const auto& k = *p.capabilities;
+  for (const auto* set : {&k.bounding, &k.effective, &k.permitted, &k.inheritable, &k.ambient})
+    if (*set && std::find((*set)->begin(), (*set)->end(), cap) != (*set)->end()) return true;
+  return false;
+}
+
 }  // namespace glassrun::caps

@@ -17,6 +17,8 @@ std::string to_name(int cap);
 void warn_unknown(const std::vector<std::string>& names);
 // Highest capability the running kernel knows (its /proc/sys/kernel/cap_last_cap).
 int last_cap();
+// Whether the process is given cap in any of its five sets.
+bool grants(const spec::Process& p, int cap);
 
 // Drops every capability not in the bounding set (PR_CAPBSET_DROP).
 void drop_bounding(const spec::Capabilities& c);

@@ -87,11 +87,12 @@ glassrun_clone3_on_stack:
 
 }  // namespace
 
-pid_t clone_into_sharing_memory(const Placement& placement, int (*child)(void*), void* arg, std::span<char> stack) {
+pid_t clone_into_sharing_memory(const Placement& placement, int (*child)(void*), void* arg, std::span<char> stack,
+                                unsigned long flags) {
   // The child's top of stack, 16-byte aligned as the ABI wants at a call.
   auto top = reinterpret_cast<uintptr_t>(stack.data() + stack.size()) & ~uintptr_t{15};
   clone_args args{};
-  args.flags = CLONE_VM | CLONE_VFORK | (placement.unified ? CLONE_INTO_CGROUP : 0);
+  args.flags = flags | CLONE_VM | CLONE_VFORK | (placement.unified ? CLONE_INTO_CGROUP : 0);
   args.exit_signal = SIGCHLD;
   args.stack = reinterpret_cast<uintptr_t>(stack.data());
   args.stack_size = top - reinterpret_cast<uintptr_t>(stack.data());

@@ -50,18 +50,20 @@ Placement open_placement(const std::map<std::string, std::string>& paths);
 pid_t clone_into(unsigned long flags, Placement& placement);
 
 // clone_into for a child that shares this process's memory until its execve
-// (CLONE_VM | CLONE_VFORK, as posix_spawn does): no page tables are copied
-// and neither side takes copy-on-write faults afterwards, ~1 ms of an `exec`
-// here (docs/BENCHMARKS.md, session 24). This process sleeps in the call
-// until the child has executed or exited; the child runs child(arg) on
-// `stack`, and must leave this process's objects as they are (it may read
-// them and allocate: what it allocates stays allocated here) and end in
-// execve or _exit. Not for a child that joins a user or time namespace (the
+// (CLONE_VM | CLONE_VFORK, as posix_spawn does), with the given CLONE_NEW*
+// flags: no page tables are copied and neither side takes copy-on-write
+// faults afterwards, ~1.6 ms of an `exec` and ~2.5 ms of a `run` here
+// (docs/BENCHMARKS.md, session 24). This process sleeps in the call until
+// the child has executed or exited; the child runs child(arg) on `stack`,
+// and must leave this process's objects as they are (it may read them and
+// allocate: what it allocates stays allocated here) and end in execve or
+// _exit. Not for a child that makes or joins a user or time namespace (the
 // kernel refuses a process sharing its memory) or that needs its parent
 // awake before it executes. Into placement.unified when there is one.
 // Returns the child's pid, or -1 with errno when nothing was cloned (the
 // caller forks instead).
-pid_t clone_into_sharing_memory(const Placement& placement, int (*child)(void*), void* arg, std::span<char> stack);
+pid_t clone_into_sharing_memory(const Placement& placement, int (*child)(void*), void* arg, std::span<char> stack,
+                                unsigned long flags = 0);
 
 // For such a child: a Placement of its own holding the same fd numbers (in
 // its own fd table), so that place_self there leaves the parent's as it was.

@@ -288,7 +288,7 @@ void ContainerDir::remove() const {
   throw_sys(what, err);
 }
 
-uint64_t process_start_time(pid_t pid) {
+uint64_t process_start_time(pid_t pid, bool exited_too) {
   std::string text;
   // Gone is 0; failing to look (EIO) is not "gone": a running container
   // would pass for stopped.
@@ -303,7 +303,7 @@ uint64_t process_start_time(pid_t pid) {
   std::string field;
   char st = 0;
   in >> st;
-  if (st == 'Z' || st == 'X') return 0;
+  if ((st == 'Z' || st == 'X') && !exited_too) return 0;
   for (int i = 4; i <= 22 && in >> field; ++i)
     if (i == 22) return std::stoull(field);
   return 0;

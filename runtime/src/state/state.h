@@ -104,7 +104,9 @@ bool init_alive(const State& s);
 nlohmann::ordered_json oci_state(const State& s, Status status);
 
 // Helpers for create.
-uint64_t process_start_time(pid_t pid);  // 0 if gone
+// 0 if gone (exited, too, unless exited_too: a zombie's start time is
+// still its own, for a child of ours that may have run to its end already).
+uint64_t process_start_time(pid_t pid, bool exited_too = false);
 std::vector<std::string> list_ids(const std::string& root);
 
 }  // namespace glassrun::state
