@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <map>
 #include <memory>
 
@@ -204,17 +203,6 @@ bool init_can_share_memory(const CreateOptions& o, const spec::Config& c, bool f
   return !(res.is_object() && res.contains("memory") && !res["memory"].empty());
 }
 
-// Returns once the init has executed or exited; -1 (errno): nothing cloned.
-[[gnu::noinline]] pid_t clone_init_sharing_memory(int flags, const cgroups::Placement& placement,
-                                                  const InitContext& ctx) {
-  // The init's stack: this frame's, below everything of ours that is live
-  // (we sleep meanwhile); grown down further if the init needs it.
-  std::array<char, 256 * 1024> stack;
-  Step s("create.clone");
-  return cgroups::clone_into_sharing_memory(placement, run_init_sharing_memory, const_cast<InitContext*>(&ctx), stack,
-                                            static_cast<unsigned long>(flags));
-}
-
 // Joining a user namespace by path, the new namespaces must be made after the
 // join, so that they belong to it (made before, they are the host's: the init
 // may not even sethostname). A joiner child joins every namespace given by
@@ -368,7 +356,11 @@ Created create(const CreateOptions& o, bool foreground) {
   pid_t pid = -1;
   if (shares_memory) {
     ctx.shares_memory = true;
-    pid = clone_init_sharing_memory(namespaces::clone_flags(config), placement, ctx);
+    {
+      Step s("create.clone");  // returns after the init's execve
+      pid = cgroups::clone_into_sharing_memory(placement, run_init_sharing_memory, &ctx,
+                                               static_cast<unsigned long>(namespaces::clone_flags(config)));
+    }
     if (pid < 0) {  // refused (an older kernel, a seccomp profile): the fork, with its exec.fifo
       shares_memory = ctx.shares_memory = false;
       fifo = dir->make_exec_fifo();

@@ -25,7 +25,6 @@
 
 #include <fmt/ranges.h>
 
-#include <array>
 #include <optional>
 
 #include "container/loaded.h"
@@ -276,8 +275,7 @@ void child_flow(const ChildContext& x) {
   // parent moves us before Continue (cgroups_placement.h).
   if (!x.placement->empty()) {
     Step s("exec.cgroup_attach");
-    cgroups::Placement mine = cgroups::same_fds(*x.placement);
-    cgroups::place_self(mine);
+    cgroups::place_self(*x.placement);
   }
   if (x.await_continue) x.channel->expect(sync::Msg::Continue);
   // Still on the host's side: once in the container's user namespace, a
@@ -318,14 +316,6 @@ bool child_can_share_memory(const spec::Config& c, const spec::Process& p, state
   return !c.has_namespace("user") && !c.has_namespace("time") && !(filter && filter->uses_notify()) &&
          status != state::Status::Paused && !(c.process && caps::grants(*c.process, CAP_SYS_PTRACE)) &&
          !caps::grants(p, CAP_SYS_PTRACE);
-}
-
-// Returns once the child has executed or exited; -1 (errno): nothing cloned.
-[[gnu::noinline]] pid_t clone_child_sharing_memory(const cgroups::Placement& placement, const ChildContext& x) {
-  // The child's stack: this frame's, below everything of ours that is live
-  // (we sleep meanwhile), and near pages this process has touched already.
-  std::array<char, 256 * 1024> stack;
-  return cgroups::clone_into_sharing_memory(placement, run_child_sharing_memory, const_cast<ChildContext*>(&x), stack);
 }
 
 // ---- the parent after fork
@@ -453,7 +443,7 @@ Started start_process(const ExecOptions& o) {
     Step s("exec.fork");
     if (child_can_share_memory(config, p, status, filter.get())) {
       x.await_continue = false;
-      pid = clone_child_sharing_memory(placement, x);
+      pid = cgroups::clone_into_sharing_memory(placement, run_child_sharing_memory, &x);  // after its execve
       x.await_continue = pid < 0;
     }
     if (pid < 0) {

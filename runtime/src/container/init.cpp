@@ -81,8 +81,7 @@ void init_flow(const InitContext& ctx) {
   ::close(ctx.parent_channel->fd());  // by number: the Channel may be the parent's own memory
   if (ctx.placement && !ctx.placement->empty()) {
     Step s("init.cgroup_attach");
-    cgroups::Placement mine = cgroups::same_fds(*ctx.placement);
-    cgroups::place_self(mine);
+    cgroups::place_self(*ctx.placement);
   }
   if (!ctx.shares_memory) ctx.channel->expect(sync::Msg::Continue);
   UniqueFd time_offsets = timens::open_offsets(c);  // with the credentials we were cloned with

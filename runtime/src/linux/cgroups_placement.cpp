@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdint>
 
@@ -87,15 +88,18 @@ glassrun_clone3_on_stack:
 
 }  // namespace
 
-pid_t clone_into_sharing_memory(const Placement& placement, int (*child)(void*), void* arg, std::span<char> stack,
-                                unsigned long flags) {
+pid_t clone_into_sharing_memory(const Placement& placement, int (*child)(void*), void* arg, unsigned long flags) {
+  // The child's stack: this frame's, below everything of the caller's that
+  // is live (the caller sleeps meanwhile), near pages already touched.
+  std::array<char, 256 * 1024> stack;
   // The child's top of stack, 16-byte aligned as the ABI wants at a call.
-  auto top = reinterpret_cast<uintptr_t>(stack.data() + stack.size()) & ~uintptr_t{15};
+  auto base = reinterpret_cast<uintptr_t>(stack.data());
+  auto top = (base + stack.size()) & ~uintptr_t{15};
   clone_args args{};
   args.flags = flags | CLONE_VM | CLONE_VFORK | (placement.unified ? CLONE_INTO_CGROUP : 0);
   args.exit_signal = SIGCHLD;
-  args.stack = reinterpret_cast<uintptr_t>(stack.data());
-  args.stack_size = top - reinterpret_cast<uintptr_t>(stack.data());
+  args.stack = base;
+  args.stack_size = top - base;
   if (placement.unified) args.cgroup = static_cast<__u64>(placement.unified.get());
   // As clone_into: the child holds no host directory and opens none (the
   // flag is in the memory it shares); this process may again once it is gone.
@@ -109,17 +113,15 @@ pid_t clone_into_sharing_memory(const Placement& placement, int (*child)(void*),
   return static_cast<pid_t>(pid);
 }
 
-Placement same_fds(const Placement& placement) {
+void place_self(const Placement& placement) {
+  // A Placement of the child's own, holding the same fd numbers (in its own
+  // fd table): closing them leaves the caller's object as it was.
   Placement mine;
   if (placement.unified) mine.unified.reset(placement.unified.get());
   for (const auto& [path, fd] : placement.tasks) mine.tasks.emplace_back(path, UniqueFd(fd.get()));
-  return mine;
-}
-
-void place_self(Placement& placement) {
-  for (auto& [path, fd] : placement.tasks)
+  for (auto& [path, fd] : mine.tasks)
     if (::write(fd.get(), "0", 1) != 1) throw_sys("cgroups: move into the container's cgroup: write 0 to " + path);
-  close_all(placement);
+  close_all(mine);
 }
 
 void close_all(Placement& placement) {

@@ -19,7 +19,6 @@
 #include <sys/types.h>
 
 #include <map>
-#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -54,24 +53,21 @@ pid_t clone_into(unsigned long flags, Placement& placement);
 // flags: no page tables are copied and neither side takes copy-on-write
 // faults afterwards, ~1.6 ms of an `exec` and ~2.5 ms of a `run` here
 // (docs/BENCHMARKS.md, session 24). This process sleeps in the call until
-// the child has executed or exited; the child runs child(arg) on `stack`,
-// and must leave this process's objects as they are (it may read them and
+// the child has executed or exited; the child runs child(arg) on a stack in
+// this call's frame (below everything of the caller's that is live), and must leave this process's objects as they are (it may read them and
 // allocate: what it allocates stays allocated here) and end in execve or
 // _exit. Not for a child that makes or joins a user or time namespace (the
 // kernel refuses a process sharing its memory) or that needs its parent
 // awake before it executes. Into placement.unified when there is one.
 // Returns the child's pid, or -1 with errno when nothing was cloned (the
 // caller forks instead).
-pid_t clone_into_sharing_memory(const Placement& placement, int (*child)(void*), void* arg, std::span<char> stack,
-                                unsigned long flags = 0);
-
-// For such a child: a Placement of its own holding the same fd numbers (in
-// its own fd table), so that place_self there leaves the parent's as it was.
-Placement same_fds(const Placement& placement);
+pid_t clone_into_sharing_memory(const Placement& placement, int (*child)(void*), void* arg, unsigned long flags = 0);
 
 // In the child, while it is single-threaded and before anything of the
-// user's runs: "0" into each v1 `tasks` file; closes them all.
-void place_self(Placement& placement);
+// user's runs: "0" into each v1 `tasks` file; closes them all (its own
+// fds), leaving placement as it was: the child may share the parent's
+// memory (clone_into_sharing_memory).
+void place_self(const Placement& placement);
 
 // Closes placement's fds (then empty()): opened one after the other, they
 // are usually one run of numbers, closed with one close_range(2) instead of
