@@ -198,7 +198,8 @@ UniqueFd open_real_devnull() {
   UniqueFd fd(open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) throw_sys("open /dev/null for masking");
   struct stat st;
-  if (fstat(fd.get(), &st) != 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+  if (fstat(fd.get(), &st) != 0) throw_sys("stat /dev/null for masking");
+  if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
     throw Error("mask paths: /dev/null is not the null device (1:3)");
   return fd;
 }
