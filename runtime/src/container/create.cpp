@@ -194,10 +194,7 @@ bool init_can_share_memory(const CreateOptions& o, const spec::Config& c, bool f
   if (!c.find_namespace("pid") || c.has_namespace("user") || c.has_namespace("time")) return false;
   for (const auto& ns : c.namespaces)
     if (!ns.path.empty()) return false;
-  const auto& h = c.hooks;
-  if (!h.prestart.empty() || !h.create_runtime.empty() || !h.create_container.empty() || !h.start_container.empty() ||
-      !h.poststart.empty())
-    return false;
+  if (c.hooks.any_before_exec() || !c.hooks.poststart.empty()) return false;
   if (filter && filter->uses_notify()) return false;
   const auto& res = c.linux_section("resources");
   return !(res.is_object() && res.contains("memory") && !res["memory"].empty());
@@ -341,8 +338,7 @@ Created create(const CreateOptions& o, bool foreground) {
   ctx.seccomp = filter.get();
   ctx.no_pivot = o.no_pivot;
   ctx.no_new_keyring = o.no_new_keyring;
-  ctx.wants_hooks = !config.hooks.prestart.empty() || !config.hooks.create_runtime.empty() ||
-                    !config.hooks.create_container.empty() || !config.hooks.start_container.empty();
+  ctx.wants_hooks = config.hooks.any_before_exec();
   ctx.preserve_fds = o.preserve_fds;
   ctx.id = o.id;
   ctx.idmapped_trees = idmapped::fds_of(idmapped_trees);

@@ -54,7 +54,8 @@ pid_t clone_into(unsigned long flags, Placement& placement);
 // faults afterwards, ~1.6 ms of an `exec` and ~2.5 ms of a `run` here
 // (docs/BENCHMARKS.md, session 24). This process sleeps in the call until
 // the child has executed or exited; the child runs child(arg) on a stack in
-// this call's frame (below everything of the caller's that is live), and must leave this process's objects as they are (it may read them and
+// this call's frame (below everything of the caller's that is live), and
+// must leave this process's objects as they are (it may read them and
 // allocate: what it allocates stays allocated here) and end in execve or
 // _exit. Not for a child that makes or joins a user or time namespace (the
 // kernel refuses a process sharing its memory) or that needs its parent

@@ -96,10 +96,11 @@ struct Hook {
 
 struct Hooks {
   std::vector<Hook> prestart, create_runtime, create_container, start_container, poststart, poststop;
-  bool empty() const {
-    return prestart.empty() && create_runtime.empty() && create_container.empty() &&
-           start_container.empty() && poststart.empty() && poststop.empty();
+  // Hooks run while the container is made, up to its process's execve.
+  bool any_before_exec() const {
+    return !prestart.empty() || !create_runtime.empty() || !create_container.empty() || !start_container.empty();
   }
+  bool empty() const { return !any_before_exec() && poststart.empty() && poststop.empty(); }
 };
 
 struct Config {
