@@ -396,12 +396,25 @@ TEST(CgroupDevices, SpecRulesThenRuncDefaults) {
   EXPECT_EQ(rules[2], (DeviceRule{'c', -1, -1, "m", true}));
   EXPECT_EQ(rules.back(), (DeviceRule{'c', 10, 200, "rwm", true}));
   auto w = render(plan_v1_devices(rules));
+  // The spec's leading deny-all is what the first write already made.
+  ASSERT_EQ(w.size(), 1 + 12u);
   EXPECT_EQ(w[0], "devices/devices.deny=a");
-  EXPECT_EQ(w[1], "devices/devices.deny=a *:* rwm");
-  EXPECT_EQ(w[2], "devices/devices.allow=c 4:64 rw");
-  EXPECT_EQ(w[3], "devices/devices.allow=c *:* m");
-  EXPECT_EQ(w[4], "devices/devices.allow=b *:* m");
-  EXPECT_EQ(w[11], "devices/devices.allow=c 136:* rwm");
+  EXPECT_EQ(w[1], "devices/devices.allow=c 4:64 rw");
+  EXPECT_EQ(w[2], "devices/devices.allow=c *:* m");
+  EXPECT_EQ(w[3], "devices/devices.allow=b *:* m");
+  EXPECT_EQ(w[10], "devices/devices.allow=c 136:* rwm");
+}
+
+// Deny rules before any allow take nothing away from deny-all; after one
+// they do, and are kept in order.
+TEST(CgroupDevices, LeadingDeniesAreNotWritten) {
+  std::vector<DeviceRule> rules{{'a', -1, -1, "rwm", false}, {'c', 1, 3, "rwm", false},
+                                {'c', 1, 3, "rwm", true}, {'c', 1, 3, "w", false}};
+  auto w = render(plan_v1_devices(rules));
+  ASSERT_EQ(w.size(), 3u);
+  EXPECT_EQ(w[0], "devices/devices.deny=a");
+  EXPECT_EQ(w[1], "devices/devices.allow=c 1:3 rwm");
+  EXPECT_EQ(w[2], "devices/devices.deny=c 1:3 w");
 }
 
 TEST(CgroupDevices, BadRulesNameTheEntry) {

@@ -507,3 +507,100 @@ def test_exec_without_a_user_namespace_does_not_read_setgroups(glassrun, fast_bu
     lines = straced(glassrun, ["exec", cid, "true"], tmp_path / "trace", "openat")
     assert any("state.json" in x for x in lines), lines  # the trace saw exec's opens at all
     assert not [x for x in lines if "setgroups" in x], lines
+
+
+def v1_cpuset_mounted():
+    return any(line.split(" - ")[1].split()[0] == "cgroup" and "cpuset" in line.split(" - ")[1].split()[2].split(",")
+               for line in Path("/proc/self/mountinfo").read_text().splitlines())
+
+
+def test_a_cpuset_cgroup_just_made_is_given_its_parents_values_without_being_read(glassrun, fast_bundle, tmp_path):
+    """A v1 cpuset cgroup that `run` has just made holds nothing (or, with
+    cgroup.clone_children, its parent's values): the parent's cpus and mems
+    are read and written into it, its own are not read first (three calls
+    each), and the parent's existence is not asked."""
+    if not v1_cpuset_mounted():
+        pytest.skip("no cgroup v1 cpuset hierarchy here: nothing is copied down")
+    lines = straced_run(glassrun, fast_bundle("true"), tmp_path / "trace", "openat,newfstatat,write")
+    cid_reads = [l for l in lines if re.search(r'"cpuset/[^"]*sb[^"/]*/cpuset\.(cpus|mems)", O_RDONLY', l)]
+    assert cid_reads == [], cid_reads
+    assert not [l for l in lines if "newfstatat(" in l and "cpuset.cpus" in l], lines
+    parent_reads = [l for l in lines if re.search(r'"cpuset/cpuset\.(cpus|mems)", O_RDONLY', l)]
+    writes = [l for l in lines if re.search(r'/cpuset\.(cpus|mems)", O_WRONLY', l)]
+    assert len(parent_reads) == 2 and len(writes) == 2, lines
+
+
+def test_the_spec_s_leading_deny_all_device_rule_is_not_written_again(glassrun, fast_bundle, tmp_path):
+    """The v1 devices cgroup starts from `a` written to devices.deny; the
+    spec's own first rule, deny all (rwm), would take nothing more away."""
+    b = fast_bundle("true")
+    assert b.config["linux"]["resources"]["devices"][0] == {"allow": False, "access": "rwm"}
+    if not v1_cpuset_mounted():
+        pytest.skip("no cgroup v1 hierarchies here: device rules are a BPF program")
+    lines = straced_run(glassrun, b, tmp_path / "trace", "write", fd_paths=True)
+    denies = [l for l in lines if "devices.deny>" in l]
+    assert len(denies) == 1 and '"a", 1)' in denies[0], denies
+
+
+def test_delete_removes_the_state_directory_by_name(glassrun, fast_bundle, tmp_path):
+    """The container's directory holds state.json and glassrun.json once it
+    has started: they are unlinked by name, without listing the directory
+    (opendir, fstat, two fcntl and two getdents64)."""
+    lines = straced_run(glassrun, fast_bundle("true"), tmp_path / "trace", "getdents64,fcntl,unlinkat,rmdir")
+    assert not [l for l in lines if "getdents64(" in l], lines
+    assert len([l for l in lines if re.search(r'unlinkat\(\d+, "(state|glassrun)\.json", 0\)\s+= 0', l)]) == 2, lines
+
+
+def test_delete_still_removes_what_else_the_state_directory_holds(glassrun, fast_bundle, tmp_path):
+    """Anything else in the directory (exec.fifo of a container never
+    started, a left temporary file) makes the by-name removal find it not
+    empty; the listing then takes it and the id is free again."""
+    b = fast_bundle("true")
+    cid = glassrun.new_id("sb")
+    r = glassrun("create", "-b", b.path, cid, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    (Path(glassrun.root) / cid / ".state.json.tmp").write_text("left")
+    r = glassrun("delete", "--force", cid)
+    assert r.returncode == 0, r.stderr
+    assert not (Path(glassrun.root) / cid).exists()
+
+
+def test_an_existing_state_root_is_made_with_one_mkdir(glassrun, fast_bundle, tmp_path):
+    """--root is usually there: one mkdir of it (EEXIST), not one for each
+    of its ancestors from /; a missing one is still made whole."""
+    lines = straced_run(glassrun, fast_bundle("true"), tmp_path / "trace", "mkdir")
+    made = [re.search(r'mkdir\("([^"]*)"', l).group(1) for l in lines if "mkdir(" in l]
+    assert made[0] == glassrun.root and all(p.startswith(glassrun.root) for p in made), lines
+    deep = tmp_path / "a" / "b" / "root"
+    r = run([glassrun.binary, "--root", str(deep), "run", "-b", fast_bundle("true").path, glassrun.new_id("sb")],
+            stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    assert deep.is_dir() and oct(deep.stat().st_mode & 0o777) == "0o700"
+
+
+def test_the_sealed_binary_is_checked_once_after_the_re_exec(glassrun, fast_bundle, tmp_path):
+    """The entry point's access(/proc/self/exe, W_OK) finds the view
+    read-only (EROFS); main trusts that answer instead of asking again."""
+    lines = straced_run(glassrun, fast_bundle("true"), tmp_path / "trace", "access,execveat")
+    after = "\n".join(lines).split("execveat(", 1)[1].splitlines()
+    asks = [l for l in after if 'access("/proc/self/exe", W_OK)' in l]
+    assert len(asks) == 1 and "EROFS" in asks[0], after
+
+
+def test_the_rootfs_is_not_opened_again_to_look_below_it(glassrun, fast_bundle, tmp_path):
+    """/proc and /sys must be plain directories before procfs and sysfs go
+    there (CVE-2019-16884): looked at with one fstatat from the rootfs's fd,
+    not by opening the rootfs again as their parent; and a cwd of "/"
+    exists without asking."""
+    lines = straced_run(glassrun, fast_bundle("true"), tmp_path / "trace", "openat2,newfstatat")
+    assert not [l for l in lines if re.search(r'openat2\(\d+, "\."', l)], lines
+    looks = [l for l in lines if re.search(r'newfstatat\(\d+, "(proc|sys)", .*AT_SYMLINK_NOFOLLOW', l)]
+    assert len(looks) == 2, lines
+
+
+def test_a_cgroup_about_to_be_made_is_not_asked_for_its_processes(glassrun, fast_bundle, tmp_path):
+    """runc 1.1 warns when the container's cgroup already has processes; one
+    that `run` is about to make has none, and its cgroup.procs is not read
+    (it would be an ENOENT)."""
+    lines = straced_run(glassrun, fast_bundle("true"), tmp_path / "trace", "openat")
+    assert not [l for l in lines if re.search(r'/sb-[^"/]*/cgroup\.procs", O_RDONLY', l)], lines

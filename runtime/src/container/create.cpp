@@ -96,14 +96,20 @@ state::Extras record_pieces(const state::ContainerDir& dir, const spec::Config& 
   return e;
 }
 
+// Whether every cgroup of the manager is in `made` (made by this run, or
+// about to be).
+bool all_made_here(const cgroups::Manager& cg, const std::vector<std::string>& made) {
+  auto paths = cg.paths();
+  return std::all_of(paths.begin(), paths.end(),
+                     [&](const auto& ctrl_dir) { return std::find(made.begin(), made.end(), ctrl_dir.second) != made.end(); });
+}
+
 // runc refuses at once rather than starting an init that would never run.
 // Only a cgroup that was there before can be frozen: one this run has just
 // made is not frozen itself (frozen() reads its own state, not its
 // parent's), so a run that made all of its cgroups asks nothing.
 void refuse_frozen(const cgroups::Manager& cg) {
-  std::vector<std::string> made = cg.created_dirs();
-  auto is_new = [&](const auto& ctrl_dir) { return std::find(made.begin(), made.end(), ctrl_dir.second) != made.end(); };
-  if (auto paths = cg.paths(); std::all_of(paths.begin(), paths.end(), is_new)) return;
+  if (all_made_here(cg, cg.created_dirs())) return;
   bool frozen = false;
   try {
     frozen = cg.frozen();
@@ -121,8 +127,9 @@ std::shared_ptr<cgroups::Manager> make_cgroups(const spec::Config& c, const std:
   Step s("create.cgroups");
   std::shared_ptr<cgroups::Manager> cg = cgroups::for_new_container(c.cgroups_path, id);
   recorded = record_pieces(dir, c, *cg);
-  // As runc 1.1: a cgroup that already has processes is used, with a warning.
-  if (auto n = cg->pids().size(); n > 0)
+  // As runc 1.1: a cgroup that already has processes is used, with a
+  // warning. One this run is about to make has none.
+  if (auto n = all_made_here(*cg, recorded.created_cgroups) ? 0 : cg->pids().size(); n > 0)
     log::warn(fmt::format("container's cgroup is not empty: {} process(es) found", n));
   try {
     cg->create();

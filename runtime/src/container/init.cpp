@@ -59,7 +59,7 @@ void set_oom_score_adj(const spec::Process& p) {
 // and refused by the cwd check.
 void make_cwd(int root_fd, const std::string& cwd) {
   Step s("init.cwd");
-  if (inroot::open_existing(root_fd, cwd) || errno != ENOENT) return;
+  if (cwd == "/" || inroot::open_existing(root_fd, cwd) || errno != ENOENT) return;
   with_context(fmt::format("process.cwd {}", cwd),
                [&] { inroot::open_or_create(root_fd, cwd, inroot::Kind::Directory, 0755); });
 }

@@ -347,10 +347,17 @@ std::vector<FileWrite> plan_v2(const json& resources, const CgroupFacts& facts) 
 }
 
 std::vector<FileWrite> plan_v1_devices(const std::vector<DeviceRule>& rules) {
-  // Start from deny-all, as runc's emulator target does, then replay the list.
+  // Start from deny-all, as runc's emulator target does, then replay the
+  // list. Deny rules before the first allow find nothing to take away (the
+  // spec's usual leading "deny all"): not written, as runc's emulator does
+  // not write them either.
   std::vector<FileWrite> w{{kRes + ".devices", "devices", "devices.deny", "a"}};
-  for (const auto& r : rules)
+  bool allowed_any = false;
+  for (const auto& r : rules) {
+    allowed_any = allowed_any || r.allow;
+    if (!allowed_any) continue;
     w.push_back({kRes + ".devices", "devices", r.allow ? "devices.allow" : "devices.deny", v1_device_line(r)});
+  }
   return w;
 }
 

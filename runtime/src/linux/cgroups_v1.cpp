@@ -2,6 +2,7 @@
 // unified "" dir and name=systemd, which only hold the processes.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <sstream>
 #include <thread>
@@ -24,14 +25,21 @@ struct CpusetValues {
 // A new cpuset cgroup starts with empty cpus and mems, and the kernel then
 // refuses tasks (ENOSPC); runc copies both down from the nearest ancestor
 // that has them. Returns what dir has afterwards, so that each file is
-// read once on the way down.
-CpusetValues ensure_cpuset(const std::string& dir) {
-  CpusetValues v{fs::read_trimmed(fs::join(dir, "cpuset.cpus")), fs::read_trimmed(fs::join(dir, "cpuset.mems"))};
-  if (!v.cpus.empty() && !v.mems.empty()) return v;
+// read once on the way down. A directory this run made (in `made`) is not
+// read: it is empty, or (cgroup.clone_children) holds its parent's values,
+// which are written again; its parent is in the hierarchy, being the one
+// it was made in.
+CpusetValues ensure_cpuset(const std::string& dir, const std::vector<std::string>& made) {
+  bool fresh = std::find(made.begin(), made.end(), dir) != made.end();
+  CpusetValues v;
+  if (!fresh) {
+    v = {fs::read_trimmed(fs::join(dir, "cpuset.cpus")), fs::read_trimmed(fs::join(dir, "cpuset.mems"))};
+    if (!v.cpus.empty() && !v.mems.empty()) return v;
+  }
   std::string parent = parent_of(dir);
-  if (parent.empty() || !fs::exists(fs::join(parent, "cpuset.cpus")))
+  if (parent.empty() || (!fresh && !fs::exists(fs::join(parent, "cpuset.cpus"))))
     fail("cpuset: {} has no cpus/mems and no cpuset parent to copy them from", dir);
-  CpusetValues from = ensure_cpuset(parent);
+  CpusetValues from = ensure_cpuset(parent, made);
   if (v.cpus.empty()) fs::write(fs::join(dir, "cpuset.cpus"), v.cpus = from.cpus);
   if (v.mems.empty()) fs::write(fs::join(dir, "cpuset.mems"), v.mems = from.mems);
   return v;
@@ -52,7 +60,7 @@ class V1Manager : public Manager {
         created_.insert(created_.end(), made.begin(), made.end());
       }
       if (auto it = paths_.find("cpuset"); it != paths_.end())
-        with_context("cgroups: create cpuset", [&] { ensure_cpuset(it->second); });
+        with_context("cgroups: create cpuset", [&] { ensure_cpuset(it->second, created_); });
     } catch (const Error&) {
       try { destroy(); } catch (const Error&) {}  // the first error is the one to report
       throw;

@@ -92,7 +92,9 @@ bool binary_is_unwritable() {
   // Checked first: after the overlay re-exec it is the one syscall paid.
   // Once true it stays true: a process's executable does not change.
   static bool unwritable = false;
-  if (!unwritable) unwritable = (access("/proc/self/exe", W_OK) != 0 && errno == EROFS) || running_from_sealed_copy();
+  if (!unwritable)
+    unwritable = early::binary_found_unwritable() || (access("/proc/self/exe", W_OK) != 0 && errno == EROFS) ||
+                 running_from_sealed_copy();
   return unwritable;
 }
 

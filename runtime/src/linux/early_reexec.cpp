@@ -138,11 +138,20 @@ EARLY int readonly_overlay_of(const char* dir, const char* source, const char** 
   return view;
 }
 
+namespace {
+bool found_unwritable = false;  // in .bss: zero before anything runs
+}  // namespace
+
+EARLY bool binary_found_unwritable() noexcept { return found_unwritable; }
+
 EARLY long reexec_through_overlay(char* const* argv, char* const* envp) noexcept {
   // EROFS: the file sits on a read-only mount (our view, or a read-only
   // install); nothing that reopens /proc/<pid>/exe can write through it.
   long r = sys(__NR_access, arg("/proc/self/exe"), W_OK);
-  if (r == -EROFS) return 0;
+  if (r == -EROFS) {
+    found_unwritable = true;
+    return 0;
+  }
   char self[4096];
   long len = sys(__NR_readlink, arg("/proc/self/exe"), arg(self), sizeof self - 1);
   if (len <= 0 || self[0] != '/') return len < 0 ? len : -ENOENT;

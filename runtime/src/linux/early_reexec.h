@@ -45,6 +45,11 @@ int readonly_overlay_of(const char* dir, const char* source, const char** failed
 // nothing to do.
 long reexec_through_overlay(char* const* argv, char* const* envp) noexcept;
 
+// Whether reexec_through_overlay found /proc/self/exe unwritable in this
+// process (a process's executable does not change): main's check then asks
+// the kernel nothing again.
+bool binary_found_unwritable() noexcept;
+
 // The mount source that names glassrun's views (glassrun-seal looks for it).
 inline constexpr const char kViewSource[] = "glassrun-sealed";
 

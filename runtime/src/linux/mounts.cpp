@@ -160,11 +160,16 @@ void bind_mount(int root_fd, const spec::Mount& m, const ParsedOptions& o, const
 // A real procfs or sysfs must land on a real directory: a symlink there would
 // move the mount and the later masking somewhere else (CVE-2019-16884).
 void check_plain_directory(int root_fd, const spec::Mount& m) {
-  UniqueFd parent = inroot::open_existing(root_fd, m.destination.substr(0, m.destination.rfind('/') + 1));
-  if (!parent) return;
-  std::string name = m.destination.substr(m.destination.rfind('/') + 1);
+  std::string::size_type slash = m.destination.rfind('/');
+  // Right below the root (/proc, /sys): looked at from the root's own fd.
+  UniqueFd parent;
+  if (slash != 0) {
+    parent = inroot::open_existing(root_fd, m.destination.substr(0, slash + 1));
+    if (!parent) return;
+  }
+  std::string name = m.destination.substr(slash + 1);
   struct stat st;
-  if (fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
+  if (fstatat(parent ? parent.get() : root_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
     throw Error(fmt::format("mount {} on {}: filesystem \"{}\" must be mounted on ordinary directory (a symlink?)",
                             m.type, m.destination, m.type));
 }

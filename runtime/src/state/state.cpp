@@ -148,10 +148,15 @@ ContainerDir::ContainerDir(std::string root, std::string id, UniqueFd dirfd)
 ContainerDir ContainerDir::create(const std::string& root, const std::string& id) {
   validate_id(id);
   // MkdirAll, as runc: containerd passes --root /run/containerd/runc/<ns>.
-  for (size_t i = 1; i <= root.size(); ++i)
-    if (i == root.size() || root[i] == '/')
-      if (mkdir(root.substr(0, i).c_str(), 0700) != 0 && errno != EEXIST)
-        throw_sys(fmt::format("mkdir {}", root.substr(0, i)));
+  // The root is usually there: its own mkdir first, its parents' only when
+  // that finds one missing.
+  if (mkdir(root.c_str(), 0700) != 0 && errno != EEXIST) {
+    if (errno != ENOENT) throw_sys(fmt::format("mkdir {}", root));
+    for (size_t i = 1; i <= root.size(); ++i)
+      if (i == root.size() || root[i] == '/')
+        if (mkdir(root.substr(0, i).c_str(), 0700) != 0 && errno != EEXIST)
+          throw_sys(fmt::format("mkdir {}", root.substr(0, i)));
+  }
   std::string path = root + "/" + id;
   if (mkdir(path.c_str(), 0711) != 0) {
     if (errno == EEXIST) throw Error(fmt::format("container with id exists: {}", id));
@@ -251,6 +256,14 @@ Extras ContainerDir::read_extras() const {
 void ContainerDir::remove() const {
   // A failed unlink or rmdir (a transient error) is retried: a directory left
   // behind keeps the id taken. If it still fails, the caller reports it.
+  // What a container's directory holds once it has started, by name: three
+  // calls instead of a listing. Anything else there (exec.fifo of a
+  // container never started, a temporary file) leaves it not empty, and the
+  // listing below takes it.
+  bool by_name = true;
+  for (const char* name : {"state.json", "glassrun.json"})
+    by_name = by_name && (unlinkat(dirfd_.get(), name, 0) == 0 || errno == ENOENT);
+  if (by_name && (rmdir(path_.c_str()) == 0 || errno == ENOENT)) return;
   int err = 0;
   std::string what;
   for (int attempt = 0; attempt < 5; ++attempt) {
