@@ -254,8 +254,6 @@ Extras ContainerDir::read_extras() const {
 }
 
 void ContainerDir::remove() const {
-  // A failed unlink or rmdir (a transient error) is retried: a directory left
-  // behind keeps the id taken. If it still fails, the caller reports it.
   // What a container's directory holds once it has started, by name: three
   // calls instead of a listing. Anything else there (exec.fifo of a
   // container never started, a temporary file) leaves it not empty, and the
@@ -264,6 +262,8 @@ void ContainerDir::remove() const {
   for (const char* name : {"state.json", "glassrun.json"})
     by_name = by_name && (unlinkat(dirfd_.get(), name, 0) == 0 || errno == ENOENT);
   if (by_name && (rmdir(path_.c_str()) == 0 || errno == ENOENT)) return;
+  // A failed unlink or rmdir (a transient error) is retried: a directory left
+  // behind keeps the id taken. If it still fails, the caller reports it.
   int err = 0;
   std::string what;
   for (int attempt = 0; attempt < 5; ++attempt) {
