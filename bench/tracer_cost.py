@@ -39,6 +39,12 @@
   rss       peak RSS of glasstrace (goal <= 16 MiB): ru_maxrss of the
             traced loops (the largest single process: glasstrace).
 
+The loop, start and syscall figures also have a "raw_tp floor" variant when
+bench_raw_tp_floor is built: the command run with two empty programs on the
+raw sys_enter and sys_exit tracepoints (bench/spawn/raw_tp_floor.c). What it
+costs, any tracer built on those tracepoints costs before its programs do
+anything; glasstrace's ratio less the floor's is glasstrace's own doing.
+
   bench/tracer_cost.py [--rounds 5] [--loop 20] [--attach-samples 20] [--syscall-rounds 10] [--markdown]
                        [--figures loop start attach syscall]
                        [--glasstrace [LABEL=]PATH ...]
@@ -90,6 +96,29 @@ def attach_once(g, bundle, glasstrace=None, trace_file=None):
     return traced_sample(g, [g.path, "--root", g.root, "run", "-b", bundle, cid], [cid], glasstrace, trace_file)
 
 
+class Floor:
+    """The "raw_tp floor" variant: `bench_raw_tp_floor CMD` (empty programs
+    on the raw syscall tracepoints while CMD runs; no trace is written)."""
+
+    def __init__(self, path):
+        self.path = path
+
+
+def traced_argv(argv, glasstrace, trace_file):
+    """argv run under glasstrace (a path, a Session or a Floor; None: as it is)."""
+    if isinstance(glasstrace, Floor):
+        return [glasstrace.path] + argv
+    if isinstance(glasstrace, Session):
+        return [glasstrace.path, "-o", trace_file, "--session", "--session-dir", glasstrace.dir, "--"] + argv
+    if glasstrace:
+        return [glasstrace, "-o", trace_file, "--"] + argv
+    return argv
+
+
+def writes_trace(glasstrace):
+    return bool(glasstrace) and not isinstance(glasstrace, Floor)
+
+
 class Session:
     """A session variant: `glasstrace -o F --session -- CMD`, or with
     via_glassrun `glassrun --trace F ...` (glassrun is then the session's
@@ -113,10 +142,8 @@ def traced_sample(rt, argv, ids, glasstrace, trace_file):
     if isinstance(glasstrace, Session) and glasstrace.via_glassrun:
         argv = [argv[0], "--trace", trace_file] + argv[1:]
         os.environ["GLASSTRACE_SESSION_DIR"] = glasstrace.dir
-    elif isinstance(glasstrace, Session):
-        argv = [glasstrace.path, "-o", trace_file, "--session", "--session-dir", glasstrace.dir, "--"] + argv
-    elif glasstrace:
-        argv = [glasstrace, "-o", trace_file, "--"] + argv
+    else:
+        argv = traced_argv(argv, glasstrace, trace_file)
     os.environ["GLASSTRACE_TIMING"] = "1"
     daemon_cpu = session_daemon_cpu(glasstrace)
     try:
@@ -131,7 +158,7 @@ def traced_sample(rt, argv, ids, glasstrace, trace_file):
             if rt.status(cid) is not None:
                 rt.force_delete(cid)
     sample = {"wall": wall, "cpu": cpu, "rss": rss}
-    if glasstrace:
+    if writes_trace(glasstrace):
         summary = json.loads(open(trace_file).read().splitlines()[-1])
         sample["events"], sample["dropped"] = summary.get("events"), summary.get("dropped")
         sample["trace_bytes"] = os.path.getsize(trace_file)
@@ -160,17 +187,13 @@ SYSCALLS = 10000  # per bench_syscall_loop sample: ~2 MB of records, which the r
 def syscall_once(loop_bin, glasstrace=None, trace_file=None):
     """ns per getppid() of bench_syscall_loop, traced when glasstrace is given
     (stored as "wall" in ms, so that the figure's ms columns read as ns)."""
-    argv = [loop_bin, str(SYSCALLS)]
-    if isinstance(glasstrace, Session):
-        argv = [glasstrace.path, "-o", trace_file, "--session", "--session-dir", glasstrace.dir, "--"] + argv
-    elif glasstrace:
-        argv = [glasstrace, "-o", trace_file, "--"] + argv
+    argv = traced_argv([loop_bin, str(SYSCALLS)], glasstrace, trace_file)
     r = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     if r.returncode != 0:
         raise lc.Failed(f"{argv[0]}: exit {r.returncode}: {r.stderr.strip()[:200]}")
     ns = float(r.stdout.split()[-1])
     sample = {"wall": ns * 1e-3, "cpu": ns * 1e-3, "rss": 0}
-    if glasstrace:
+    if writes_trace(glasstrace):
         summary = json.loads(open(trace_file).read().splitlines()[-1])
         sample["events"], sample["dropped"] = summary.get("events"), summary.get("dropped")
         remove_trace(trace_file)
@@ -272,6 +295,11 @@ def bench(args):
         sessions = start_sessions(tracers, tmp)
         try:
             loop_variants = variants + [(label, s) for label, s in sessions if not s.via_glassrun]
+            floor_bin = os.path.join(os.path.dirname(os.path.dirname(args.glassrun)), "bench/bench_raw_tp_floor")
+            if os.access(floor_bin, os.X_OK):
+                loop_variants.append(("raw_tp floor", Floor(floor_bin)))
+            else:
+                lc.log(f"tracer_cost: no raw_tp floor variant: {floor_bin} not built")
             for rt in runtimes if "loop" in args.figures else []:
                 lc.log(f"tracer_cost: {rt.name}: loops of {args.loop} runs, {args.rounds} rounds (+1 warm-up), "
                        f"{', '.join(v for v, _ in loop_variants)}")

@@ -2,6 +2,7 @@
 concurrent figure's batch mode reports, since the figure is computed from it."""
 import json
 import sys
+import time
 
 import pytest
 
@@ -99,7 +100,7 @@ def test_tracer_cost_runs_only_the_figures_asked_for(tmp_path):
     assert r.returncode == 0, r.stderr
     [result] = [json.loads(p.read_text()) for p in tmp_path.glob("tracer-cost-*.json")]
     assert set(result["samples"]) == {"syscall"}
-    assert set(result["samples"]["syscall"]) == {"untraced", "a", "b", "a+session", "b+session"}
+    assert set(result["samples"]["syscall"]) == {"untraced", "a", "b", "a+session", "b+session", "raw_tp floor"}
     assert all(len(v) == 1 and v[0]["wall"] > 0 for v in result["samples"]["syscall"].values())
 
 
@@ -127,6 +128,27 @@ def test_tracer_cost_takes_the_start_out_of_a_loop_per_run():
     assert "per_run" not in result["summary"]["start"]["s"]
 
 
+def test_raw_tp_floor_runs_the_command_with_empty_syscall_programs_attached():
+    """bench_raw_tp_floor (tracer_cost.py's "raw_tp floor" variant): while
+    its command runs, its two programs sit on the raw sys_enter and sys_exit
+    tracepoints; it exits with the command's status and leaves nothing
+    attached."""
+    floor = BUILD / "bench" / "bench_raw_tp_floor"
+    if not floor.exists():
+        pytest.fail(f"{floor} is not built (`make build` builds it)")
+    r = run([floor, "sh", "-c", "bpftool prog show; exit 3"])
+    assert r.returncode == 3, r.stderr
+    ids = {line.split(":")[0] for line in r.stdout.splitlines() if "name floor_sys_" in line}
+    assert len(ids) >= 2, r.stdout  # floor_sys_enter and floor_sys_exit (and any other run's)
+    # freed once their last reference goes, after an RCU grace period
+    deadline = time.monotonic() + 10
+    while ids & {line.split(":")[0] for line in run(["bpftool", "prog", "show"]).stdout.splitlines()}:
+        assert time.monotonic() < deadline, f"programs {ids} still loaded after the command exited"
+        time.sleep(0.1)
+    r = run([floor, "/nonexistent/command"])
+    assert r.returncode == 127 and "/nonexistent/command" in r.stderr
+
+
 @pytest.mark.parametrize("runtime", ["glassrun", "runc"])
 def test_tracer_cost_start_figure_runs_the_loop_script_without_runs(tmp_path, runtime):
     """`--figures loop start`: the start samples (the loop's script with
@@ -142,11 +164,13 @@ def test_tracer_cost_start_figure_runs_the_loop_script_without_runs(tmp_path, ru
     assert r.returncode == 0, r.stderr
     [result] = [json.loads(p.read_text()) for p in tmp_path.glob("tracer-cost-*.json")]
     assert set(result["samples"]) == {f"loop_{runtime}", "start"}
-    assert set(result["samples"]["start"]) == {"untraced", "traced", "traced+session"}
+    assert set(result["samples"]["start"]) == {"untraced", "traced", "traced+session", "raw_tp floor"}
     # the start's traces hold sh's own records and no container's
     assert all(s["events"] > 0 for s in result["samples"]["start"]["traced+session"])
-    for label in ("traced", "traced+session"):
+    for label in ("traced", "traced+session", "raw_tp floor"):
         assert result["summary"][f"loop_{runtime}"][label]["per_run"]["n"] == 1
+    # the floor writes no trace: no events counted, its samples timed all the same
+    assert result["summary"][f"loop_{runtime}"]["raw_tp floor"]["events"] == 0
     assert "per run (start taken out)" in r.stdout
 
 

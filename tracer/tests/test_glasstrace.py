@@ -522,6 +522,29 @@ def test_usdt_not_attached_to_plain_binary(workdir):
     assert load(out)[0]["usdt"] == []
 
 
+@pytest.mark.parametrize("command", ["probe_demo", "plain"])
+def test_usdt_check_reads_the_command_without_mapping_it(workdir, command):
+    """Whether the command has glassrun's probes is read from its section
+    headers and notes with pread: the file is never mapped (a mapping of the
+    whole binary cost its page faults and an munmap at every client's
+    start). The answer is the same (the usdt tests above)."""
+    if not shutil.which("strace"):
+        pytest.fail("strace is not installed (ci/install-deps.sh installs it)")
+    binary = str(PROBE_DEMO) if command == "probe_demo" else shutil.which("true")
+    log = workdir / "strace.log"
+    r = run(["strace", "-f", "-o", log, "-e", "trace=openat,mmap,pread64,close",
+             GLASSTRACE, "-o", workdir / "m.jsonl", "--no-session", "--", binary])
+    assert r.returncode == 0, r.stderr
+    lines = log.read_text().splitlines()
+    opened = [re.search(r"= (\d+)$", l).group(1) for l in lines
+              if "openat(" in l and f'"{binary}"' in l and re.search(r"= \d+$", l)]
+    assert opened, "the command's binary was not opened"
+    fd = opened[0]
+    reads = [l for l in lines if re.search(rf"pread64\({fd},", l)]
+    maps = [l for l in lines if re.search(rf"mmap\([^,]*, \d+, [^,]*, [^,]*, {fd},", l)]
+    assert reads and not maps, (reads, maps)
+
+
 # --- exit ------------------------------------------------------------------
 
 def test_exit_leaves_no_holder_of_callers_pipes(workdir):
