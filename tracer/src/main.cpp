@@ -325,10 +325,13 @@ std::vector<std::string> usdt_targets(const std::optional<std::string>& cmd_path
     if (std::string a = absolute(p); !already_listed(targets, a)) targets.emplace_back(a, true);
   std::vector<std::string> out;
   for (const auto& [path, explicit_target] : targets) {
-    if (explicit_target && !gt::has_usdt_provider(path, "glassrun"))
-      std::cerr << "glasstrace: warning: " << path << " has no glassrun USDT probes\n";
-    else
+    std::string error;
+    if (!explicit_target || gt::has_usdt_provider(path, "glassrun", &error))
       out.push_back(path);
+    else if (!error.empty())
+      std::cerr << "glasstrace: warning: --usdt " << path << ": " << error << "\n";
+    else
+      std::cerr << "glasstrace: warning: " << path << " has no glassrun USDT probes\n";
   }
   return out;
 }

@@ -522,6 +522,22 @@ def test_usdt_not_attached_to_plain_binary(workdir):
     assert load(out)[0]["usdt"] == []
 
 
+def test_usdt_target_that_cannot_be_read_is_named_with_the_failed_call(workdir):
+    """An explicit --usdt target that cannot be opened or read is a warning
+    naming the call and its error, not "has no probes"; the trace is
+    recorded all the same, without it."""
+    cases = {workdir / "missing": "open: No such file or directory", workdir: "pread: Is a directory"}
+    for target, why in cases.items():
+        out = workdir / "r.jsonl"
+        r = run([GLASSTRACE, "-o", out, "--no-session", "--usdt", target, "--", "true"])
+        assert r.returncode == 0, r.stderr
+        assert f"glasstrace: warning: --usdt {target}: {why}" in r.stderr
+        assert "has no glassrun USDT probes" not in r.stderr
+        assert load(out)[0]["usdt"] == []
+    r = run([GLASSTRACE, "-o", workdir / "p.jsonl", "--no-session", "--usdt", shutil.which("true"), "--", "true"])
+    assert f"{shutil.which('true')} has no glassrun USDT probes" in r.stderr
+
+
 @pytest.mark.parametrize("command", ["probe_demo", "plain"])
 def test_usdt_check_reads_the_command_without_mapping_it(workdir, command):
     """Whether the command has glassrun's probes is read from its section
