@@ -1,8 +1,8 @@
 // Two programs that do nothing, on the raw syscall tracepoints: attached,
 // every syscall of every task takes the kernel's tracepoint path and calls
 // them. bench/spawn/raw_tp_floor.c runs a command with them attached.
-// No headers: nothing here needs a kernel type (bpf_helpers.h would).
-#define SEC(name) __attribute__((section(name), used))
+#include <linux/types.h>
+#include <bpf/bpf_helpers.h>
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -22,7 +22,7 @@ constexpr uint64_t kMaxSectionBytes = 16 << 20;
 
 // All of [off, off + len) or false; a failed pread (not an end of file
 // before it: a truncated ELF is just not one) is named in `error`.
-bool read_at(int fd, void* buf, std::size_t len, uint64_t off, std::string* error) {
+bool pread_all(int fd, void* buf, std::size_t len, uint64_t off, std::string* error) {
   auto* p = static_cast<char*>(buf);
   while (len > 0) {
     ssize_t n = pread(fd, p, len, static_cast<off_t>(off));
@@ -66,21 +66,21 @@ bool has_usdt_provider(const std::string& path, const std::string& provider, std
     return false;
   }
   Elf64_Ehdr eh;
-  if (!read_at(fd.get(), &eh, sizeof(eh), 0, error)) return false;
+  if (!pread_all(fd.get(), &eh, sizeof(eh), 0, error)) return false;
   if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64) return false;
   if (eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shstrndx >= eh.e_shnum) return false;
   std::vector<Elf64_Shdr> sh(eh.e_shnum);
-  if (!read_at(fd.get(), sh.data(), sh.size() * sizeof(Elf64_Shdr), eh.e_shoff, error)) return false;
+  if (!pread_all(fd.get(), sh.data(), sh.size() * sizeof(Elf64_Shdr), eh.e_shoff, error)) return false;
   const Elf64_Shdr& strtab = sh[eh.e_shstrndx];
   if (strtab.sh_size > kMaxSectionBytes) return false;
   std::string names(strtab.sh_size, '\0');
-  if (!read_at(fd.get(), names.data(), names.size(), strtab.sh_offset, error)) return false;
+  if (!pread_all(fd.get(), names.data(), names.size(), strtab.sh_offset, error)) return false;
   for (const Elf64_Shdr& s : sh) {
     if (s.sh_type != SHT_NOTE || s.sh_name >= names.size()) continue;
     if (strcmp(names.c_str() + s.sh_name, ".note.stapsdt")) continue;
     if (s.sh_size > kMaxSectionBytes) return false;
     std::vector<unsigned char> notes(s.sh_size);
-    if (!read_at(fd.get(), notes.data(), notes.size(), s.sh_offset, error)) return false;
+    if (!pread_all(fd.get(), notes.data(), notes.size(), s.sh_offset, error)) return false;
     // Notes: Elf64_Nhdr, name "stapsdt", desc = pc, base, semaphore, then
     // provider\0 probe\0 args\0.
     uint64_t off = 0, end = notes.size();
