@@ -149,6 +149,34 @@ def test_raw_tp_floor_runs_the_command_with_empty_syscall_programs_attached():
     assert r.returncode == 127 and "/nonexistent/command" in r.stderr
 
 
+def test_tracer_cost_bpf_figure_gives_each_session_program_its_run_time(tmp_path):
+    """`--figures bpf`: traced loops through each tracer's session with the
+    kernel's BPF run-time statistics on, and per program of the session
+    its ns per run and runs per loop; the statistics are held on by an fd
+    of the benchmark's own, so kernel.bpf_stats_enabled is as it was."""
+    tracer = BUILD / "tracer" / "glasstrace"
+    if not tracer.exists():
+        pytest.fail("glasstrace is not built (`make build` builds it)")
+    sysctl = "/proc/sys/kernel/bpf_stats_enabled"
+    before = open(sysctl).read()
+    r = run([sys.executable, REPO / "bench" / "tracer_cost.py", "--glassrun", BUILD / "runtime" / "glassrun",
+             "--glasstrace", f"a={tracer}", f"b={tracer}", "--only", "glassrun", "--figures", "bpf",
+             "--rounds", "2", "--loop", "2", "--results", tmp_path], timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert open(sysctl).read() == before
+    [result] = [json.loads(p.read_text()) for p in tmp_path.glob("tracer-cost-*.json")]
+    assert set(result["samples"]) == set()  # no timed figure but this one
+    assert set(result["bpf"]) == {"a+session", "b+session"}
+    for label in ("a+session", "b+session"):
+        progs = result["bpf_summary"][label]
+        assert {"on_sys_enter", "on_sys_exit", "on_fork", "on_exec", "on_sched_switch"} <= set(progs)
+        for name in ("on_sys_enter", "on_sys_exit"):
+            # two runs of `glassrun run` make hundreds of system calls each
+            assert progs[name]["runs"] > 400 and progs[name]["ns_per_run"]["n"] == 2
+            assert progs[name]["ns_per_run"]["median"] > 0
+    assert "on_sys_exit" in r.stdout and "ns/run" in r.stdout
+
+
 @pytest.mark.parametrize("runtime", ["glassrun", "runc"])
 def test_tracer_cost_start_figure_runs_the_loop_script_without_runs(tmp_path, runtime):
     """`--figures loop start`: the start samples (the loop's script with
