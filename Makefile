@@ -77,7 +77,7 @@ bench: build
 	bash bench/run.sh
 
 # What glasstrace costs: loops of 20 runs traced / untraced (and under the raw_tp floor: empty
-# programs on the syscall tracepoints), attach, RSS (docs/BENCHMARKS.md).
+# programs on the syscall tracepoints), attach, RSS, each BPF program's run time (docs/BENCHMARKS.md).
 bench-tracer: build
 	/usr/bin/python3 bench/tracer_cost.py --glassrun $(BUILD)/runtime/glassrun
 

@@ -420,16 +420,21 @@ def bench(args):
             if g and "bpf" in args.figures and bpf_variants:
                 lc.log(f"tracer_cost: BPF run time in loops of {args.loop} glassrun runs, {args.rounds} rounds, "
                        f"{', '.join(v for v, _ in bpf_variants)}")
-                names = program_names()
-                stats_fd = enable_bpf_stats()
                 try:
-                    bpf = {"samples": {}, "errors": []}
-                    interleaved(bpf, "bpf", bpf_variants, args.rounds,
-                                lambda s: bpf_once(g, bundle, args.loop, s, trace_file, names), sessions, steady=True)
-                    result["bpf"] = bpf["samples"]["bpf"]
-                    result["errors"] += bpf["errors"]
-                finally:
-                    os.close(stats_fd)
+                    stats_fd = enable_bpf_stats()
+                except OSError as e:
+                    lc.log(f"tracer_cost: no bpf figure: {e.strerror}")
+                else:
+                    try:
+                        names = program_names()
+                        bpf = {"samples": {}, "errors": []}
+                        interleaved(bpf, "bpf", bpf_variants, args.rounds,
+                                    lambda s: bpf_once(g, bundle, args.loop, s, trace_file, names), sessions,
+                                    steady=True)
+                        result["bpf"] = bpf["samples"]["bpf"]
+                        result["errors"] += bpf["errors"]
+                    finally:
+                        os.close(stats_fd)
         finally:
             stop_sessions(sessions)
     finally:
