@@ -69,6 +69,7 @@ Run as root.
 import argparse
 import ctypes
 import datetime
+import errno
 import json
 import os
 import shutil
@@ -211,16 +212,20 @@ def syscall_once(loop_bin, glasstrace=None, trace_file=None):
     return sample
 
 
-NR_BPF, BPF_ENABLE_STATS, BPF_STATS_RUN_TIME = 321, 32, 0  # x86_64
+NR_BPF = {"x86_64": 321, "aarch64": 280}  # bpf(2)'s number, by machine
+BPF_ENABLE_STATS, BPF_STATS_RUN_TIME = 32, 0
 
 
 def enable_bpf_stats():
     """An fd that keeps the kernel's BPF run-time statistics on while it is
     open (bpf(BPF_ENABLE_STATS)); closing it turns them off again unless
     someone else holds them on."""
+    nr = NR_BPF.get(os.uname().machine)
+    if nr is None:
+        raise OSError(errno.ENOSYS, f"bpf(2)'s number on {os.uname().machine} is not known here")
     libc = ctypes.CDLL(None, use_errno=True)
     attr = ctypes.create_string_buffer(struct.pack("I", BPF_STATS_RUN_TIME), 8)
-    fd = libc.syscall(NR_BPF, BPF_ENABLE_STATS, attr, 8)
+    fd = libc.syscall(nr, BPF_ENABLE_STATS, attr, 8)
     if fd < 0:
         raise OSError(ctypes.get_errno(), f"bpf(BPF_ENABLE_STATS): {os.strerror(ctypes.get_errno())}")
     return fd
