@@ -140,14 +140,16 @@ class Session:
     def __init__(self, path, directory, via_glassrun=False):
         self.path, self.dir, self.via_glassrun = path, directory, via_glassrun
 
+    def daemon_pid(self):
+        return open(os.path.join(self.dir, "glasstrace.pid")).read().strip()
+
 
 def session_daemon_cpu(glasstrace):
     """CPU seconds of the (single-threaded) session daemon, 0 without a
     session; schedstat's run time is in ns, /proc/PID/stat's in ticks."""
     if not isinstance(glasstrace, Session):
         return 0.0
-    pid = open(os.path.join(glasstrace.dir, "glasstrace.pid")).read().strip()
-    return int(open(f"/proc/{pid}/schedstat").read().split()[0]) / 1e9
+    return int(open(f"/proc/{glasstrace.daemon_pid()}/schedstat").read().split()[0]) / 1e9
 
 
 def traced_sample(rt, argv, ids, glasstrace, trace_file):
@@ -241,7 +243,7 @@ def program_names():
 def daemon_programs(s):
     """{prog_id: (run_time_ns, run_cnt)} of the BPF programs a session's
     daemon holds, from its fds' fdinfo (the kernel's statistics)."""
-    pid = open(os.path.join(s.dir, "glasstrace.pid")).read().strip()
+    pid = s.daemon_pid()
     out = {}
     for fd in os.listdir(f"/proc/{pid}/fdinfo"):
         try:
@@ -437,7 +439,7 @@ def bench(args):
                         interleaved(bpf, "bpf", bpf_variants, args.rounds,
                                     lambda s: bpf_once(g, bundle, args.loop, s, trace_file, names), sessions,
                                     steady=True)
-                        result["bpf"] = bpf["samples"]["bpf"]
+                        result["bpf"] = bpf["samples"].get("bpf", {})
                         result["errors"] += bpf["errors"]
                     finally:
                         os.close(stats_fd)
@@ -526,13 +528,11 @@ def table(result, markdown=False):
                 phase_lines.append(f"glasstrace phases, {fig} {label} (median ms): " +
                                    ", ".join(f"{k} {ms:.1f}" for k, ms in v["phases_ms"].items()))
     lines = [head, ""]
-    if len(rows) == 1:
-        rows = []  # no timed figure (e.g. --figures bpf alone)
-    elif markdown:
+    if len(rows) > 1 and markdown:  # a header alone: no timed figure (e.g. --figures bpf alone)
         lines.append("| " + " | ".join(rows[0]) + " |")
         lines.append("|" + "---|" * len(rows[0]))
         lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
-    else:
+    elif len(rows) > 1:
         w = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines += ["  ".join(c.ljust(w[i]) for i, c in enumerate(r)) for r in rows]
     bpf = [bpf_table(result["bpf_summary"])] if result.get("bpf_summary") else []
