@@ -77,9 +77,10 @@ bench: build
 	bash bench/run.sh
 
 # What glasstrace costs: loops of 20 runs traced / untraced (and under the raw_tp floor: empty
-# programs on the syscall tracepoints), attach, RSS, each BPF program's run time (docs/BENCHMARKS.md).
+# programs on the syscall tracepoints), attach, RSS, each BPF program's run time (docs/BENCHMARKS.md);
+# the settings of the README's figures (~9 minutes).
 bench-tracer: build
-	/usr/bin/python3 bench/tracer_cost.py --glassrun $(BUILD)/runtime/glassrun
+	/usr/bin/python3 bench/tracer_cost.py --glassrun $(BUILD)/runtime/glassrun --rounds 40 --attach-samples 12 --syscall-rounds 8
 
 clean:
 	rm -rf $(BUILD)

@@ -865,11 +865,14 @@ def print_report(args, analyze_fn, table_fn):
 
 def start_measuring(args, name, spawn=None):
     """What every benchmark script does before its first container: needs
-    root; SIGTERM (a CI timeout) unwinds like Ctrl-C, so containers get
-    deleted; peak RSS is read through bench_spawn when it is built."""
+    root; the machine made able to run every runtime (tools/prepare-machine.sh:
+    crun refuses this VM's hybrid cgroups until hugetlb has a v1 hierarchy);
+    SIGTERM (a CI timeout) unwinds like Ctrl-C, so containers get deleted;
+    peak RSS is read through bench_spawn when it is built."""
     global SPAWN
     if os.geteuid() != 0:
         sys.exit(f"{name}: needs root")
+    subprocess.run(["bash", os.path.join(REPO, "tools", "prepare-machine.sh")], check=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args.glassrun = os.path.abspath(args.glassrun)
     spawner = spawn or os.path.join(os.path.dirname(os.path.dirname(args.glassrun)), "bench/bench_spawn")

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # run.sh: the benchmarks (`make bench` calls this after building).
 #   bench/run.sh [--quick] [lifecycle.py options...]
-# 1. prepares the machine (crun needs hugetlb on a v1 hierarchy in hybrid mode)
-# 2. micro-benchmarks: build/bench/glassrun_micro_bench (Google Benchmark)
-# 3. lifecycle benchmark: bench/lifecycle.py (glassrun vs runc, crun, youki)
+# 1. micro-benchmarks: build/bench/glassrun_micro_bench (Google Benchmark)
+# 2. lifecycle benchmark: bench/lifecycle.py (glassrun vs runc, crun, youki;
+#    it prepares the machine first: tools/prepare-machine.sh)
 # Results: bench/results/<timestamp>.{json,svg,png} and latest.*; a table on stdout.
 # --quick: few samples, for a CI smoke run (under 2 minutes).
 set -euo pipefail
@@ -15,13 +15,6 @@ py=/usr/bin/python3   # Debian's, for python3-matplotlib
 
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (containers)" >&2; exit 1; }
 [ -x "$build/runtime/glassrun" ] || { echo "bench: $build/runtime/glassrun not built (make build)" >&2; exit 1; }
-
-if [ -x "$repo/tools/prepare-machine.sh" ] || [ -f "$repo/tools/prepare-machine.sh" ]; then
-  bash "$repo/tools/prepare-machine.sh"
-elif [ -d /sys/fs/cgroup/unified ]; then
-  mkdir -p /sys/fs/cgroup/hugetlb
-  mountpoint -q /sys/fs/cgroup/hugetlb || mount -t cgroup -o hugetlb hugetlb /sys/fs/cgroup/hugetlb
-fi
 
 quick=
 for a in "$@"; do [ "$a" = --quick ] && quick=1; done

@@ -62,6 +62,14 @@ anything; glasstrace's ratio less the floor's is glasstrace's own doing.
 Several --glasstrace binaries (e.g. before=/tmp/old/glasstrace after=build/...)
 are measured in the same rounds, interleaved: an A/B of tracer changes.
 
+  bench/tracer_cost.py --pool RESULT.json RESULT.json ... [--markdown]
+
+prints the table of several runs' paired rounds taken together: a median
+with a narrower interval than one run's, where the loop figure's medians
+move +-0.03 between runs of 40 rounds. It names what changed in the build's
+sources between the results' commits: rounds of different builds pool to a
+figure of neither.
+
 Writes bench/results/tracer-cost-<timestamp>.json (build commit and flags,
 load, every sample) and prints a table. Timing on a loaded machine is noise
 unless paired: read the ratios and their spread, not the milliseconds.
@@ -501,12 +509,63 @@ def per_run_ratio(traced, untraced, start, label):
                          for t, u in zip(traced, untraced) if t and u and u > start_untraced])
 
 
+# What the measured binaries are built from: results whose commits differ
+# here measured different code (docs and benchmarks are not in it).
+BUILD_INPUTS = ["CMakeLists.txt", "runtime/CMakeLists.txt", "runtime/src", "runtime/hot-text.txt",
+                "tracer/CMakeLists.txt", "tracer/cmake", "tracer/src", "tracer/hot-text.txt"]
+
+
+def pool(paths):
+    """Several results as one: per figure and variant their paired rounds
+    side by side, analysed as a single run of all of them (a loop's per-run
+    ratio takes out the pooled start figure's medians). Only figures and
+    variants every result has; the loop length must be the same. What
+    differs between their commits in BUILD_INPUTS is kept in the result
+    (git diff --stat) and printed with the table: rounds of different code
+    pool to a figure of neither."""
+    results = [json.load(open(p)) for p in paths]
+    loops = {r["settings"]["loop"] for r in results}
+    if len(loops) != 1:
+        sys.exit(f"tracer_cost: --pool: the results' loops differ in length ({sorted(loops)} runs)")
+    pooled = {"settings": dict(results[-1]["settings"], rounds=sum(r["settings"]["rounds"] for r in results)),
+              "machine": results[-1]["machine"], "build": results[-1]["build"], "samples": {},
+              "pooled": [{"file": os.path.basename(p), "commit": r["build"].get("commit"),
+                          "dirty": r["build"].get("dirty"), "rounds": r["settings"]["rounds"]}
+                         for p, r in zip(paths, results)]}
+    def together(per_result):  # {label: rounds} of each result -> the labels all have, rounds joined
+        return {label: [s for rounds in per_result for s in rounds[label]]
+                for label in per_result[-1] if all(label in rounds for rounds in per_result)}
+
+    for fig in results[-1]["samples"]:
+        if all(fig in r["samples"] for r in results):
+            pooled["samples"][fig] = together([r["samples"][fig] for r in results])
+    if all(r.get("bpf") for r in results):
+        pooled["bpf"] = together([r["bpf"] for r in results])
+    commits = list(dict.fromkeys(c["commit"] for c in pooled["pooled"]))
+    changed = set()
+    for c in commits[1:]:
+        diff = lc.quiet(["git", "-C", lc.REPO, "diff", "--name-only", commits[0], c, "--", *BUILD_INPUTS])
+        if diff.returncode != 0:
+            sys.exit(f"tracer_cost: --pool: git diff {commits[0][:10]} {str(c)[:10]}: "
+                     f"{diff.stderr.strip() or diff.returncode}")
+        changed.update(diff.stdout.split())
+    pooled["source_changes"] = sorted(changed)
+    analyze(pooled)
+    return pooled
+
+
 def table(result, markdown=False):
     b = result["build"]
     load = result["machine"]["loadavg_at_start"]
-    head = (f"commit {str(b.get('commit'))[:10]}{' (dirty)' if b.get('dirty') else ''}, "
-            f"load {load[0]:.1f} at start, {result['settings']['rounds']} rounds of {result['settings']['loop']} runs, "
-            f"{result['settings']['attach_samples']} attach rounds")
+    if result.get("pooled"):
+        parts = [f"{p['file']} ({str(p['commit'])[:7]}{', dirty' if p['dirty'] else ''})" for p in result["pooled"]]
+        changes = ", ".join(result["source_changes"]) or "none"
+        head = (f"pooled: {', '.join(parts)}; {result['settings']['rounds']} rounds of {result['settings']['loop']} runs; "
+                f"changes to the build's sources between the first and last commit: {changes}")
+    else:
+        head = (f"commit {str(b.get('commit'))[:10]}{' (dirty)' if b.get('dirty') else ''}, "
+                f"load {load[0]:.1f} at start, {result['settings']['rounds']} rounds of {result['settings']['loop']} runs, "
+                f"{result['settings']['attach_samples']} attach rounds")
     rows = [["figure", "tracer", "untraced ms", "traced ms", "traced ÷ untraced (paired median [95 % CI])", "ratio min–max",
              "CPU traced ÷ untraced", "per run (start taken out)", "÷ first tracer", "extra ms (median)", "peak RSS MiB", "events", "dropped"]]
     phase_lines = []
@@ -555,10 +614,16 @@ def main():
     ap.add_argument("--youki", help=argparse.SUPPRESS)
     ap.add_argument("--results", default=os.path.join(HERE, "results"))
     ap.add_argument("--report", metavar="JSON", help="print the table of an existing result and exit")
+    ap.add_argument("--pool", nargs="+", metavar="JSON",
+                    help="print the table of several results' rounds taken together and exit (a median more "
+                         "precise than one run's, when the results measured the same build)")
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
     if args.report:
         return lc.print_report(args, analyze, table)
+    if args.pool:
+        print(table(pool(args.pool), args.markdown))
+        return 0
     lc.start_measuring(args, "tracer_cost")
     args.only = args.only or ["glassrun", "runc", "crun"]
     result = bench(args)

@@ -128,6 +128,75 @@ def test_tracer_cost_takes_the_start_out_of_a_loop_per_run():
     assert "per_run" not in result["summary"]["start"]["s"]
 
 
+def test_tracer_cost_pools_the_rounds_of_several_results(tmp_path, monkeypatch):
+    """`tracer_cost.py --pool A B`: the paired rounds of several results
+    taken together, figure by figure and variant by variant (those every
+    result has), analysed as one run; the build's sources that changed
+    between the results' commits named with it; results of different loop
+    lengths refused."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import tracer_cost as tc
+
+    repo = tmp_path / "repo"
+    (repo / "runtime" / "src").mkdir(parents=True)
+    (repo / "docs").mkdir()
+
+    def commit(path, text):
+        (repo / path).write_text(text)
+        for argv in (["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", path]):
+            run(["git", "-C", repo, *argv], check=True)
+        return run(["git", "-C", repo, "rev-parse", "HEAD"], check=True).stdout.strip()
+
+    run(["git", "init", "-q", repo], check=True)
+    first = commit("runtime/src/a.cpp", "int a;\n")
+    docs_only = commit("docs/x.md", "words\n")
+    code = commit("runtime/src/a.cpp", "int a = 1;\n")
+    monkeypatch.setattr(tc.lc, "REPO", str(repo))
+
+    def walls(*ms):
+        return [{"wall": x / 1e3, "cpu": x / 1e3, "rss": 1} for x in ms]
+
+    def result(name, commit_, traced, extra_variant=False, loop=20):
+        loop_samples = {"untraced": walls(100, 100, 100), "s": walls(*traced)}
+        if extra_variant:
+            loop_samples["t"] = walls(200, 200, 200)
+        r = {"settings": {"rounds": 3, "loop": loop, "attach_samples": 0}, "machine": {"loadavg_at_start": [0.1, 0, 0]},
+             "build": {"commit": commit_, "dirty": False},
+             "samples": {"loop_glassrun": loop_samples, "start": {"untraced": walls(10, 10, 10), "s": walls(14, 14, 14)}}}
+        (tmp_path / name).write_text(json.dumps(r))
+        return str(tmp_path / name)
+
+    a = result("a.json", first, [110, 120, 130])
+    b = result("b.json", docs_only, [140, 150, 160], extra_variant=True)
+    pooled = tc.pool([a, b])
+    loop = pooled["summary"]["loop_glassrun"]
+    assert set(loop) == {"untraced_ms", "s"}  # "t" is in one result only
+    assert loop["s"]["ratio"]["n"] == 6 and loop["s"]["ratio"]["median"] == pytest.approx(1.35)
+    # per run: extra less the start's 4 ms over 100 less its 10 ms, round by round
+    assert loop["s"]["per_run"]["median"] == pytest.approx(1 + (35 - 4) / 90)
+    assert pooled["settings"]["rounds"] == 6 and pooled["source_changes"] == []
+    head = tc.table(pooled).splitlines()[0]
+    assert f"a.json ({first[:7]}), b.json ({docs_only[:7]})" in head and "6 rounds of 20 runs" in head
+    assert head.endswith("between the first and last commit: none")
+
+    c = result("c.json", code, [110, 110, 110])
+    assert tc.pool([a, b, c])["source_changes"] == ["runtime/src/a.cpp"]
+    assert tc.table(tc.pool([a, c])).splitlines()[0].endswith(": runtime/src/a.cpp")
+
+    with pytest.raises(SystemExit, match="loops differ in length"):
+        tc.pool([a, result("d.json", first, [110, 110, 110], loop=10)])
+    # the command line (in this repository): the table of the pool, no benchmark run
+    head = run(["git", "-C", REPO, "rev-parse", "HEAD"], check=True).stdout.strip()
+    e, f = result("e.json", head, [110, 120, 130]), result("f.json", head, [140, 150, 160])
+    r = run([sys.executable, REPO / "bench" / "tracer_cost.py", "--pool", e, f])
+    assert r.returncode == 0, r.stderr
+    assert f"pooled: e.json ({head[:7]}), f.json ({head[:7]})" in r.stdout and "1.350 [" in r.stdout
+    # commits it does not know: one line naming the call, no table
+    r = run([sys.executable, REPO / "bench" / "tracer_cost.py", "--pool", a, b])
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.startswith(f"tracer_cost: --pool: git diff {first[:10]} {docs_only[:10]}: fatal:"), r.stderr
+
+
 def test_raw_tp_floor_runs_the_command_with_empty_syscall_programs_attached():
     """bench_raw_tp_floor (tracer_cost.py's "raw_tp floor" variant): while
     its command runs, its two programs sit on the raw sys_enter and sys_exit
