@@ -16,9 +16,7 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -44,27 +42,8 @@ def report(samples, names, ref):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rt", action="append", required=True, metavar="NAME=PATH",
-                    help="a runtime; the first is the reference of the ratios")
-    ap.add_argument("--rounds", type=int, default=30)
-    ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--concurrent", type=int, nargs="*", default=[], metavar="N",
-                    help="also N runs at once per round (containers/s, paired)")
-    ap.add_argument("--figures", nargs="+", default=["run", "exec"], choices=["run", "exec"])
-    ap.add_argument("--spawn", default=os.path.join(lc.REPO, "build/bench/bench_spawn"))
-    ap.add_argument("--json", help="write samples and summary here")
-    ap.add_argument("--gap", type=float, default=0, metavar="SECONDS",
-                    help="sleep this long before each sample: every run comes alone, as a single `run` on an "
-                         "otherwise idle machine does (the kernel's deferred work, e.g. an RCU grace period "
-                         "a cgroup.procs write waits for, is not shared with the runtime before it)")
-    ap.add_argument("--sealed", metavar="NAME",
-                    help="also NAME: a sealed install (glassrun-seal) of a copy of the first --rt")
-    args = ap.parse_args()
-    if os.access(args.spawn, os.X_OK):
-        lc.SPAWN = args.spawn
-    tmp = tempfile.mkdtemp(prefix="glassrun-ab-")
+def measure(args, tmp):
+    """The rounds: every runtime's samples of every figure, paired by round."""
     rts = []
     for spec in args.rt:
         name, path = spec.split("=", 1)
@@ -74,7 +53,6 @@ def main():
         if not sealed:
             sys.exit("ab: --sealed: no sealed copy could be made")
         rts.append(sealed)
-    names = [r.name for r in rts]
     some_glassrun = next((r.path for r in rts if "glassrun" in os.path.basename(r.path)), rts[0].path)
     true_b = lc.make_bundle(tmp, some_glassrun, ["true"])
     sleep_b = lc.make_bundle(tmp, some_glassrun, ["sleep", "100000"])
@@ -106,7 +84,32 @@ def main():
                 if rt.status(cid) is not None:
                     rt.force_delete(cid)
         lc.unseal_copies(rts)
-        subprocess.run(["rm", "-rf", tmp])
+    return rts, samples, load
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rt", action="append", required=True, metavar="NAME=PATH",
+                    help="a runtime; the first is the reference of the ratios")
+    ap.add_argument("--rounds", type=int, default=30)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--concurrent", type=int, nargs="*", default=[], metavar="N",
+                    help="also N runs at once per round (containers/s, paired)")
+    ap.add_argument("--figures", nargs="+", default=["run", "exec"], choices=["run", "exec"])
+    ap.add_argument("--spawn", default=os.path.join(lc.REPO, "build/bench/bench_spawn"))
+    ap.add_argument("--json", help="write samples and summary here")
+    ap.add_argument("--gap", type=float, default=0, metavar="SECONDS",
+                    help="sleep this long before each sample: every run comes alone, as a single `run` on an "
+                         "otherwise idle machine does (the kernel's deferred work, e.g. an RCU grace period "
+                         "a cgroup.procs write waits for, is not shared with the runtime before it)")
+    ap.add_argument("--sealed", metavar="NAME",
+                    help="also NAME: a sealed install (glassrun-seal) of a copy of the first --rt")
+    args = ap.parse_args()
+    if os.access(args.spawn, os.X_OK):
+        lc.SPAWN = args.spawn
+    with lc.scratch_dir("glassrun-ab-") as tmp:
+        rts, samples, load = measure(args, tmp)
+    names = [r.name for r in rts]
     summary = report(samples, names, names[0])
     load_end = os.getloadavg()
     gap = f", {args.gap:g} s alone before each sample" if args.gap else ""

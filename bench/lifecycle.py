@@ -32,6 +32,7 @@ Writes bench/results/<timestamp>.json, latest.json, and <timestamp>.svg/.png
 Run as root (bench/run.sh; `make bench`).
 """
 import argparse
+import contextlib
 import datetime
 import json
 import math
@@ -522,14 +523,30 @@ def make_bundle(tmp, glassrun, args_):
     return d
 
 
+@contextlib.contextmanager
+def scratch_dir(prefix):
+    """A benchmark's directory for bundles and state roots, removed however
+    the benchmark ends: a refused argument, Ctrl-C or SIGTERM included
+    (the benchmark's own cleanup of containers runs before, inside it)."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def bench(args):
+    with scratch_dir("glassrun-bench-") as tmp:
+        return measure(args, tmp)
+
+
+def measure(args, tmp):
     samples = args.samples or (5 if args.quick else 30)
     warmup = 1 if args.quick else 3
     conc_samples = args.concurrent_samples or (1 if args.quick else 4)
     conc_levels = [1, 4] if args.quick else CONCURRENCY
     trace_samples = args.trace_samples or (3 if args.quick else 20)
 
-    tmp = tempfile.mkdtemp(prefix="glassrun-bench-")
     runtimes = find_runtimes(args, tmp)
     if not runtimes:
         sys.exit("lifecycle: no runtime found")
@@ -616,7 +633,6 @@ def bench(args):
         result["elapsed_s"] = time.perf_counter() - t_begin
         result["leftovers"] = cleanup_check(runtimes)
         unseal_copies(runtimes)
-        shutil.rmtree(tmp, ignore_errors=True)
     return result
 
 

@@ -81,12 +81,10 @@ import datetime
 import errno
 import json
 import os
-import shutil
 import statistics
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -373,7 +371,11 @@ def stop_sessions(sessions):
 
 
 def bench(args):
-    tmp = tempfile.mkdtemp(prefix="glassrun-tracer-cost-")
+    with lc.scratch_dir("glassrun-tracer-cost-") as tmp:
+        return measure(args, tmp)
+
+
+def measure(args, tmp):
     # a session running on the machine must not serve the plain variants
     global NO_SESSION
     NO_SESSION = os.environ["GLASSTRACE_SESSION_DIR"] = os.path.join(tmp, "no-session")
@@ -456,7 +458,6 @@ def bench(args):
     finally:
         result["elapsed_s"] = time.perf_counter() - t0
         result["leftovers"] = lc.cleanup_check(runtimes)
-        shutil.rmtree(tmp, ignore_errors=True)
     analyze(result)
     return result
 

@@ -1,6 +1,9 @@
-"""The benchmark's own process starter (bench/spawn/bench_spawn.c): what the
-concurrent figure's batch mode reports, since the figure is computed from it."""
+"""The benchmarks' harness: their own process starter (bench/spawn/bench_spawn.c:
+what the concurrent figure's batch mode reports, since the figure is computed
+from it), their statistics, tracer_cost's figures and pooling, and what a
+refused benchmark leaves behind."""
 import json
+import os
 import sys
 import time
 
@@ -195,6 +198,21 @@ def test_tracer_cost_pools_the_rounds_of_several_results(tmp_path, monkeypatch):
     r = run([sys.executable, REPO / "bench" / "tracer_cost.py", "--pool", a, b])
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr.startswith(f"tracer_cost: --pool: git diff {first[:10]} {docs_only[:10]}: fatal:"), r.stderr
+
+
+@pytest.mark.parametrize("script, args, refusal, prefix", [
+    ("tracer_cost.py", ["--glasstrace", "/nonexistent/glasstrace"], "/nonexistent/glasstrace not executable",
+     "glassrun-tracer-cost-"),
+    ("lifecycle.py", ["--only", "nosuch"], "lifecycle: no runtime found", "glassrun-bench-"),
+])
+def test_a_refused_benchmark_leaves_no_scratch_directory(tmp_path, script, args, refusal, prefix):
+    """A benchmark that refuses its arguments after making its directory of
+    bundles and state roots says why, exits non-zero and removes it."""
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    r = run([sys.executable, REPO / "bench" / script, "--glassrun", BUILD / "runtime" / "glassrun", *args,
+             "--results", tmp_path / "results"], env=env, timeout=120)
+    assert r.returncode != 0 and refusal in r.stderr, r.stderr
+    assert list(tmp_path.glob(prefix + "*")) == []
 
 
 def test_raw_tp_floor_runs_the_command_with_empty_syscall_programs_attached():
