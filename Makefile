@@ -78,9 +78,9 @@ bench: build
 
 # What glasstrace costs: loops of 20 runs traced / untraced (and under the raw_tp floor: empty
 # programs on the syscall tracepoints), attach, RSS, each BPF program's run time (docs/BENCHMARKS.md);
-# the settings of the README's figures (~9 minutes).
+# the settings of the README's figures (120 rounds: ~25 minutes; one run of 40 rounds is worth ±0.03).
 bench-tracer: build
-	/usr/bin/python3 bench/tracer_cost.py --glassrun $(BUILD)/runtime/glassrun --rounds 40 --attach-samples 12 --syscall-rounds 8
+	/usr/bin/python3 bench/tracer_cost.py --glassrun $(BUILD)/runtime/glassrun --rounds 120 --attach-samples 12 --syscall-rounds 8
 
 clean:
 	rm -rf $(BUILD)
