@@ -542,6 +542,9 @@ def pool(paths):
             pooled["samples"][fig] = together([r["samples"][fig] for r in results])
     if all(r.get("bpf") for r in results):
         pooled["bpf"] = together([r["bpf"] for r in results])
+    unknown = [c["file"] for c in pooled["pooled"] if not c["commit"]]
+    if unknown:
+        sys.exit(f"tracer_cost: --pool: no commit recorded in {', '.join(unknown)}: what was measured is unknown")
     commits = list(dict.fromkeys(c["commit"] for c in pooled["pooled"]))
     changed = set()
     for c in commits[1:]:

@@ -186,6 +186,8 @@ def test_tracer_cost_pools_the_rounds_of_several_results(tmp_path, monkeypatch):
     assert tc.pool([a, b, c])["source_changes"] == ["runtime/src/a.cpp"]
     assert tc.table(tc.pool([a, c])).splitlines()[0].endswith(": runtime/src/a.cpp")
 
+    with pytest.raises(SystemExit, match="no commit recorded in d.json"):
+        tc.pool([a, result("d.json", None, [110, 110, 110])])
     with pytest.raises(SystemExit, match="loops differ in length"):
         tc.pool([a, result("d.json", first, [110, 110, 110], loop=10)])
     # the command line (in this repository): the table of the pool, no benchmark run
