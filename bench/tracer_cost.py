@@ -520,40 +520,37 @@ def pool(paths):
     """Several results as one: per figure and variant their paired rounds
     side by side, analysed as a single run of all of them (a loop's per-run
     ratio takes out the pooled start figure's medians). Only figures and
-    variants every result has; the loop length must be the same. What
-    differs between their commits in BUILD_INPUTS is kept in the result
-    (git diff --stat) and printed with the table: rounds of different code
-    pool to a figure of neither."""
+    variants every result has; the loop length must be the same. The files
+    in BUILD_INPUTS that differ between the first result's commit and any
+    other's are kept in the result and printed with the table: rounds of
+    different code pool to a figure of neither."""
     results = [json.load(open(p)) for p in paths]
     loops = {r["settings"]["loop"] for r in results}
     if len(loops) != 1:
         sys.exit(f"tracer_cost: --pool: the results' loops differ in length ({sorted(loops)} runs)")
-    pooled = {"settings": dict(results[-1]["settings"], rounds=sum(r["settings"]["rounds"] for r in results)),
-              "machine": results[-1]["machine"], "build": results[-1]["build"], "samples": {},
-              "pooled": [{"file": os.path.basename(p), "commit": r["build"].get("commit"),
-                          "dirty": r["build"].get("dirty"), "rounds": r["settings"]["rounds"]}
-                         for p, r in zip(paths, results)]}
-    def together(per_result):  # {label: rounds} of each result -> the labels all have, rounds joined
-        return {label: [s for rounds in per_result for s in rounds[label]]
-                for label in per_result[-1] if all(label in rounds for rounds in per_result)}
-
-    for fig in results[-1]["samples"]:
-        if all(fig in r["samples"] for r in results):
-            pooled["samples"][fig] = together([r["samples"][fig] for r in results])
-    if all(r.get("bpf") for r in results):
-        pooled["bpf"] = together([r["bpf"] for r in results])
-    unknown = [c["file"] for c in pooled["pooled"] if not c["commit"]]
+    unknown = [os.path.basename(p) for p, r in zip(paths, results) if not r["build"].get("commit")]
     if unknown:
         sys.exit(f"tracer_cost: --pool: no commit recorded in {', '.join(unknown)}: what was measured is unknown")
-    commits = list(dict.fromkeys(c["commit"] for c in pooled["pooled"]))
+    commits = list(dict.fromkeys(r["build"]["commit"] for r in results))
     changed = set()
     for c in commits[1:]:
         diff = lc.quiet(["git", "-C", lc.REPO, "diff", "--name-only", commits[0], c, "--", *BUILD_INPUTS])
         if diff.returncode != 0:
-            sys.exit(f"tracer_cost: --pool: git diff {commits[0][:10]} {str(c)[:10]}: "
-                     f"{diff.stderr.strip() or diff.returncode}")
+            sys.exit(f"tracer_cost: --pool: git diff {commits[0][:10]} {c[:10]}: {diff.stderr.strip() or diff.returncode}")
         changed.update(diff.stdout.split())
-    pooled["source_changes"] = sorted(changed)
+
+    def together(per_result):  # {label: rounds} of each result -> the labels all have, rounds joined
+        return {label: [s for rounds in per_result for s in rounds[label]]
+                for label in per_result[-1] if all(label in rounds for rounds in per_result)}
+
+    pooled = {"settings": dict(results[-1]["settings"], rounds=sum(r["settings"]["rounds"] for r in results)),
+              "machine": results[-1]["machine"], "build": results[-1]["build"], "source_changes": sorted(changed),
+              "pooled": [{"file": os.path.basename(p), "commit": r["build"]["commit"], "dirty": r["build"].get("dirty")}
+                         for p, r in zip(paths, results)],
+              "samples": {fig: together([r["samples"][fig] for r in results])
+                          for fig in results[-1]["samples"] if all(fig in r["samples"] for r in results)}}
+    if all(r.get("bpf") for r in results):
+        pooled["bpf"] = together([r["bpf"] for r in results])
     analyze(pooled)
     return pooled
 
