@@ -154,7 +154,13 @@ def timed(argv, check=True):
 
 
 def quiet(argv, check=False):
-    r = subprocess.run(argv, stdin=DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """argv's result, output captured; a program that cannot be executed is
+    a result too (127 and the reason, as a shell gives), so every caller's
+    check of the exit status covers it."""
+    try:
+        r = subprocess.run(argv, stdin=DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    except OSError as e:
+        r = subprocess.CompletedProcess(argv, 127, "", f"cannot execute {argv[0]}: {e.strerror}")
     if check and r.returncode != 0:
         raise Failed(argv, r.returncode, r.stderr)
     return r
@@ -528,7 +534,10 @@ def scratch_dir(prefix):
     """A benchmark's directory for bundles and state roots, removed however
     the benchmark ends: a refused argument, Ctrl-C or SIGTERM included
     (the benchmark's own cleanup of containers runs before, inside it)."""
-    tmp = tempfile.mkdtemp(prefix=prefix)
+    try:
+        tmp = tempfile.mkdtemp(prefix=prefix)
+    except OSError as e:
+        sys.exit(f"bench: mkdir {os.path.join(tempfile.gettempdir(), prefix)}...: {e.strerror}")
     try:
         yield tmp
     finally:

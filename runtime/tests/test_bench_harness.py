@@ -200,6 +200,10 @@ def test_tracer_cost_pools_the_rounds_of_several_results(tmp_path, monkeypatch):
     r = run([sys.executable, REPO / "bench" / "tracer_cost.py", "--pool", a, b])
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr.startswith(f"tracer_cost: --pool: git diff {first[:10]} {docs_only[:10]}: fatal:"), r.stderr
+    # no git to ask: the same one line
+    r = run([sys.executable, REPO / "bench" / "tracer_cost.py", "--pool", a, b], env=dict(os.environ, PATH="/nonexistent"))
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr == f"tracer_cost: --pool: git diff {first[:10]} {docs_only[:10]}: cannot execute git: No such file or directory\n"
 
 
 @pytest.mark.parametrize("script, args, refusal, prefix", [
@@ -215,6 +219,19 @@ def test_a_refused_benchmark_leaves_no_scratch_directory(tmp_path, script, args,
              "--results", tmp_path / "results"], env=env, timeout=120)
     assert r.returncode != 0 and refusal in r.stderr, r.stderr
     assert list(tmp_path.glob(prefix + "*")) == []
+
+
+def test_a_benchmark_that_cannot_make_its_scratch_directory_says_so_in_one_line(tmp_path):
+    """mkdir(2) failing (strace's fault injection): the benchmark names the
+    call, the directory and the error in one line, exits non-zero and has
+    written no result."""
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    r = run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "inject=mkdir:error=ENOSPC",
+             sys.executable, REPO / "bench" / "tracer_cost.py", "--glassrun", BUILD / "runtime" / "glassrun",
+             "--figures", "syscall", "--results", tmp_path / "results"], env=env, timeout=120)
+    assert r.returncode == 1, r.stderr
+    assert r.stderr == f"bench: mkdir {tmp_path}/glassrun-tracer-cost-...: No space left on device\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_raw_tp_floor_runs_the_command_with_empty_syscall_programs_attached():
